@@ -1,0 +1,247 @@
+package dev.candor.engine.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * A Qwen2ForCausalLM {@code config.json}, parsed once. Field names are Hugging Face's in camelCase; derived values
+ * ({@link #headDim}, {@link #numKeyValueGroups}) are computed here and nowhere else.
+ *
+ * @param hiddenSize width of the residual stream
+ * @param intermediateSize width of the SwiGLU MLP
+ * @param numHiddenLayers number of decoder layers
+ * @param numAttentionHeads query heads
+ * @param numKeyValueHeads key/value heads (grouped-query attention: each serves numAttentionHeads/numKeyValueHeads)
+ * @param headDim per-head width ({@code head_dim}, else hidden_size / num_attention_heads)
+ * @param rmsNormEps epsilon of every RMSNorm
+ * @param ropeTheta base of the rotary position embedding
+ * @param vocabSize rows of embed_tokens and lm_head (may exceed the tokenizer's ids: Qwen pads to 151,936)
+ * @param maxPositionEmbeddings the context window
+ * @param tieWordEmbeddings lm_head shares embed_tokens
+ * @param torchDtype the dtype the weights were saved in
+ */
+public record Qwen2Config(
+    int hiddenSize,
+    int intermediateSize,
+    int numHiddenLayers,
+    int numAttentionHeads,
+    int numKeyValueHeads,
+    int headDim,
+    double rmsNormEps,
+    double ropeTheta,
+    int vocabSize,
+    int maxPositionEmbeddings,
+    boolean tieWordEmbeddings,
+    DType torchDtype) {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  public Qwen2Config {
+    require(hiddenSize > 0, "hidden_size must be positive");
+    require(intermediateSize > 0, "intermediate_size must be positive");
+    require(numHiddenLayers > 0, "num_hidden_layers must be positive");
+    require(numAttentionHeads > 0, "num_attention_heads must be positive");
+    require(numKeyValueHeads > 0 && numAttentionHeads % numKeyValueHeads == 0,
+        "num_attention_heads (" + numAttentionHeads + ") must be a multiple of num_key_value_heads (" + numKeyValueHeads + ")");
+    require(headDim > 0 && headDim % 2 == 0, "head_dim must be positive and even (rotary embedding pairs halves)");
+    require(rmsNormEps > 0, "rms_norm_eps must be positive");
+    require(ropeTheta > 0, "rope_theta must be positive");
+    require(vocabSize > 0, "vocab_size must be positive");
+    require(maxPositionEmbeddings > 0, "max_position_embeddings must be positive");
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new CheckpointException("config.json: " + message);
+    }
+  }
+
+  /** Query heads that share one key/value head. */
+  public int numKeyValueGroups() {
+    return numAttentionHeads / numKeyValueHeads;
+  }
+
+  /** Hugging Face {@code output_hidden_states} has numHiddenLayers + 1 entries: 0 is the embedding output. */
+  public int numTaps() {
+    return numHiddenLayers + 1;
+  }
+
+  /**
+   * The tap at a fraction of the depth, by Gros &amp; Devanbu's rule {@code hidden_states[round(fraction * (1 + L))]};
+   * fraction 0.5 is the middle layer. Python's round (half to even) is reproduced so indices agree with theirs.
+   */
+  public int tapAtFraction(double fraction) {
+    if (!(fraction >= 0 && fraction <= 1)) {
+      throw new IllegalArgumentException("tap fraction must lie in [0, 1], got " + fraction);
+    }
+    return (int) Math.min(numHiddenLayers, Math.rint(fraction * (1 + numHiddenLayers)));
+  }
+
+  /** Number of parameters, lm_head counted once when tied. */
+  public long parameterCount() {
+    long h = hiddenSize;
+    long q = (long) numAttentionHeads * headDim;
+    long kv = (long) numKeyValueHeads * headDim;
+    long perLayer = 2 * h // two RMSNorm weights
+        + h * q + q + 2 * (h * kv + kv) // q, k, v projections with bias
+        + q * h // o_proj
+        + 3 * h * intermediateSize; // gate, up, down
+    long embeddings = (long) vocabSize * h;
+    return embeddings + numHiddenLayers * perLayer + h + (tieWordEmbeddings ? 0 : embeddings);
+  }
+
+  public static Qwen2Config read(Path configJson) {
+    JsonNode root;
+    try {
+      root = JSON.readTree(Files.readString(configJson, StandardCharsets.UTF_8));
+    } catch (NoSuchFileException e) {
+      throw CheckpointException.at(configJson, "file not found (a Hugging Face checkpoint directory needs config.json)");
+    } catch (IOException e) {
+      throw CheckpointException.at(configJson, "not valid JSON: " + e.getMessage());
+    }
+    try {
+      return fromJson(root);
+    } catch (CheckpointException e) {
+      throw CheckpointException.at(configJson, e.getMessage().replaceFirst("^config.json: ", ""));
+    }
+  }
+
+  public static Qwen2Config fromJson(JsonNode root) {
+    if (root == null || !root.isObject()) {
+      throw new CheckpointException("config.json: not a JSON object");
+    }
+    JsonNode architectures = root.path("architectures");
+    String modelType = root.path("model_type").asText("");
+    boolean qwen2 = modelType.equals("qwen2");
+    if (architectures.isArray() && !architectures.isEmpty()) {
+      qwen2 = false;
+      for (JsonNode a : architectures) {
+        qwen2 |= a.asText().equals("Qwen2ForCausalLM");
+      }
+    }
+    if (!qwen2) {
+      throw new CheckpointException("config.json: unknown architecture " + (architectures.isMissingNode() ? "model_type '" + modelType + "'" : architectures)
+          + "; Candor runs Qwen2ForCausalLM");
+    }
+    JsonNode ropeScaling = root.path("rope_scaling");
+    if (!ropeScaling.isMissingNode() && !ropeScaling.isNull()) {
+      String type = ropeScaling.path("rope_type").asText(ropeScaling.path("type").asText("?"));
+      if (!type.equals("default")) {
+        throw new CheckpointException("config.json: rope_scaling type '" + type + "' is not supported (only unscaled RoPE)");
+      }
+    }
+    if (root.path("use_sliding_window").asBoolean(false)) {
+      throw new CheckpointException("config.json: use_sliding_window=true is not supported (Qwen2.5 checkpoints ship it off)");
+    }
+    int hidden = intField(root, "hidden_size", null);
+    int heads = intField(root, "num_attention_heads", null);
+    if (heads <= 0) {
+      throw new CheckpointException("config.json: num_attention_heads must be positive");
+    }
+    return new Qwen2Config(
+        hidden,
+        intField(root, "intermediate_size", null),
+        intField(root, "num_hidden_layers", null),
+        heads,
+        intField(root, "num_key_value_heads", heads),
+        intField(root, "head_dim", hidden / heads),
+        doubleField(root, "rms_norm_eps", 1e-6),
+        doubleField(root, "rope_theta", 10000.0),
+        intField(root, "vocab_size", null),
+        intField(root, "max_position_embeddings", 32768),
+        root.path("tie_word_embeddings").asBoolean(false),
+        dtypeField(root));
+  }
+
+  private static int intField(JsonNode root, String name, Integer fallback) {
+    JsonNode node = root.get(name);
+    if (node == null || node.isNull()) {
+      if (fallback == null) {
+        throw new CheckpointException("config.json: missing " + name);
+      }
+      return fallback;
+    }
+    if (!node.isIntegralNumber() || !node.canConvertToInt()) {
+      throw new CheckpointException("config.json: " + name + " must be an integer, got " + node);
+    }
+    return node.intValue();
+  }
+
+  private static double doubleField(JsonNode root, String name, double fallback) {
+    JsonNode node = root.get(name);
+    if (node == null || node.isNull()) {
+      return fallback;
+    }
+    if (!node.isNumber()) {
+      throw new CheckpointException("config.json: " + name + " must be a number, got " + node);
+    }
+    return node.doubleValue();
+  }
+
+  private static DType dtypeField(JsonNode root) {
+    JsonNode node = root.get("torch_dtype");
+    if (node == null || node.isNull()) {
+      return DType.F32;
+    }
+    try {
+      return DType.fromTorch(node.asText());
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointException("config.json: " + e.getMessage());
+    }
+  }
+
+  /** The config.json Hugging Face would write for this shape. */
+  public ObjectNode toJson() {
+    ObjectNode o = JSON.createObjectNode();
+    o.putArray("architectures").add("Qwen2ForCausalLM");
+    o.put("model_type", "qwen2");
+    o.put("hidden_act", "silu");
+    o.put("hidden_size", hiddenSize);
+    o.put("intermediate_size", intermediateSize);
+    o.put("num_hidden_layers", numHiddenLayers);
+    o.put("num_attention_heads", numAttentionHeads);
+    o.put("num_key_value_heads", numKeyValueHeads);
+    if (headDim != hiddenSize / numAttentionHeads) {
+      o.put("head_dim", headDim);
+    }
+    o.put("rms_norm_eps", rmsNormEps);
+    o.put("rope_theta", ropeTheta);
+    o.put("vocab_size", vocabSize);
+    o.put("max_position_embeddings", maxPositionEmbeddings);
+    o.put("tie_word_embeddings", tieWordEmbeddings);
+    o.put("torch_dtype", torchDtype.torchName());
+    o.put("use_sliding_window", false);
+    o.putNull("rope_scaling");
+    o.put("attention_dropout", 0.0);
+    return o;
+  }
+
+  /**
+   * A short hash of everything that fixes the meaning of a hidden state (shapes, not weights). A probe records it, so
+   * it cannot silently be applied to a model of another shape.
+   */
+  public String fingerprint() {
+    String canonical = String.join(",", "qwen2", "h" + hiddenSize, "i" + intermediateSize, "l" + numHiddenLayers,
+        "a" + numAttentionHeads, "kv" + numKeyValueHeads, "d" + headDim, "v" + vocabSize, "t" + tieWordEmbeddings);
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public Qwen2Config withDtype(DType dtype) {
+    return new Qwen2Config(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim,
+        rmsNormEps, ropeTheta, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, dtype);
+  }
+}

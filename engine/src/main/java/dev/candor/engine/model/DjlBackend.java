@@ -1,0 +1,181 @@
+package dev.candor.engine.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import dev.candor.engine.checkpoint.Checkpoint;
+import dev.candor.engine.checkpoint.Qwen2Config;
+import java.lang.foreign.Arena;
+
+/**
+ * The {@link Backend} on DJL's PyTorch engine: CPU (tested in CI) or CUDA where a CUDA libtorch is present. Weights
+ * and the KV cache are float32 (on CPU, PyTorch's float16 matmul is ~22x slower than float32; BF16 cannot enter DJL
+ * at all). Each forward runs inside an {@link NDScope}: every intermediate array is freed when the step ends.
+ */
+public final class DjlBackend implements Backend {
+  private final Qwen2Config config;
+  private final Device device;
+  private final NDManager manager;
+  private final Arena weightMemory;
+  private final Qwen2Model model;
+
+  private DjlBackend(Qwen2Config config, Device device, NDManager manager, Arena weightMemory, Qwen2Model model) {
+    this.config = config;
+    this.device = device;
+    this.manager = manager;
+    this.weightMemory = weightMemory;
+    this.model = model;
+  }
+
+  /** Loads a checkpoint onto {@code device} ("cpu", "gpu", "gpu:1"). The checkpoint can be closed afterwards. */
+  public static DjlBackend load(Checkpoint checkpoint, String device) {
+    Device d = Device.fromName(device);
+    NDManager manager = NDManager.newBaseManager(d, "PyTorch");
+    Arena memory = Arena.ofShared();
+    try {
+      Qwen2Weights weights = Qwen2Weights.load(checkpoint.weights(), checkpoint.config(), manager, memory);
+      if (d.isGpu()) {
+        // Weights were staged in host memory; on a GPU PyTorch has copied them, so the staging can go.
+        memory.close();
+        memory = null;
+      }
+      return new DjlBackend(checkpoint.config(), d, manager, memory, new Qwen2Model(checkpoint.config(), weights, manager));
+    } catch (RuntimeException | Error e) {
+      manager.close();
+      if (memory != null) {
+        memory.close();
+      }
+      throw e;
+    }
+  }
+
+  @Override
+  public Qwen2Config config() {
+    return config;
+  }
+
+  public Qwen2Model model() {
+    return model;
+  }
+
+  @Override
+  public String description() {
+    return "djl-pytorch " + device + " float32";
+  }
+
+  @Override
+  public Sequence newSequence(int capacity) {
+    if (capacity <= 0 || capacity > config.maxPositionEmbeddings()) {
+      throw new IllegalArgumentException("sequence capacity " + capacity + " outside 1.." + config.maxPositionEmbeddings());
+    }
+    return new DjlSequence(new KvCache(config, manager, capacity));
+  }
+
+  /** Bytes of weights one decode step must read. */
+  public long weightBytesPerToken() {
+    return model.weights().bytesReadPerToken();
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+    if (weightMemory != null) {
+      weightMemory.close();
+    }
+  }
+
+  private final class DjlSequence implements Sequence {
+    private final KvCache cache;
+    private boolean closed;
+
+    DjlSequence(KvCache cache) {
+      this.cache = cache;
+    }
+
+    @Override
+    public int length() {
+      return cache.length;
+    }
+
+    @Override
+    public int capacity() {
+      return cache.capacity;
+    }
+
+    @Override
+    public Forward forward(int[] tokens, int numLogits, int... taps) {
+      if (closed) {
+        throw new IllegalStateException("sequence is closed");
+      }
+      int n = tokens.length;
+      if (n == 0 || numLogits < 0 || numLogits > n) {
+        throw new IllegalArgumentException("forward of " + n + " tokens with " + numLogits + " logits");
+      }
+      if (cache.length + n > cache.capacity) {
+        throw new IllegalArgumentException("sequence of " + (cache.length + n) + " positions exceeds its capacity "
+            + cache.capacity);
+      }
+      for (int t : tokens) {
+        if (t < 0 || t >= config.vocabSize()) {
+          throw new IllegalArgumentException("token id " + t + " outside the vocabulary 0.." + (config.vocabSize() - 1));
+        }
+      }
+      for (int tap : taps) {
+        if (tap < 0 || tap > config.numHiddenLayers()) {
+          throw new IllegalArgumentException("tap " + tap + " outside 0.." + config.numHiddenLayers());
+        }
+      }
+      try (NDScope scope = new NDScope()) {
+        NDArray ids = manager.create(toLongs(tokens), new Shape(1, n));
+        NDArray[] tapOut = new NDArray[taps.length];
+        NDArray hidden = model.forward(ids, cache.length, cache, taps, tapOut); // [1, n, hidden]
+        float[][] logits = new float[numLogits][];
+        if (numLogits > 0) {
+          NDArray last = hidden.get(new NDIndex("0, {}:", n - numLogits)); // [numLogits, hidden]
+          float[] flat = model.logits(last).toFloatArray(); // [numLogits * vocab]
+          for (int r = 0; r < numLogits; r++) {
+            logits[r] = java.util.Arrays.copyOfRange(flat, r * config.vocabSize(), (r + 1) * config.vocabSize());
+          }
+        }
+        float[][][] tapValues = new float[taps.length][][];
+        for (int i = 0; i < taps.length; i++) {
+          float[] flat = tapOut[i].toFloatArray();
+          int h = config.hiddenSize();
+          tapValues[i] = new float[n][];
+          for (int p = 0; p < n; p++) {
+            tapValues[i][p] = java.util.Arrays.copyOfRange(flat, p * h, (p + 1) * h);
+          }
+        }
+        cache.length += n;
+        return new Forward(logits, tapValues);
+      }
+    }
+
+    @Override
+    public void truncate(int length) {
+      if (length < 0 || length > cache.length) {
+        throw new IllegalArgumentException("cannot truncate a sequence of " + cache.length + " to " + length);
+      }
+      cache.length = length;
+    }
+
+    @Override
+    public void close() {
+      if (!closed) {
+        closed = true;
+        cache.close();
+      }
+    }
+  }
+
+  private static long[] toLongs(int[] tokens) {
+    long[] out = new long[tokens.length];
+    for (int i = 0; i < tokens.length; i++) {
+      out[i] = tokens[i];
+    }
+    return out;
+  }
+}

@@ -1,0 +1,53 @@
+package dev.candor.engine.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.candor.engine.checkpoint.Qwen2Config;
+
+/**
+ * Keys and values of every layer for one sequence, preallocated to its capacity. Appending writes in place;
+ * truncating only moves {@link #length}, so rolling back rejected draft tokens costs nothing.
+ */
+final class KvCache implements AutoCloseable {
+  private final NDManager manager;
+  final NDArray[] keys; // per layer [1, numKeyValueHeads, capacity, headDim]
+  final NDArray[] values; // per layer [1, numKeyValueHeads, capacity, headDim]
+  final int capacity;
+  int length;
+
+  KvCache(Qwen2Config config, NDManager parent, int capacity) {
+    this.manager = parent.newSubManager();
+    this.capacity = capacity;
+    Shape shape = new Shape(1, config.numKeyValueHeads(), capacity, config.headDim());
+    keys = new NDArray[config.numHiddenLayers()];
+    values = new NDArray[config.numHiddenLayers()];
+    for (int l = 0; l < keys.length; l++) {
+      keys[l] = manager.zeros(shape, DataType.FLOAT32);
+      values[l] = manager.zeros(shape, DataType.FLOAT32);
+    }
+  }
+
+  /** Writes k, v [1, numKeyValueHeads, n, headDim] at positions start..start+n-1 of layer {@code layer}. */
+  void write(int layer, int start, NDArray k, NDArray v) {
+    NDIndex at = new NDIndex(":, :, {}:{}, :", start, start + k.getShape().get(2));
+    keys[layer].set(at, k);
+    values[layer].set(at, v);
+  }
+
+  /** The first {@code end} positions of layer {@code layer}: [1, numKeyValueHeads, end, headDim] views. */
+  NDArray keys(int layer, int end) {
+    return keys[layer].get(new NDIndex(":, :, :{}, :", end));
+  }
+
+  NDArray values(int layer, int end) {
+    return values[layer].get(new NDIndex(":, :, :{}, :", end));
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+}

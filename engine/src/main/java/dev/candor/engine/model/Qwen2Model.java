@@ -1,0 +1,214 @@
+package dev.candor.engine.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
+import dev.candor.engine.checkpoint.Qwen2Config;
+
+/**
+ * The Qwen2 forward pass on DJL NDArrays, in the order of the math (Hugging Face {@code modeling_qwen2.py}; Qwen2 is
+ * Llama with biases on the q/k/v projections). The same code serves inference (batch 1, with a KV cache) and training
+ * (a batch of sequences, no cache, autograd on), so the trained models are exactly the models the engine runs.
+ *
+ * <p>Every array made here belongs to the caller's scope (an {@code NDScope} or a per-step manager) and is freed with
+ * it; nothing is written into the weights.
+ */
+public final class Qwen2Model {
+  private final Qwen2Config config;
+  private final Qwen2Weights weights;
+  private final NDArray ropeCos; // [maxPositionEmbeddings, headDim / 2]
+  private final NDArray ropeSin; // [maxPositionEmbeddings, headDim / 2]
+  private final NDArray rmsNormEps; // scalar
+  private final NDArray attentionScale; // scalar 1 / sqrt(headDim)
+
+  public Qwen2Model(Qwen2Config config, Qwen2Weights weights, NDManager manager) {
+    this.config = config;
+    this.weights = weights;
+    float[][] rope = ropeTables(config);
+    Shape table = new Shape(config.maxPositionEmbeddings(), config.headDim() / 2);
+    this.ropeCos = manager.create(rope[0], table);
+    this.ropeSin = manager.create(rope[1], table);
+    this.rmsNormEps = manager.create((float) config.rmsNormEps());
+    this.attentionScale = manager.create((float) (1.0 / Math.sqrt(config.headDim())));
+  }
+
+  public Qwen2Config config() {
+    return config;
+  }
+
+  public Qwen2Weights weights() {
+    return weights;
+  }
+
+  /**
+   * Runs tokens through the decoder stack.
+   *
+   * @param tokens [batch, n] int64 token ids at positions start .. start + n - 1
+   * @param start position of the first token (the cache length; 0 without a cache)
+   * @param cache the KV cache to append to and attend over, or null to attend over {@code tokens} alone (training)
+   * @param taps Hugging Face hidden-state indices to capture; {@code tapOut[i]} receives [batch, n, hidden]
+   * @return the final-normed hidden states [batch, n, hidden]
+   */
+  public NDArray forward(NDArray tokens, int start, KvCache cache, int[] taps, NDArray[] tapOut) {
+    int n = (int) tokens.getShape().get(1);
+    int end = start + n;
+    NDArray cos = ropeCos.get(new NDIndex("{}:{}", start, end)); // [n, headDim / 2]
+    NDArray sin = ropeSin.get(new NDIndex("{}:{}", start, end));
+    NDArray mask = n == 1 ? null : causalMask(tokens.getManager(), start, n); // [n, start + n]
+
+    // token embedding
+    NDArray x = tokens.getNDArrayInternal().embedding(tokens, weights.embedTokens(), SparseFormat.DENSE).singletonOrThrow();
+    capture(0, x, taps, tapOut);
+
+    for (int l = 0; l < weights.layers().length; l++) {
+      Qwen2Weights.Layer layer = weights.layers()[l];
+
+      // attention rmsnorm
+      NDArray h = rmsNorm(x, layer.inputLayernorm());
+
+      // q, k, v projections, with bias: [batch, n, heads, headDim]
+      NDArray q = linear(h, layer.qProj(), layer.qProjBias()).reshape(-1, n, config.numAttentionHeads(), config.headDim());
+      NDArray k = linear(h, layer.kProj(), layer.kProjBias()).reshape(-1, n, config.numKeyValueHeads(), config.headDim());
+      NDArray v = linear(h, layer.vProj(), layer.vProjBias()).reshape(-1, n, config.numKeyValueHeads(), config.headDim());
+
+      // rotary position embedding on q and k; heads first: [batch, heads, n, headDim]
+      q = rope(q, cos, sin).transpose(0, 2, 1, 3);
+      k = rope(k, cos, sin).transpose(0, 2, 1, 3);
+      v = v.transpose(0, 2, 1, 3);
+
+      // append to the kv cache and attend over everything it holds
+      NDArray keys = k;
+      NDArray values = v;
+      if (cache != null) {
+        cache.write(l, start, k, v);
+        keys = cache.keys(l, end); // [1, kvHeads, end, headDim]
+        values = cache.values(l, end);
+      }
+      NDArray attention = attention(q, keys, values, mask, n); // [batch, n, heads * headDim]
+
+      // output projection and residual connection
+      x = x.add(linear(attention, layer.oProj(), null));
+
+      // mlp rmsnorm, SwiGLU: down(silu(gate(h)) * up(h)), residual connection
+      h = rmsNorm(x, layer.postAttentionLayernorm());
+      NDArray gate = linear(h, layer.gateProj(), null);
+      NDArray up = linear(h, layer.upProj(), null);
+      x = x.add(linear(gate.mul(Activation.sigmoid(gate)).mul(up), layer.downProj(), null));
+
+      if (l + 1 < weights.layers().length) {
+        capture(l + 1, x, taps, tapOut);
+      }
+    }
+
+    // final rmsnorm (Hugging Face's last hidden state is taken after it)
+    x = rmsNorm(x, weights.norm());
+    capture(weights.layers().length, x, taps, tapOut);
+    return x;
+  }
+
+  /** Next-token logits [.., vocab] of final-normed hidden states [.., hidden]. */
+  public NDArray logits(NDArray hidden) {
+    return linear(hidden, weights.lmHead(), null);
+  }
+
+  /**
+   * Grouped-query attention. Query head h reads key/value head h / groups (Hugging Face's repeat_kv), done without
+   * copying keys by folding the groups into the query rows.
+   *
+   * @param q [batch, heads, n, headDim], already rotated
+   * @param keys [batch, kvHeads, t, headDim]
+   * @param values [batch, kvHeads, t, headDim]
+   * @param mask [n, t] additive causal mask, or null when n == 1
+   * @return [batch, n, heads * headDim]
+   */
+  private NDArray attention(NDArray q, NDArray keys, NDArray values, NDArray mask, int n) {
+    int kvHeads = config.numKeyValueHeads();
+    int groups = config.numKeyValueGroups();
+    long t = keys.getShape().get(2);
+    NDArray grouped = q.mul(attentionScale).reshape(-1, kvHeads, groups * n, config.headDim());
+    NDArray scores = grouped.matMul(keys.transpose(0, 1, 3, 2)); // [batch, kvHeads, groups * n, t]
+    if (mask != null) {
+      scores = scores.reshape(-1, kvHeads, groups, n, t).add(mask).reshape(-1, kvHeads, groups * n, t);
+    }
+    NDArray out = scores.softmax(-1).matMul(values); // [batch, kvHeads, groups * n, headDim]
+    return out.reshape(-1, config.numAttentionHeads(), n, config.headDim())
+        .transpose(0, 2, 1, 3)
+        .reshape(-1, n, (long) config.numAttentionHeads() * config.headDim());
+  }
+
+  /** RMSNorm: x / sqrt(mean(x²) + eps) · weight, over the last axis. */
+  private NDArray rmsNorm(NDArray x, NDArray weight) {
+    NDArray meanSquare = x.square().mean(new int[] {-1}, true);
+    return x.div(meanSquare.add(rmsNormEps).sqrt()).mul(weight);
+  }
+
+  /**
+   * Rotary embedding, rotate-half form: with x = [x1, x2] split at headDim / 2,
+   * rope(x) = [x1·cos − x2·sin, x2·cos + x1·sin].
+   *
+   * @param x [batch, n, heads, headDim]
+   * @param cos [n, headDim / 2]
+   * @param sin [n, headDim / 2]
+   */
+  private NDArray rope(NDArray x, NDArray cos, NDArray sin) {
+    int half = config.headDim() / 2;
+    long n = cos.getShape().get(0);
+    NDArray c = cos.reshape(1, n, 1, half);
+    NDArray s = sin.reshape(1, n, 1, half);
+    NDArray x1 = x.get(new NDIndex("..., :{}", half));
+    NDArray x2 = x.get(new NDIndex("..., {}:", half));
+    return NDArrays.concat(new ai.djl.ndarray.NDList(x1.mul(c).sub(x2.mul(s)), x2.mul(c).add(x1.mul(s))), -1);
+  }
+
+  private static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+    return Linear.linear(x, weight, bias).singletonOrThrow();
+  }
+
+  private static void capture(int index, NDArray x, int[] taps, NDArray[] tapOut) {
+    for (int i = 0; i < taps.length; i++) {
+      if (taps[i] == index) {
+        tapOut[i] = x;
+      }
+    }
+  }
+
+  /** Additive mask [n, start + n]: query i (at position start + i) sees keys 0 .. start + i. */
+  static NDArray causalMask(NDManager manager, int start, int n) {
+    int t = start + n;
+    float[] mask = new float[n * t];
+    for (int i = 0; i < n; i++) {
+      for (int j = start + i + 1; j < t; j++) {
+        mask[i * t + j] = Float.NEGATIVE_INFINITY;
+      }
+    }
+    return manager.create(mask, new Shape(n, t));
+  }
+
+  /**
+   * cos and sin of position · θ^(−2i/headDim) for i in [0, headDim / 2): [2][maxPositionEmbeddings * headDim / 2].
+   * Computed in float32 step by step as Hugging Face's Qwen2RotaryEmbedding does (inverse frequency, then the
+   * product with the position, then cos and sin), so long positions round the same way.
+   */
+  public static float[][] ropeTables(Qwen2Config config) {
+    int half = config.headDim() / 2;
+    int positions = config.maxPositionEmbeddings();
+    float[] cos = new float[positions * half];
+    float[] sin = new float[positions * half];
+    for (int i = 0; i < half; i++) {
+      float exponent = (float) (2 * i) / config.headDim();
+      float inverseFrequency = 1.0f / (float) Math.pow((float) config.ropeTheta(), exponent);
+      for (int p = 0; p < positions; p++) {
+        float angle = p * inverseFrequency;
+        cos[p * half + i] = (float) Math.cos(angle);
+        sin[p * half + i] = (float) Math.sin(angle);
+      }
+    }
+    return new float[][] {cos, sin};
+  }
+
+}
