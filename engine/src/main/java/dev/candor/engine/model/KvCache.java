@@ -32,18 +32,18 @@ final class KvCache implements AutoCloseable {
 
   /** Writes k, v [1, numKeyValueHeads, n, headDim] at positions start..start+n-1 of layer {@code layer}. */
   void write(int layer, int start, NDArray k, NDArray v) {
-    NDIndex at = new NDIndex(":, :, {}:{}, :", start, start + k.getShape().get(2));
+    NDIndex at = new NDIndex().addAllDim(2).addSliceDim(start, start + k.getShape().get(2));
     keys[layer].set(at, k);
     values[layer].set(at, v);
   }
 
   /** The first {@code end} positions of layer {@code layer}: [1, numKeyValueHeads, end, headDim] views. */
   NDArray keys(int layer, int end) {
-    return keys[layer].get(new NDIndex(":, :, :{}, :", end));
+    return keys[layer].get(new NDIndex().addAllDim(2).addSliceDim(0, end));
   }
 
   NDArray values(int layer, int end) {
-    return values[layer].get(new NDIndex(":, :, :{}, :", end));
+    return values[layer].get(new NDIndex().addAllDim(2).addSliceDim(0, end));
   }
 
   @Override

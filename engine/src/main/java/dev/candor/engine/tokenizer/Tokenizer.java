@@ -166,6 +166,19 @@ public final class Tokenizer implements AutoCloseable {
     return encoder.decode(l, false);
   }
 
+  /** Whether {@code other} maps every id to the same bytes (so drafted ids mean the same to both models). */
+  public boolean sameVocabulary(Tokenizer other) {
+    if (other.tokenBytes.length != tokenBytes.length) {
+      return false;
+    }
+    for (int i = 0; i < tokenBytes.length; i++) {
+      if (!java.util.Arrays.equals(tokenBytes[i], other.tokenBytes[i])) {
+        return false;
+      }
+    }
+    return special.equals(other.special);
+  }
+
   public List<Integer> specialIds() {
     return new ArrayList<>(special);
   }

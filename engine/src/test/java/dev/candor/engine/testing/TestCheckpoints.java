@@ -31,10 +31,15 @@ public final class TestCheckpoints {
   }
 
   public static Path write(String name, Qwen2Config config, long seed, DType dtype, long maxShardBytes, Path tokenizer) {
+    return write(name, config, seed, 0.2, dtype, maxShardBytes, tokenizer);
+  }
+
+  public static Path write(String name, Qwen2Config config, long seed, double std, DType dtype, long maxShardBytes,
+      Path tokenizer) {
     Path dir = Path.of("target", "test-checkpoints", name).toAbsolutePath();
     try {
       if (!Files.exists(dir.resolve("config.json"))) {
-        RandomCheckpoint.write(dir, config, seed, 0.2, dtype, maxShardBytes, tokenizer, List.of());
+        RandomCheckpoint.write(dir, config, seed, std, dtype, maxShardBytes, tokenizer, List.of());
       }
       return dir;
     } catch (IOException e) {

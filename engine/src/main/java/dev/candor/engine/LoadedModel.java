@@ -1,0 +1,84 @@
+package dev.candor.engine;
+
+import dev.candor.engine.checkpoint.Checkpoint;
+import dev.candor.engine.checkpoint.CheckpointException;
+import dev.candor.engine.checkpoint.GenerationConfig;
+import dev.candor.engine.model.Backend;
+import dev.candor.engine.model.DjlBackend;
+import dev.candor.engine.tokenizer.ChatTemplate;
+import dev.candor.engine.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Set;
+
+/**
+ * A checkpoint directory made ready to run: the backend with its weights, the tokenizer, the chat template (if the
+ * checkpoint has one) and the ids that end a generation.
+ *
+ * @param name the model's name for the API (the directory name)
+ * @param dir where it was loaded from
+ * @param backend the weights on a device
+ * @param tokenizer its tokenizer.json
+ * @param chatTemplate its chat template, or null
+ * @param eosTokens generation_config.json's eos ids, plus tokenizer_config.json's eos_token
+ * @param generationConfig sampling defaults the checkpoint ships with
+ */
+public record LoadedModel(String name, Path dir, Backend backend, Tokenizer tokenizer, ChatTemplate chatTemplate,
+    Set<Integer> eosTokens, GenerationConfig generationConfig) implements AutoCloseable {
+
+  public static LoadedModel load(Path dir, String device) {
+    dir = dir.toAbsolutePath().normalize();
+    Tokenizer tokenizer = null;
+    try (Checkpoint checkpoint = Checkpoint.open(dir)) {
+      tokenizer = Tokenizer.load(checkpoint.tokenizerJson());
+      if (tokenizer.size() > checkpoint.config().vocabSize()) {
+        throw new CheckpointException(checkpoint.tokenizerJson() + ": defines " + tokenizer.size()
+            + " ids but config.json has vocab_size " + checkpoint.config().vocabSize());
+      }
+      ChatTemplate template = ChatTemplate.load(checkpoint.tokenizerConfigJson());
+      Set<Integer> eos = new LinkedHashSet<>(checkpoint.generationConfig().eosTokenIds());
+      String eosText = eosTokenText(checkpoint.tokenizerConfigJson());
+      if (eosText != null && tokenizer.addedTokenId(eosText) >= 0) {
+        eos.add(tokenizer.addedTokenId(eosText));
+      }
+      Backend backend = DjlBackend.load(checkpoint, device);
+      return new LoadedModel(dir.getFileName().toString(), dir, backend, tokenizer, template, Set.copyOf(eos),
+          checkpoint.generationConfig());
+    } catch (RuntimeException e) {
+      if (tokenizer != null) {
+        tokenizer.close();
+      }
+      throw e;
+    }
+  }
+
+  private static String eosTokenText(Path tokenizerConfig) {
+    if (!java.nio.file.Files.exists(tokenizerConfig)) {
+      return null;
+    }
+    try {
+      var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(tokenizerConfig.toFile()).path("eos_token");
+      return node.isTextual() ? node.asText() : node.path("content").asText(null);
+    } catch (java.io.IOException e) {
+      throw new CheckpointException(tokenizerConfig + ": not valid JSON: " + e.getMessage());
+    }
+  }
+
+  /**
+   * Checks that a drafter can serve this model: the same tokenizer (byte for byte, every id), so a drafted id means
+   * the same text to both.
+   */
+  public void requireSameVocabulary(LoadedModel drafter) {
+    if (!tokenizer.sameVocabulary(drafter.tokenizer())) {
+      throw new CheckpointException("drafter " + drafter.dir() + " has another vocabulary than target " + dir
+          + " (tokenizer.json differs: " + drafter.tokenizer().size() + " vs " + tokenizer.size()
+          + " ids); speculative decoding needs the same tokenizer");
+    }
+  }
+
+  @Override
+  public void close() {
+    backend.close();
+    tokenizer.close();
+  }
+}

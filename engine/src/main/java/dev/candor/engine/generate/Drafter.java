@@ -1,0 +1,86 @@
+package dev.candor.engine.generate;
+
+import dev.candor.engine.model.Backend;
+import dev.candor.engine.model.Sequence;
+import dev.candor.engine.sampling.Sampler;
+import dev.candor.engine.sampling.SamplingParams;
+import dev.candor.engine.sampling.TokenDistribution;
+import java.util.Arrays;
+
+/**
+ * The proposer of speculative decoding: a small model with its own KV cache that drafts k tokens, one forward each,
+ * sampling from its distribution under the same temperature, top-k and top-p as the target. Its logits are cut or
+ * padded (with −∞) to the target's vocabulary size, so both distributions live on the same ids (Qwen2.5 checkpoints
+ * of one tokenizer have vocab_size 151,936 or 152,064).
+ */
+final class Drafter implements AutoCloseable {
+  /** k drafted tokens and the drafter's distribution each was drawn from. */
+  record Draft(int[] tokens, TokenDistribution[] distributions) {
+    int size() {
+      return tokens.length;
+    }
+
+    static final Draft EMPTY = new Draft(new int[0], new TokenDistribution[0]);
+  }
+
+  private final Sequence sequence;
+  private final int targetVocab;
+
+  Drafter(Backend drafter, int capacity, int targetVocab) {
+    this.sequence = drafter.newSequence(capacity);
+    this.targetVocab = targetVocab;
+  }
+
+  int length() {
+    return sequence.length();
+  }
+
+  /** Feeds tokens without asking for logits (the prompt, minus its last token). */
+  void prefill(int[] tokens) {
+    if (tokens.length > 0) {
+      sequence.forward(tokens, 0);
+    }
+  }
+
+  /**
+   * Drafts {@code k} tokens after {@code committed}. The cache first catches up on committed tokens it has not seen
+   * (one, or two after a step where every draft was accepted), then grows by k − 1 drafted tokens.
+   */
+  Draft propose(IntList committed, int k, SamplingParams params, Sampler sampler) {
+    int[] catchUp = committed.slice(sequence.length(), committed.size());
+    float[] logits = sequence.forward(catchUp, 1).logits()[0];
+    int[] tokens = new int[k];
+    TokenDistribution[] distributions = new TokenDistribution[k];
+    for (int i = 0; i < k; i++) {
+      distributions[i] = TokenDistribution.of(fit(logits), params);
+      tokens[i] = sampler.sample(distributions[i]);
+      if (i + 1 < k) {
+        logits = sequence.decode(tokens[i]);
+      }
+    }
+    return new Draft(tokens, distributions);
+  }
+
+  /** Drops cached positions past {@code length} (rejected drafts). */
+  void truncate(int length) {
+    if (sequence.length() > length) {
+      sequence.truncate(length);
+    }
+  }
+
+  private float[] fit(float[] logits) {
+    if (logits.length == targetVocab) {
+      return logits;
+    }
+    float[] out = Arrays.copyOf(logits, targetVocab);
+    if (targetVocab > logits.length) {
+      Arrays.fill(out, logits.length, targetVocab, Float.NEGATIVE_INFINITY);
+    }
+    return out;
+  }
+
+  @Override
+  public void close() {
+    sequence.close();
+  }
+}

@@ -1,0 +1,209 @@
+package dev.candor.engine.sampling;
+
+import java.util.Arrays;
+
+/**
+ * One position's next-token distribution, in the two forms Candor reports:
+ *
+ * <ul>
+ *   <li><b>raw</b>: softmax(logits), the model's own belief, untouched by sampling settings. Entropy is always of
+ *       this one.
+ *   <li><b>sampling</b>: what the token is actually drawn from: softmax(logits / temperature), cut by top-k and
+ *       top-p, renormalised. Greedy decoding (temperature 0) has no sampling distribution (it is a point mass at the
+ *       argmax).
+ * </ul>
+ *
+ * <p>Reported logprobs ({@link #logprob}, {@link #top}) follow OpenAI's meaning, the distribution the token was
+ * sampled from; under greedy decoding, where that is a point mass, they are the raw distribution. The logits are
+ * read, never written: the verifier, the logprobs and the probes all consume this record.
+ */
+public final class TokenDistribution {
+  /** An alternative token and its reported logprob. */
+  public record Alternative(int token, double logprob) {}
+
+  private final float[] logits; // [vocab], raw
+  private final SamplingParams params;
+  private final int argmax;
+  private final double logZ; // log Σ exp(logits)
+  private final double entropy; // nats, of softmax(logits)
+  private final float[] probs; // [vocab], the sampling distribution; null when greedy
+
+  private TokenDistribution(float[] logits, SamplingParams params, int argmax, double logZ, double entropy, float[] probs) {
+    this.logits = logits;
+    this.params = params;
+    this.argmax = argmax;
+    this.logZ = logZ;
+    this.entropy = entropy;
+    this.probs = probs;
+  }
+
+  /** Builds the distribution of {@code logits} under {@code params}. The array is kept, so callers must not reuse it. */
+  public static TokenDistribution of(float[] logits, SamplingParams params) {
+    int vocab = logits.length;
+    int argmax = 0;
+    float max = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < vocab; i++) {
+      if (logits[i] > max) {
+        max = logits[i];
+        argmax = i;
+      }
+    }
+    if (!Float.isFinite(max)) {
+      throw new IllegalStateException("logits are not finite (max " + max + "): the model produced NaN or infinity");
+    }
+    // raw softmax: Z = Σ e_i with e_i = exp(l_i - max); H = log Z - Σ e_i (l_i - max) / Z
+    double sum = 0;
+    double weighted = 0;
+    for (int i = 0; i < vocab; i++) {
+      double shifted = (double) logits[i] - max;
+      double e = Math.exp(shifted);
+      if (e > 0) { // a -inf logit adds nothing (and 0 * -inf would be NaN)
+        sum += e;
+        weighted += e * shifted;
+      }
+    }
+    double logZ = max + Math.log(sum);
+    double entropy = Math.log(sum) - weighted / sum;
+    float[] probs = params.isGreedy() ? null : samplingProbs(logits, max, params);
+    return new TokenDistribution(logits, params, argmax, logZ, entropy, probs);
+  }
+
+  private static float[] samplingProbs(float[] logits, float max, SamplingParams params) {
+    int vocab = logits.length;
+    double inverseT = 1.0 / params.temperature();
+    float[] probs = new float[vocab];
+    // top-k: everything below the k-th largest logit is out (ties with it stay in, as in Hugging Face)
+    float floor = Float.NEGATIVE_INFINITY;
+    if (params.topK() > 0 && params.topK() < vocab) {
+      int[] best = TopK.select(vocab, params.topK(), (a, b) -> Float.compare(logits[a], logits[b]));
+      floor = logits[best[best.length - 1]];
+    }
+    double sum = 0;
+    for (int i = 0; i < vocab; i++) {
+      if (logits[i] >= floor) {
+        double e = Math.exp(((double) logits[i] - max) * inverseT);
+        probs[i] = (float) e;
+        sum += e;
+      }
+    }
+    scale(probs, sum);
+    if (params.topP() < 1) {
+      nucleus(probs, params.topP());
+    }
+    return probs;
+  }
+
+  /**
+   * Top-p: keep tokens in descending order while the probability before them is below topP (so the token that
+   * crosses the threshold stays, and at least one always does); zero the rest and renormalise.
+   */
+  private static void nucleus(float[] probs, double topP) {
+    int vocab = probs.length;
+    for (int candidates = Math.min(vocab, 256); ; candidates = Math.min(vocab, candidates * 8)) {
+      int[] order = TopK.select(vocab, candidates, (a, b) -> Float.compare(probs[a], probs[b]));
+      double cumulative = 0;
+      int keep = -1;
+      for (int r = 0; r < order.length; r++) {
+        if (cumulative >= topP) {
+          keep = r;
+          break;
+        }
+        cumulative += probs[order[r]];
+      }
+      if (keep < 0 && candidates < vocab) {
+        continue; // the nucleus is larger than the candidates looked at
+      }
+      if (keep < 0) {
+        return; // everything is in the nucleus
+      }
+      boolean[] kept = new boolean[vocab];
+      double sum = 0;
+      for (int r = 0; r < keep; r++) {
+        kept[order[r]] = true;
+        sum += probs[order[r]];
+      }
+      for (int i = 0; i < vocab; i++) {
+        if (!kept[i]) {
+          probs[i] = 0;
+        }
+      }
+      scale(probs, sum);
+      return;
+    }
+  }
+
+  private static void scale(float[] probs, double sum) {
+    float inverse = (float) (1.0 / sum);
+    for (int i = 0; i < probs.length; i++) {
+      probs[i] *= inverse;
+    }
+  }
+
+  public int vocabSize() {
+    return logits.length;
+  }
+
+  public SamplingParams params() {
+    return params;
+  }
+
+  public int argmax() {
+    return argmax;
+  }
+
+  /** Entropy of the raw distribution, in nats. */
+  public double entropy() {
+    return entropy;
+  }
+
+  /** log softmax(logits)[token]. */
+  public double rawLogprob(int token) {
+    return logits[token] - logZ;
+  }
+
+  /** The probability the sampler draws {@code token} with (greedy: 1 for the argmax, 0 otherwise). */
+  public double samplingProb(int token) {
+    if (probs == null) {
+      return token == argmax ? 1 : 0;
+    }
+    return probs[token];
+  }
+
+  /** The reported logprob: of the sampling distribution, or of the raw one under greedy decoding. */
+  public double logprob(int token) {
+    return probs == null ? rawLogprob(token) : Math.log(probs[token]);
+  }
+
+  /**
+   * The n most likely tokens by reported logprob, best first. Where fewer than n tokens survive top-k/top-p, the rest
+   * are the next by raw logit, with logprob −∞.
+   */
+  public Alternative[] top(int n) {
+    int[] best = probs == null
+        ? TopK.select(logits.length, n, (a, b) -> Float.compare(logits[a], logits[b]))
+        : TopK.select(logits.length, n, (a, b) -> {
+          int c = Float.compare(probs[a], probs[b]);
+          return c != 0 ? c : Float.compare(logits[a], logits[b]);
+        });
+    Alternative[] out = new Alternative[best.length];
+    for (int i = 0; i < best.length; i++) {
+      out[i] = new Alternative(best[i], logprob(best[i]));
+    }
+    return out;
+  }
+
+  /** A copy of the sampling distribution (greedy: the one-hot argmax), for verification and analysis. */
+  public float[] samplingProbs() {
+    if (probs == null) {
+      float[] oneHot = new float[logits.length];
+      oneHot[argmax] = 1;
+      return oneHot;
+    }
+    return Arrays.copyOf(probs, probs.length);
+  }
+
+  /** The raw logits (not a copy: do not modify). */
+  float[] logits() {
+    return logits;
+  }
+}

@@ -1,0 +1,276 @@
+package dev.candor.engine.generate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.candor.engine.checkpoint.Checkpoint;
+import dev.candor.engine.checkpoint.DType;
+import dev.candor.engine.checkpoint.Qwen2Config;
+import dev.candor.engine.model.DjlBackend;
+import dev.candor.engine.model.Sequence;
+import dev.candor.engine.sampling.Sampler;
+import dev.candor.engine.sampling.SamplingParams;
+import dev.candor.engine.sampling.TokenDistribution;
+import dev.candor.engine.testing.TestCheckpoints;
+import dev.candor.engine.tokenizer.Tokenizer;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The invariants of speculative decoding: greedy with a drafter equals greedy without one, token for token; sampled
+ * output is distributed as the target's (and a broken verifier is caught); every token's record is the target's
+ * own; caches stay consistent after rejections.
+ */
+class SpeculativeDecodingTest {
+  static final int VOCAB = 99;
+  static Tokenizer tokenizer;
+  static DjlBackend target;
+  static DjlBackend unrelated; // another seed and a smaller shape: agrees rarely
+  static DjlBackend close; // the target's weights scaled by 0.9: agrees often
+
+  static DjlBackend load(String name, Qwen2Config config, long seed, double std) {
+    try (Checkpoint c = Checkpoint.open(TestCheckpoints.write(name, config, seed, std, DType.F32, 0, null))) {
+      return DjlBackend.load(c, "cpu");
+    }
+  }
+
+  @BeforeAll
+  static void setUp() {
+    tokenizer = Tokenizer.load(TestCheckpoints.qwenTokenizer().resolve("tokenizer.json"));
+    target = load("spec-target", TestCheckpoints.tiny(VOCAB, false), 11, 0.2);
+    unrelated = load("spec-unrelated", new Qwen2Config(16, 24, 2, 2, 1, 8, 1e-6, 10000, VOCAB, 512, true, DType.F32), 12, 0.2);
+    close = load("spec-close", TestCheckpoints.tiny(VOCAB, false), 11, 0.18);
+  }
+
+  @AfterAll
+  static void tearDown() {
+    target.close();
+    unrelated.close();
+    close.close();
+    tokenizer.close();
+  }
+
+  static int[] prompt(long seed, int n) {
+    SplittableRandom r = new SplittableRandom(seed);
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = r.nextInt(VOCAB);
+    }
+    return p;
+  }
+
+  static GenerationResult generate(DjlBackend drafter, int k, int[] prompt, GenerationRequest request) {
+    return new Generator(target, drafter, tokenizer, Set.of(), k).generate(prompt, request, (r, o, t) -> {});
+  }
+
+  static int[] ids(GenerationResult result) {
+    return result.tokens().stream().mapToInt(TokenRecord::token).toArray();
+  }
+
+  @Test
+  void greedyWithADrafterEqualsGreedyWithoutOne() {
+    GenerationRequest request = GenerationRequest.of(24, SamplingParams.greedy()).withIgnoreEos(true);
+    int[] acceptedByDrafter = new int[3];
+    for (int p = 0; p < 6; p++) {
+      int[] prompt = prompt(100 + p, 3 + p * 2);
+      int[] plain = ids(generate(null, 0, prompt, request));
+      assertEquals(24, plain.length);
+      DjlBackend[] drafters = {target, close, unrelated};
+      for (int d = 0; d < drafters.length; d++) {
+        for (int k = 1; k <= 8; k++) {
+          GenerationResult speculative = generate(drafters[d], k, prompt, request);
+          assertArrayEquals(plain, ids(speculative), "prompt " + p + ", drafter " + d + ", k " + k);
+          acceptedByDrafter[d] += speculative.stats().nAccepted();
+        }
+      }
+    }
+    // the three drafters really span "agrees always" to "agrees rarely"
+    assertTrue(acceptedByDrafter[0] > acceptedByDrafter[1] && acceptedByDrafter[1] > acceptedByDrafter[2],
+        java.util.Arrays.toString(acceptedByDrafter));
+  }
+
+  @Test
+  void everyTokenCarriesTheTargetsOwnDistribution() {
+    int[] prompt = prompt(7, 6);
+    GenerationRequest request = GenerationRequest.of(30, SamplingParams.greedy()).withIgnoreEos(true).withTopLogprobs(5);
+    GenerationResult plain = generate(null, 0, prompt, request);
+    for (DjlBackend drafter : List.of(target, close, unrelated)) {
+      GenerationResult speculative = generate(drafter, 4, prompt, request);
+      assertEquals(plain.tokens().size(), speculative.tokens().size());
+      for (int i = 0; i < plain.tokens().size(); i++) {
+        TokenRecord a = plain.tokens().get(i);
+        TokenRecord b = speculative.tokens().get(i);
+        assertEquals(a.logprob(), b.logprob(), 1e-4, "token " + i + " (" + b.source() + ")");
+        assertEquals(a.entropy(), b.entropy(), 1e-4);
+        assertEquals(5, b.top().length);
+        assertEquals(a.top()[0].token(), b.top()[0].token());
+        boolean drafted = b.source() == Source.ACCEPTED || b.source() == Source.RESAMPLED;
+        assertEquals(drafted, Double.isFinite(b.draftProb()) && b.draftTop() >= 0, b.toString());
+        assertEquals(drafted, Double.isFinite(b.acceptanceProb()), b.toString());
+      }
+      SpeculationStats s = speculative.stats();
+      assertEquals(1.0, s.coverage());
+      assertEquals(s.nTokens(), s.nAccepted() + s.nResampled() + s.nBonus() + s.nTarget());
+      assertEquals(s.steps(), java.util.Arrays.stream(s.acceptedPerStep()).sum());
+    }
+    assertEquals(30, plain.stats().nTarget());
+  }
+
+  @Test
+  void continuingAfterRejectionsMatchesAFreshRun() {
+    int[] prompt = prompt(9, 5);
+    GenerationRequest request = GenerationRequest.of(30, SamplingParams.greedy()).withIgnoreEos(true);
+    GenerationResult speculative = generate(unrelated, 6, prompt, request);
+    assertTrue(speculative.stats().nResampled() > 5, "the unrelated drafter must be rejected often");
+    int[] out = ids(speculative);
+    for (int split : new int[] {3, 11, 20}) {
+      int[] extended = java.util.Arrays.copyOf(prompt, prompt.length + split);
+      System.arraycopy(out, 0, extended, prompt.length, split);
+      int[] rest = ids(generate(null, 0, extended, GenerationRequest.of(30 - split, SamplingParams.greedy())
+          .withIgnoreEos(true)));
+      assertArrayEquals(java.util.Arrays.copyOfRange(out, split, 30), rest, "split at " + split);
+    }
+  }
+
+  @Test
+  void hiddenStatesAreTheTokensOwnPosition() {
+    int[] prompt = prompt(21, 4);
+    int tap = 2;
+    GenerationRequest request = GenerationRequest.of(12, SamplingParams.greedy()).withIgnoreEos(true).withTap(tap);
+    for (DjlBackend drafter : new DjlBackend[] {null, close, unrelated}) {
+      GenerationResult result = generate(drafter, 3, prompt, request);
+      int[] all = java.util.Arrays.copyOf(prompt, prompt.length + result.tokens().size());
+      System.arraycopy(ids(result), 0, all, prompt.length, result.tokens().size());
+      try (Sequence s = target.newSequence(64)) {
+        float[][] expected = s.forward(all, 0, tap).taps()[0];
+        for (TokenRecord r : result.tokens()) {
+          assertNotNull(r.hidden(), "record " + r.index());
+          assertArrayEquals(expected[prompt.length + r.index()], r.hidden(), 1e-4f, "record " + r.index());
+        }
+      }
+    }
+  }
+
+  /** Exact probabilities of the first two sampled tokens under the target alone: [VOCAB * VOCAB]. */
+  static double[] exactPairs(DjlBackend model, int[] prompt, SamplingParams params) {
+    int v = model.config().vocabSize();
+    double[] p = new double[v * v];
+    try (Sequence s = model.newSequence(prompt.length + 2)) {
+      TokenDistribution first = TokenDistribution.of(s.prefill(prompt), params);
+      for (int a = 0; a < v; a++) {
+        double pa = first.samplingProb(a);
+        if (pa == 0) {
+          continue;
+        }
+        s.truncate(prompt.length);
+        TokenDistribution second = TokenDistribution.of(s.decode(a), params);
+        for (int b = 0; b < v; b++) {
+          p[a * v + b] = pa * second.samplingProb(b);
+        }
+      }
+    }
+    return p;
+  }
+
+  /** Pearson's chi-square, bins with expected count below 5 pooled; returns the Wilson-Hilferty z-score. */
+  static double chiSquareZ(double[] expected, int[] counts, int n) {
+    double chi = 0;
+    int bins = 0;
+    double pooledExpected = 0;
+    int pooledCount = 0;
+    for (int i = 0; i < expected.length; i++) {
+      double e = expected[i] * n;
+      if (e < 5) {
+        pooledExpected += e;
+        pooledCount += counts[i];
+      } else {
+        chi += (counts[i] - e) * (counts[i] - e) / e;
+        bins++;
+      }
+    }
+    if (pooledExpected > 0) {
+      chi += (pooledCount - pooledExpected) * (pooledCount - pooledExpected) / Math.max(pooledExpected, 1e-9);
+      bins++;
+    }
+    int df = bins - 1;
+    return (Math.cbrt(chi / df) - (1 - 2.0 / (9 * df))) / Math.sqrt(2.0 / (9 * df));
+  }
+
+  @Test
+  void sampledOutputIsDistributedAsTheTargetsAndABrokenVerifierIsCaught() {
+    int v = 8;
+    Qwen2Config small = new Qwen2Config(16, 20, 2, 2, 1, 8, 1e-6, 10000, v, 64, false, DType.F32);
+    try (DjlBackend smallTarget = load("stat-target", small, 31, 0.6);
+        DjlBackend smallDrafter = load("stat-drafter", small, 32, 0.6)) {
+      int[] prompt = {1, 5, 2};
+      for (SamplingParams params : List.of(new SamplingParams(1.0, 0, 1.0, 0), new SamplingParams(0.8, 6, 0.9, 0))) {
+        double[] exact = exactPairs(smallTarget, prompt, params);
+        double[] draftOnly = exactPairs(smallDrafter, prompt, params);
+        double tv = 0;
+        for (int i = 0; i < exact.length; i++) {
+          tv += Math.abs(exact[i] - draftOnly[i]) / 2;
+        }
+        assertTrue(tv > 0.2, "target and drafter must differ for the test to mean anything: TV " + tv);
+
+        int n = 2000;
+        int brokenN = 500; // a verifier that ignores the target is far off: a few hundred draws show it
+        int[] counts = new int[v * v];
+        int[] brokenCounts = new int[v * v];
+        Generator good = new Generator(smallTarget, smallDrafter, tokenizer, Set.of(), 3);
+        Generator broken = new Generator(smallTarget, smallDrafter, tokenizer, Set.of(), 3,
+            (draft, targets, sampler) -> new RejectionSampler.Verdict(draft.size(), sampler.sample(targets[draft.size()]),
+                Source.BONUS, new double[draft.size()]));
+        for (int seed = 0; seed < n; seed++) {
+          GenerationRequest request = GenerationRequest.of(4, new SamplingParams(params.temperature(), params.topK(),
+              params.topP(), seed)).withIgnoreEos(true);
+          int[] out = ids(good.generate(prompt, request, (r, o, t) -> {}));
+          counts[out[0] * v + out[1]]++;
+          if (seed < brokenN) {
+            int[] bad = ids(broken.generate(prompt, request, (r, o, t) -> {}));
+            brokenCounts[bad[0] * v + bad[1]]++;
+          }
+        }
+        double z = chiSquareZ(exact, counts, n);
+        double brokenZ = chiSquareZ(exact, brokenCounts, brokenN);
+        assertTrue(z < 4.5, "speculative sampling departs from the target distribution: z = " + z + " " + params);
+        assertTrue(brokenZ > 10, "a verifier that accepts everything must be caught: z = " + brokenZ + " " + params);
+      }
+    }
+  }
+
+  @Test
+  void theRejectionSamplerAloneReproducesTheTarget() {
+    // one position, many draws: the emitted token must follow the target whatever the draft distribution
+    int v = 12;
+    SplittableRandom r = new SplittableRandom(3);
+    float[] targetLogits = new float[v];
+    float[] draftLogits = new float[v];
+    for (int i = 0; i < v; i++) {
+      targetLogits[i] = (float) r.nextGaussian() * 1.5f;
+      draftLogits[i] = (float) r.nextGaussian() * 1.5f;
+    }
+    SamplingParams params = new SamplingParams(1, 0, 1, 0);
+    TokenDistribution t = TokenDistribution.of(targetLogits, params);
+    TokenDistribution d = TokenDistribution.of(draftLogits, params);
+    Sampler sampler = new Sampler(5);
+    int n = 200_000;
+    int[] counts = new int[v];
+    for (int i = 0; i < n; i++) {
+      int x = sampler.sample(d);
+      var draft = new Drafter.Draft(new int[] {x}, new TokenDistribution[] {d});
+      var verdict = RejectionSampler.verify(draft, new TokenDistribution[] {t, t}, sampler);
+      counts[verdict.accepted() == 1 ? x : verdict.next()]++;
+    }
+    double[] expected = new double[v];
+    for (int i = 0; i < v; i++) {
+      expected[i] = t.samplingProb(i);
+    }
+    assertTrue(chiSquareZ(expected, counts, n) < 4.5);
+  }
+}
