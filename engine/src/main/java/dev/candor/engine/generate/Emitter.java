@@ -147,6 +147,11 @@ public final class Emitter {
     pendingOffsets.clear();
   }
 
+  /** Whether {@code token} ends the generation (an end-of-sequence id). */
+  public boolean isStop(int token) {
+    return stopTokens.contains(token);
+  }
+
   public boolean finished() {
     return finishReason != null;
   }

@@ -221,9 +221,11 @@ public final class Generator {
             end - start, draftNanos, verifyNanos));
   }
 
+  /** Hands a record to the emitter (and the observer), numbered by its position in the generation. */
   private static boolean offer(Emitter emitter, TokenRecord record, TokenDistribution distribution,
       GenerationRequest request) {
-    if (request.observer() != null) {
+    record = record.withIndex(emitter.generated());
+    if (request.observer() != null && !emitter.isStop(record.token())) {
       request.observer().observe(record, distribution);
     }
     return emitter.offer(record);

@@ -202,8 +202,13 @@ public final class TokenDistribution {
     return Arrays.copyOf(probs, probs.length);
   }
 
-  /** The raw logits (not a copy: do not modify). */
-  float[] logits() {
-    return logits;
+  /** The raw logit of {@code token}. */
+  public float logit(int token) {
+    return logits[token];
+  }
+
+  /** log Σ exp(logits): rawLogprob(t) = logit(t) − logPartition(). */
+  public double logPartition() {
+    return logZ;
   }
 }

@@ -1,0 +1,27 @@
+package dev.candor.engine.cli;
+
+import dev.candor.engine.checkpoint.CheckpointException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The engine's commands: generate (and serve). Errors in input print one line, never a stack trace. */
+@Command(name = "candor", mixinStandardHelpOptions = true, subcommands = {GenerateCommand.class},
+    description = "Candor: a Qwen2 inference engine that reports calibrated confidence for every token.")
+public final class EngineCli {
+  public static void main(String[] args) {
+    System.exit(run(new EngineCli(), args));
+  }
+
+  /** Runs a picocli command tree with Candor's error handling: bad checkpoints and arguments exit 2 with one line. */
+  public static int run(Object command, String... args) {
+    CommandLine cli = new CommandLine(command);
+    cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+      if (e instanceof CheckpointException || e instanceof IllegalArgumentException) {
+        commandLine.getErr().println("error: " + e.getMessage());
+        return 2;
+      }
+      throw e;
+    });
+    return cli.execute(args);
+  }
+}
