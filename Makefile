@@ -15,7 +15,7 @@ LIB := build/lib/.built
 # until the trained default model exists, `make run` serves a small random model with Qwen2.5's tokenizer
 DEFAULT_MODEL := build/default-model
 
-.PHONY: build test run generate bench bench-quick clean help
+.PHONY: build test run bench-decode clean help
 
 help:
 	@echo "make run     serve the default model on $(HOST):$(PORT) (PORT=... to change)"
@@ -26,10 +26,16 @@ build: $(LIB)
 
 $(LIB): $(SOURCES)
 	$(MVN) -q -DskipTests install
-	rm -rf build/lib && mkdir -p build/lib
-	$(MVN) -q -DskipTests dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/build/lib
+	rm -rf build/lib build/bench-lib && mkdir -p build/lib build/bench-lib
+	$(MVN) -q -DskipTests dependency:copy-dependencies -pl models -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/build/lib
 	cp engine/target/candor-engine-*.jar probes/target/candor-probes-*.jar models/target/candor-models-*.jar build/lib/
+	$(MVN) -q -DskipTests dependency:copy-dependencies -pl bench -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/build/bench-lib
+	cp bench/target/candor-bench-*.jar build/bench-lib/
 	touch $@
+
+# JMH: one decode step of a random Qwen2.5-0.5B-shaped checkpoint against the machine's read bandwidth, in one run
+bench-decode: $(LIB)
+	$(JAVA) --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "build/bench-lib/*" dev.candor.bench.DecodeVsBandwidth qwen2.5-0.5b 2
 
 test:
 	$(MVN) test
@@ -38,7 +44,7 @@ $(DEFAULT_MODEL)/config.json: $(LIB)
 	bin/candor checkpoint --shape qwen-vocab-tiny --seed 1 --std 0.1 --tokenizer models/tokenizers/qwen2.5 --out $(DEFAULT_MODEL)
 
 run: $(LIB) $(DEFAULT_MODEL)/config.json
-	bin/candor generate --model $(DEFAULT_MODEL) --chat "Hello! Who are you?" --max-tokens 24
+	bin/candor serve --model $(DEFAULT_MODEL) --name candor-default --host $(HOST) --port $(PORT)
 
 clean:
 	$(MVN) -q clean

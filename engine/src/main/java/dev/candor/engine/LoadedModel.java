@@ -64,6 +64,11 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
     }
   }
 
+  /** The same model under another API name. */
+  public LoadedModel withName(String newName) {
+    return new LoadedModel(newName, dir, backend, tokenizer, chatTemplate, eosTokens, generationConfig);
+  }
+
   /**
    * Checks that a drafter can serve this model: the same tokenizer (byte for byte, every id), so a drafted id means
    * the same text to both.

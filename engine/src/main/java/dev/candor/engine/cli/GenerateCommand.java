@@ -92,7 +92,7 @@ public final class GenerateCommand implements Callable<Integer> {
       Generator generator = new Generator(target.backend(), draft == null ? null : draft.backend(), target.tokenizer(),
           target.eosTokens(), k);
       GenerationRequest request = new GenerationRequest(maxTokens, new SamplingParams(temperature, topK, topP, seed),
-          stop, topLogprobs, false, () -> false, -1, null);
+          stop, topLogprobs, false, () -> null, -1, null, false);
       GenerationResult result;
       if (dump != null) {
         try (DistributionDump writer = DistributionDump.create(dump, target.backend().config().vocabSize(),

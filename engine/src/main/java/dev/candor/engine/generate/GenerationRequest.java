@@ -2,7 +2,6 @@ package dev.candor.engine.generate;
 
 import dev.candor.engine.sampling.SamplingParams;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 
 /**
  * What to generate after a prompt.
@@ -12,14 +11,16 @@ import java.util.function.BooleanSupplier;
  * @param stop stop sequences: generation ends before the first occurrence, which is not part of the output
  * @param topLogprobs how many alternatives each token record carries (any number offline; the API allows 0..20)
  * @param ignoreEos keep generating past end-of-sequence tokens (benchmarks)
- * @param cancelled polled between steps; true ends the generation with {@link FinishReason#CANCELLED}
+ * @param cancelled polled between steps; a non-null reason ends the generation with it (a client gone: CANCELLED;
+ *     a tripped confidence breaker: LOW_CONFIDENCE)
  * @param tap the target hidden state to attach to every record (Hugging Face index), for a probe; -1 for none
  * @param observer sees the target's full distribution for every emitted token (e.g. a {@link DistributionDump}); or
  *     null
+ * @param rawLogprobs records report logprobs and alternatives of the raw distribution instead of the sampling one
  */
 public record GenerationRequest(
     int maxTokens, SamplingParams sampling, List<String> stop, int topLogprobs, boolean ignoreEos,
-    BooleanSupplier cancelled, int tap, DistributionObserver observer) {
+    StopCheck cancelled, int tap, DistributionObserver observer, boolean rawLogprobs) {
 
   public GenerationRequest {
     if (maxTokens < 1) {
@@ -32,30 +33,41 @@ public record GenerationRequest(
   }
 
   public static GenerationRequest of(int maxTokens, SamplingParams sampling) {
-    return new GenerationRequest(maxTokens, sampling, List.of(), 0, false, () -> false, -1, null);
+    return new GenerationRequest(maxTokens, sampling, List.of(), 0, false, () -> null, -1, null, false);
   }
 
   public GenerationRequest withTopLogprobs(int topLogprobs) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer);
+    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
   }
 
   public GenerationRequest withStop(List<String> stop) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer);
+    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
   }
 
   public GenerationRequest withIgnoreEos(boolean ignoreEos) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer);
+    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
   }
 
-  public GenerationRequest withCancelled(BooleanSupplier cancelled) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer);
+  public GenerationRequest withCancelled(StopCheck cancelled) {
+    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
   }
 
   public GenerationRequest withTap(int tap) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer);
+    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
   }
 
   public GenerationRequest withObserver(DistributionObserver observer) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer);
+    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
+  }
+
+  public GenerationRequest withRawLogprobs(boolean rawLogprobs) {
+    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
+  }
+
+  /** Asked between decode steps whether to stop early, and why. */
+  @FunctionalInterface
+  public interface StopCheck {
+    /** null to go on; otherwise the reason to finish with. */
+    FinishReason stopReason();
   }
 }

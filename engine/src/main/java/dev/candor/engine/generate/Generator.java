@@ -114,8 +114,9 @@ public final class Generator {
       TokenDistribution heldDistribution = null;
 
       while (!emitter.finished()) {
-        if (request.cancelled().getAsBoolean()) {
-          emitter.finish(FinishReason.CANCELLED);
+        FinishReason stopped = request.cancelled().stopReason();
+        if (stopped != null) {
+          emitter.finish(stopped);
           break;
         }
         int room = capacity - targetSequence.length() - 1; // positions left after the pending token
@@ -161,7 +162,7 @@ public final class Generator {
         for (int i = 0; i < verdict.accepted() && !done; i++) {
           int x = proposal.tokens()[i];
           TokenRecord r = TokenRecord.of(0, x, tokenizer.bytes(x), targetDistributions[i], request.topLogprobs(),
-              Source.ACCEPTED).withDrafter(proposal.distributions()[i].samplingProb(x),
+              Source.ACCEPTED, request.rawLogprobs()).withDrafter(proposal.distributions()[i].samplingProb(x),
               proposal.distributions()[i].argmax(), verdict.acceptanceProbs()[i]);
           if (taps.length > 0) {
             r = r.withHidden(forward.taps()[0][i + 1]);
@@ -176,7 +177,8 @@ public final class Generator {
         int a = verdict.accepted();
         int y = verdict.next();
         Source source = k == 0 ? Source.TARGET : verdict.nextSource();
-        TokenRecord next = TokenRecord.of(0, y, tokenizer.bytes(y), targetDistributions[a], request.topLogprobs(), source);
+        TokenRecord next = TokenRecord.of(0, y, tokenizer.bytes(y), targetDistributions[a], request.topLogprobs(), source,
+            request.rawLogprobs());
         if (source == Source.RESAMPLED) {
           next = next.withDrafter(proposal.distributions()[a].samplingProb(y), proposal.distributions()[a].argmax(),
               verdict.acceptanceProbs()[a]);

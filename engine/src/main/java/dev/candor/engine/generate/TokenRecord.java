@@ -11,8 +11,8 @@ import java.util.Arrays;
  * @param index position in the output, from 0
  * @param token the token id
  * @param bytes the exact bytes it stands for (may be part of a multi-byte character)
- * @param logprob the target's logprob of the token in the distribution it was sampled from (raw under greedy; see
- *     {@link TokenDistribution})
+ * @param logprob the target's logprob of the token in the distribution it was sampled from (raw under greedy, or
+ *     when raw logprobs were asked for; see {@link TokenDistribution})
  * @param rawLogprob the target's logprob under softmax(logits), untouched by sampling settings
  * @param entropy entropy of the target's raw distribution, nats
  * @param top the target's most likely alternatives, best first (reported logprobs)
@@ -39,8 +39,15 @@ public record TokenRecord(
 
   /** A record for a token drawn from {@code target} by {@code source}, without drafter information. */
   public static TokenRecord of(int index, int token, byte[] bytes, TokenDistribution target, int topN, Source source) {
-    return new TokenRecord(index, token, bytes, target.logprob(token), target.rawLogprob(token), target.entropy(),
-        target.top(topN), source, Double.NaN, -1, Double.NaN, null);
+    return of(index, token, bytes, target, topN, source, false);
+  }
+
+  /** As {@link #of}, reporting the raw distribution's logprob and alternatives when {@code raw}. */
+  public static TokenRecord of(int index, int token, byte[] bytes, TokenDistribution target, int topN, Source source,
+      boolean raw) {
+    return new TokenRecord(index, token, bytes, raw ? target.rawLogprob(token) : target.logprob(token),
+        target.rawLogprob(token), target.entropy(), raw ? target.topRaw(topN) : target.top(topN), source, Double.NaN,
+        -1, Double.NaN, null);
   }
 
   public TokenRecord withDrafter(double draftProb, int draftTop, double acceptanceProb) {

@@ -63,7 +63,7 @@ public final class DjlBackend implements Backend {
 
   @Override
   public String description() {
-    return "djl-pytorch " + device + " float32";
+    return "djl-pytorch " + device.getDeviceType() + (device.isGpu() ? ":" + device.getDeviceId() : "") + " float32";
   }
 
   @Override

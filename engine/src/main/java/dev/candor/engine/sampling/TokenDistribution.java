@@ -192,6 +192,16 @@ public final class TokenDistribution {
     return out;
   }
 
+  /** The n most likely tokens by raw logprob, best first, with raw logprobs. */
+  public Alternative[] topRaw(int n) {
+    int[] best = TopK.select(logits.length, n, (a, b) -> Float.compare(logits[a], logits[b]));
+    Alternative[] out = new Alternative[best.length];
+    for (int i = 0; i < best.length; i++) {
+      out[i] = new Alternative(best[i], rawLogprob(best[i]));
+    }
+    return out;
+  }
+
   /** A copy of the sampling distribution (greedy: the one-hot argmax), for verification and analysis. */
   public float[] samplingProbs() {
     if (probs == null) {

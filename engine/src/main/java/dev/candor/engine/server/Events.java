@@ -1,0 +1,23 @@
+package dev.candor.engine.server;
+
+import dev.candor.engine.generate.GenerationResult;
+import dev.candor.engine.generate.TokenRecord;
+import java.util.List;
+
+/** What a generation job tells the HTTP thread that serves its client, in order. */
+sealed interface Events {
+  /** Echoed prompt text (completions with echo) and, with logprobs, the prompt tokens' records (first without one). */
+  record Echo(int choice, String text, List<TokenRecord> records, List<Integer> offsets) implements Events {}
+
+  /** New output of one choice: the records released and the text they spell. */
+  record Released(int choice, List<TokenRecord> records, List<Integer> offsets, String text) implements Events {}
+
+  /** A choice finished (breaker: what the confidence breaker saw, or null when none was asked for). */
+  record Finished(int choice, GenerationResult result, GenerationJob.BreakerReport breaker) implements Events {}
+
+  /** The whole request finished; no more events. */
+  record Done(int promptTokens, int completionTokens) implements Events {}
+
+  /** The request failed; no more events. */
+  record Failed(ApiException error) implements Events {}
+}

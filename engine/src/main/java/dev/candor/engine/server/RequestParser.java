@@ -1,0 +1,416 @@
+package dev.candor.engine.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.candor.engine.LoadedModel;
+import dev.candor.engine.tokenizer.ChatTemplate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Reads and validates an OpenAI request body. Unknown fields are ignored; a field Candor cannot honour and whose
+ * absence would change the result (logit_bias, penalties, tools, a JSON response format, ...) is a 400, never
+ * silently dropped. Every error names the parameter.
+ */
+final class RequestParser {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  static {
+    JSON.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
+        .maxNestingDepth(64).maxStringLength(8 * 1024 * 1024).maxNumberLength(64).build());
+  }
+
+  private final LoadedModel model;
+  private final Limits limits;
+
+  /** Request limits (each one a clear 400 when exceeded). */
+  public record Limits(int maxN, int maxStop, int maxStopLength, int maxMessages, int maxTopLogprobs, int maxPrompts) {
+    static final Limits DEFAULT = new Limits(8, 4, 256, 1024, 20, 16);
+  }
+
+  RequestParser(LoadedModel model, Limits limits) {
+    this.model = model;
+    this.limits = limits;
+  }
+
+  static JsonNode parseJson(byte[] body) {
+    try {
+      JsonNode root = JSON.readTree(body);
+      if (root == null || !root.isObject()) {
+        throw ApiException.invalid(null, "the request body must be a JSON object");
+      }
+      return root;
+    } catch (JsonProcessingException e) {
+      throw ApiException.invalid(null, "malformed JSON in the request body: " + e.getOriginalMessage());
+    } catch (java.io.IOException e) {
+      throw ApiException.invalid(null, "unreadable request body");
+    }
+  }
+
+  ParsedRequest parse(JsonNode root, boolean chat) {
+    checkModel(root);
+    rejectUnsupported(root, chat);
+    int n = intField(root, "n", 1, 1, limits.maxN());
+    Integer maxTokens = chat ? firstPresent(root, "max_completion_tokens", "max_tokens") : optInt(root, "max_tokens", 16);
+    if (maxTokens != null && maxTokens < 1) {
+      throw ApiException.invalid(chat && root.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens",
+          "must be at least 1, got " + maxTokens);
+    }
+    double temperature = doubleField(root, "temperature", 1.0, 0, 2);
+    double topP = doubleField(root, "top_p", 1.0, 0, 1);
+    if (topP == 0) {
+      throw ApiException.invalid("top_p", "must be greater than 0");
+    }
+    int topK = intField(root, "top_k", 0, -1, Integer.MAX_VALUE);
+    Long seed = root.hasNonNull("seed") ? longField(root, "seed") : null;
+    List<String> stop = stopField(root);
+    boolean stream = boolField(root, "stream", false);
+    boolean includeUsage = false;
+    if (root.hasNonNull("stream_options")) {
+      JsonNode options = root.get("stream_options");
+      if (!options.isObject()) {
+        throw ApiException.invalid("stream_options", "must be an object");
+      }
+      includeUsage = boolField(options, "include_usage", false);
+    }
+    boolean logprobs;
+    int topLogprobs;
+    boolean echo = false;
+    List<String> texts = new ArrayList<>();
+    List<int[]> prompts = new ArrayList<>();
+    if (chat) {
+      logprobs = boolField(root, "logprobs", false);
+      topLogprobs = intField(root, "top_logprobs", 0, 0, limits.maxTopLogprobs());
+      if (root.hasNonNull("top_logprobs") && !logprobs) {
+        throw ApiException.invalid("top_logprobs", "requires logprobs to be true");
+      }
+      String text = renderChat(root);
+      texts.add(text);
+      prompts.add(model.tokenizer().encode(text));
+    } else {
+      if (root.hasNonNull("logprobs") && root.get("logprobs").isBoolean()) {
+        throw ApiException.invalid("logprobs", "for completions, logprobs is an integer 0.." + limits.maxTopLogprobs());
+      }
+      logprobs = root.hasNonNull("logprobs");
+      topLogprobs = intField(root, "logprobs", 0, 0, limits.maxTopLogprobs());
+      echo = boolField(root, "echo", false);
+      readPrompts(root, prompts, texts);
+    }
+    String mode = root.hasNonNull("logprobs_mode") ? textField(root, "logprobs_mode") : "processed";
+    if (!Set.of("processed", "raw").contains(mode)) {
+      throw ApiException.invalid("logprobs_mode", "must be 'processed' (the distribution sampled from) or 'raw'");
+    }
+    boolean confidence = boolField(root, "confidence", true);
+    ParsedRequest.Breaker breaker = null;
+    if (root.hasNonNull("confidence_breaker")) {
+      JsonNode b = root.get("confidence_breaker");
+      if (!b.isObject()) {
+        throw ApiException.invalid("confidence_breaker", "must be an object {\"window\": tokens, \"threshold\": p}");
+      }
+      breaker = new ParsedRequest.Breaker(intField(b, "window", 8, 1, 4096),
+          doubleField(b, "threshold", Double.NaN, 0, 1));
+      if (Double.isNaN(breaker.threshold())) {
+        throw ApiException.invalid("confidence_breaker.threshold", "is required (a probability in [0, 1])");
+      }
+    }
+    return new ParsedRequest(chat, prompts, texts, n, maxTokens, temperature, topP, Math.max(0, topK), seed, stop,
+        stream, includeUsage, logprobs, topLogprobs, echo, mode.equals("raw"), confidence, breaker);
+  }
+
+  private void checkModel(JsonNode root) {
+    if (!root.has("model") || root.get("model").isNull()) {
+      return; // one model is served: a request without a name means it
+    }
+    String name = textField(root, "model");
+    if (!name.equals(model.name())) {
+      throw new ApiException(404, "invalid_request_error", "model", "model_not_found",
+          "The model '" + name + "' does not exist; this server serves '" + model.name() + "'");
+    }
+  }
+
+  private static void rejectUnsupported(JsonNode root, boolean chat) {
+    JsonNode bias = root.get("logit_bias");
+    if (bias != null && !bias.isNull() && !(bias.isObject() && bias.isEmpty())) {
+      throw ApiException.unsupported("logit_bias", "logit_bias is not supported");
+    }
+    for (String penalty : List.of("presence_penalty", "frequency_penalty")) {
+      if (root.hasNonNull(penalty) && (!root.get(penalty).isNumber() || root.get(penalty).asDouble() != 0)) {
+        throw ApiException.unsupported(penalty, penalty + " is not supported (only 0)");
+      }
+    }
+    if (root.hasNonNull("repetition_penalty") && root.get("repetition_penalty").asDouble(1) != 1) {
+      throw ApiException.unsupported("repetition_penalty", "repetition_penalty is not supported (only 1)");
+    }
+    if (chat) {
+      JsonNode tools = root.get("tools");
+      if (tools != null && !tools.isNull() && !(tools.isArray() && tools.isEmpty())) {
+        throw ApiException.unsupported("tools", "tool calling is not supported");
+      }
+      if (root.hasNonNull("functions")) {
+        throw ApiException.unsupported("functions", "function calling is not supported");
+      }
+      JsonNode format = root.get("response_format");
+      if (format != null && !format.isNull() && !format.path("type").asText("text").equals("text")) {
+        throw ApiException.unsupported("response_format", "only response_format {\"type\": \"text\"} is supported");
+      }
+      JsonNode modalities = root.get("modalities");
+      if (modalities != null && modalities.isArray()) {
+        for (JsonNode m : modalities) {
+          if (!m.asText().equals("text")) {
+            throw ApiException.unsupported("modalities", "only the text modality is supported");
+          }
+        }
+      }
+    } else {
+      if (root.hasNonNull("suffix") && !root.get("suffix").asText().isEmpty()) {
+        throw ApiException.unsupported("suffix", "suffix (insertion) is not supported");
+      }
+      if (root.hasNonNull("best_of") && root.get("best_of").asInt(1) != root.path("n").asInt(1)) {
+        throw ApiException.unsupported("best_of", "best_of other than n is not supported");
+      }
+    }
+  }
+
+  private String renderChat(JsonNode root) {
+    JsonNode messages = root.get("messages");
+    if (messages == null || !messages.isArray()) {
+      throw ApiException.invalid("messages", "is required: an array of {role, content}");
+    }
+    if (messages.isEmpty()) {
+      throw ApiException.invalid("messages", "must contain at least one message");
+    }
+    if (messages.size() > limits.maxMessages()) {
+      throw ApiException.invalid("messages", "has " + messages.size() + " messages; the limit is " + limits.maxMessages());
+    }
+    ChatTemplate template = model.chatTemplate();
+    if (template == null) {
+      throw ApiException.invalid("messages", "model '" + model.name() + "' has no chat template; use /v1/completions");
+    }
+    List<ChatTemplate.Message> list = new ArrayList<>();
+    for (int i = 0; i < messages.size(); i++) {
+      JsonNode m = messages.get(i);
+      String param = "messages[" + i + "]";
+      if (!m.isObject()) {
+        throw ApiException.invalid(param, "must be an object {role, content}");
+      }
+      String role = m.path("role").isTextual() ? m.get("role").asText() : null;
+      if (role == null) {
+        throw ApiException.invalid(param + ".role", "is required");
+      }
+      role = switch (role) {
+        case "system", "user", "assistant" -> role;
+        case "developer" -> "system";
+        case "tool", "function" -> throw ApiException.unsupported(param + ".role", "tool messages are not supported");
+        default -> throw ApiException.invalid(param + ".role",
+            "'" + role + "' is not one of 'system', 'developer', 'user', 'assistant'");
+      };
+      if (m.hasNonNull("tool_calls") && !(m.get("tool_calls").isArray() && m.get("tool_calls").isEmpty())) {
+        throw ApiException.unsupported(param + ".tool_calls", "tool calls are not supported");
+      }
+      list.add(new ChatTemplate.Message(role, content(m.get("content"), role, param + ".content")));
+    }
+    try {
+      return template.render(list, true);
+    } catch (ChatTemplate.TemplateException e) {
+      throw ApiException.invalid("messages", e.getMessage());
+    }
+  }
+
+  /** A message's text: a string, or a list of {"type": "text", "text": ...} parts joined together. */
+  private static String content(JsonNode content, String role, String param) {
+    if (content == null || content.isNull()) {
+      if (role.equals("assistant")) {
+        return "";
+      }
+      throw ApiException.invalid(param, "is required");
+    }
+    if (content.isTextual()) {
+      return content.asText();
+    }
+    if (content.isArray()) {
+      StringBuilder text = new StringBuilder();
+      for (int i = 0; i < content.size(); i++) {
+        JsonNode part = content.get(i);
+        String type = part.path("type").asText("");
+        if (!type.equals("text")) {
+          throw ApiException.unsupported(param + "[" + i + "].type", "content part type '" + type
+              + "' is not supported (only 'text')");
+        }
+        if (!part.path("text").isTextual()) {
+          throw ApiException.invalid(param + "[" + i + "].text", "must be a string");
+        }
+        text.append(part.get("text").asText());
+      }
+      return text.toString();
+    }
+    throw ApiException.invalid(param, "must be a string or an array of text parts");
+  }
+
+  private void readPrompts(JsonNode root, List<int[]> prompts, List<String> texts) {
+    JsonNode prompt = root.get("prompt");
+    if (prompt == null || prompt.isNull()) {
+      throw ApiException.invalid("prompt", "is required");
+    }
+    if (prompt.isTextual()) {
+      addText(prompt.asText(), prompts, texts);
+    } else if (prompt.isArray() && !prompt.isEmpty() && prompt.get(0).isIntegralNumber()) {
+      addIds(prompt, "prompt", prompts, texts);
+    } else if (prompt.isArray() && !prompt.isEmpty()) {
+      if (prompt.size() > limits.maxPrompts()) {
+        throw ApiException.invalid("prompt", "has " + prompt.size() + " prompts; the limit is " + limits.maxPrompts());
+      }
+      for (int i = 0; i < prompt.size(); i++) {
+        JsonNode p = prompt.get(i);
+        if (p.isTextual()) {
+          addText(p.asText(), prompts, texts);
+        } else if (p.isArray()) {
+          addIds(p, "prompt[" + i + "]", prompts, texts);
+        } else {
+          throw ApiException.invalid("prompt[" + i + "]", "must be a string or an array of token ids");
+        }
+      }
+    } else {
+      throw ApiException.invalid("prompt", "must be a string, an array of strings, or an array of token ids");
+    }
+    for (int i = 0; i < prompts.size(); i++) {
+      if (prompts.get(i).length == 0) {
+        throw ApiException.invalid("prompt", "is empty (this model has no beginning-of-sequence token to start from)");
+      }
+    }
+  }
+
+  private void addText(String text, List<int[]> prompts, List<String> texts) {
+    texts.add(text);
+    prompts.add(model.tokenizer().encode(text));
+  }
+
+  private void addIds(JsonNode array, String param, List<int[]> prompts, List<String> texts) {
+    int vocab = model.backend().config().vocabSize();
+    int[] ids = new int[array.size()];
+    for (int i = 0; i < ids.length; i++) {
+      JsonNode id = array.get(i);
+      if (!id.isIntegralNumber() || !id.canConvertToInt() || id.asInt() < 0 || id.asInt() >= vocab) {
+        throw ApiException.invalid(param, "token ids must be integers in 0.." + (vocab - 1) + ", got " + id);
+      }
+      ids[i] = id.asInt();
+    }
+    prompts.add(ids);
+    texts.add(model.tokenizer().decode(ids, false));
+  }
+
+  private List<String> stopField(JsonNode root) {
+    JsonNode stop = root.get("stop");
+    List<String> out = new ArrayList<>();
+    if (stop == null || stop.isNull()) {
+      return out;
+    }
+    if (stop.isTextual()) {
+      out.add(stop.asText());
+    } else if (stop.isArray()) {
+      for (JsonNode s : stop) {
+        if (!s.isTextual()) {
+          throw ApiException.invalid("stop", "must be a string or an array of strings");
+        }
+        out.add(s.asText());
+      }
+    } else {
+      throw ApiException.invalid("stop", "must be a string or an array of strings");
+    }
+    if (out.size() > limits.maxStop()) {
+      throw ApiException.invalid("stop", "has " + out.size() + " sequences; the limit is " + limits.maxStop());
+    }
+    for (String s : out) {
+      if (s.length() > limits.maxStopLength()) {
+        throw ApiException.invalid("stop", "a stop sequence is longer than " + limits.maxStopLength() + " characters");
+      }
+    }
+    out.removeIf(String::isEmpty);
+    return out;
+  }
+
+  private static Integer firstPresent(JsonNode root, String... names) {
+    for (String name : names) {
+      if (root.hasNonNull(name)) {
+        return optInt(root, name, null);
+      }
+    }
+    return null;
+  }
+
+  private static Integer optInt(JsonNode root, String name, Integer fallback) {
+    JsonNode v = root.get(name);
+    if (v == null || v.isNull()) {
+      return fallback;
+    }
+    if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+      throw ApiException.invalid(name, typeMessage(v, "integer", name));
+    }
+    return v.asInt();
+  }
+
+  static int intField(JsonNode root, String name, int fallback, int min, int max) {
+    Integer v = optInt(root, name, fallback);
+    if (v < min || v > max) {
+      throw ApiException.invalid(name, name + " must lie in " + min + ".." + max + ", got " + v);
+    }
+    return v;
+  }
+
+  private static long longField(JsonNode root, String name) {
+    JsonNode v = root.get(name);
+    if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+      throw ApiException.invalid(name, typeMessage(v, "integer", name));
+    }
+    return v.asLong();
+  }
+
+  static double doubleField(JsonNode root, String name, double fallback, double min, double max) {
+    JsonNode v = root.get(name);
+    if (v == null || v.isNull()) {
+      return fallback;
+    }
+    if (!v.isNumber()) {
+      throw ApiException.invalid(name, typeMessage(v, "number", name));
+    }
+    double d = v.asDouble();
+    if (!(d >= min && d <= max)) {
+      throw ApiException.invalid(name, name + " must lie in [" + min + ", " + max + "], got " + d);
+    }
+    return d;
+  }
+
+  private static boolean boolField(JsonNode root, String name, boolean fallback) {
+    JsonNode v = root.get(name);
+    if (v == null || v.isNull()) {
+      return fallback;
+    }
+    if (!v.isBoolean()) {
+      throw ApiException.invalid(name, typeMessage(v, "boolean", name));
+    }
+    return v.asBoolean();
+  }
+
+  private static String textField(JsonNode root, String name) {
+    JsonNode v = root.get(name);
+    if (!v.isTextual()) {
+      throw ApiException.invalid(name, typeMessage(v, "string", name));
+    }
+    return v.asText();
+  }
+
+  private static String typeMessage(JsonNode v, String type, String name) {
+    String shown = v.toString();
+    if (shown.length() > 40) {
+      shown = shown.substring(0, 40) + "...";
+    }
+    return shown + " is not of type '" + type + "' - '" + name + "'";
+  }
+
+  static String lower(String s) {
+    return s.toLowerCase(Locale.ROOT);
+  }
+}

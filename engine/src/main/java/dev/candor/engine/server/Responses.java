@@ -1,0 +1,220 @@
+package dev.candor.engine.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.candor.engine.confidence.ConfidenceModel;
+import dev.candor.engine.confidence.Lines;
+import dev.candor.engine.generate.GenerationResult;
+import dev.candor.engine.generate.SpeculationStats;
+import dev.candor.engine.generate.TokenRecord;
+import dev.candor.engine.sampling.TokenDistribution;
+import dev.candor.engine.tokenizer.Tokenizer;
+import java.util.List;
+
+/**
+ * OpenAI's response shapes, built field by field so they match the published schemas exactly: chat.completion,
+ * chat.completion.chunk, text_completion (whole and streamed), usage, errors, and Candor's {@code confidence}
+ * extension on each choice.
+ */
+final class Responses {
+  static final ObjectMapper JSON = new ObjectMapper();
+  private static final JsonNodeFactory F = JsonNodeFactory.instance;
+  /** What OpenAI reports for a token with no probability at all (JSON has no -Infinity). */
+  static final double NO_PROBABILITY = -9999.0;
+
+  private final Tokenizer tokenizer;
+  private final ConfidenceModel confidence;
+
+  Responses(Tokenizer tokenizer, ConfidenceModel confidence) {
+    this.tokenizer = tokenizer;
+    this.confidence = confidence;
+  }
+
+  static ObjectNode error(ApiException e) {
+    ObjectNode root = F.objectNode();
+    ObjectNode error = root.putObject("error");
+    error.put("message", e.getMessage());
+    error.put("type", e.type);
+    if (e.param == null) {
+      error.putNull("param");
+    } else {
+      error.put("param", e.param);
+    }
+    if (e.code == null) {
+      error.putNull("code");
+    } else {
+      error.put("code", e.code);
+    }
+    return root;
+  }
+
+  static ObjectNode envelope(String id, String object, long created, String model) {
+    ObjectNode root = F.objectNode();
+    root.put("id", id);
+    root.put("object", object);
+    root.put("created", created);
+    root.put("model", model);
+    root.put("system_fingerprint", "candor");
+    return root;
+  }
+
+  static ObjectNode usage(int prompt, int completion) {
+    ObjectNode usage = F.objectNode();
+    usage.put("prompt_tokens", prompt);
+    usage.put("completion_tokens", completion);
+    usage.put("total_tokens", prompt + completion);
+    return usage;
+  }
+
+  static double finite(double logprob) {
+    return Double.isFinite(logprob) ? logprob : NO_PROBABILITY;
+  }
+
+  private ArrayNode bytes(byte[] b) {
+    ArrayNode array = F.arrayNode(b.length);
+    for (byte x : b) {
+      array.add(x & 0xff);
+    }
+    return array;
+  }
+
+  /** Chat: {"content": [{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}], "refusal": null}. */
+  ObjectNode chatLogprobs(List<TokenRecord> records) {
+    ObjectNode logprobs = F.objectNode();
+    ArrayNode content = logprobs.putArray("content");
+    for (TokenRecord r : records) {
+      ObjectNode entry = content.addObject();
+      entry.put("token", r.text());
+      entry.put("logprob", finite(r.logprob()));
+      entry.set("bytes", bytes(r.bytes()));
+      ArrayNode top = entry.putArray("top_logprobs");
+      for (TokenDistribution.Alternative a : r.top()) {
+        ObjectNode alt = top.addObject();
+        alt.put("token", tokenizer.text(a.token()));
+        alt.put("logprob", finite(a.logprob()));
+        alt.set("bytes", bytes(tokenizer.bytes(a.token())));
+      }
+    }
+    logprobs.putNull("refusal");
+    return logprobs;
+  }
+
+  /**
+   * Completions: {tokens, token_logprobs, top_logprobs: [{token: logprob}], text_offset}. Each top_logprobs entry holds
+   * the top N and the sampled token (OpenAI: "up to logprobs + 1 elements"); a record without a logprob (the first
+   * echoed prompt token) has nulls.
+   */
+  ObjectNode completionLogprobs(List<TokenRecord> records, List<Integer> offsets, int base) {
+    ObjectNode logprobs = F.objectNode();
+    ArrayNode tokens = logprobs.putArray("tokens");
+    ArrayNode tokenLogprobs = logprobs.putArray("token_logprobs");
+    ArrayNode top = logprobs.putArray("top_logprobs");
+    ArrayNode textOffset = logprobs.putArray("text_offset");
+    for (int i = 0; i < records.size(); i++) {
+      TokenRecord r = records.get(i);
+      tokens.add(r.text());
+      textOffset.add(base + offsets.get(i));
+      if (Double.isNaN(r.logprob())) {
+        tokenLogprobs.addNull();
+        top.addNull();
+        continue;
+      }
+      tokenLogprobs.add(finite(r.logprob()));
+      ObjectNode alternatives = top.addObject();
+      for (TokenDistribution.Alternative a : r.top()) {
+        alternatives.put(tokenizer.text(a.token()), finite(a.logprob()));
+      }
+      if (!alternatives.has(r.text())) {
+        alternatives.put(r.text(), finite(r.logprob()));
+      }
+    }
+    return logprobs;
+  }
+
+  /** confidence.tokens for some records: [{p_correct, source}]. */
+  ArrayNode confidenceTokens(List<TokenRecord> records) {
+    ArrayNode tokens = F.arrayNode();
+    for (TokenRecord r : records) {
+      ObjectNode t = tokens.addObject();
+      putProbability(t, "p_correct", confidence.token(r));
+      t.put("source", r.source().apiName());
+    }
+    return tokens;
+  }
+
+  /**
+   * The whole confidence object of a finished choice. With {@code withTokens} false (streaming's last chunk) the
+   * per-token list is left out: it already rode on the earlier chunks.
+   */
+  ObjectNode confidence(GenerationResult result, GenerationJob.BreakerReport breaker, boolean withTokens) {
+    ObjectNode c = F.objectNode();
+    c.put("method", confidence.method());
+    if (confidence.method().equals("token_prob")) {
+      c.put("note", "raw token probability from the model, not a calibrated estimate; load a probe (--probe) for one");
+    } else {
+      c.put("note", "Platt-scaled probe on hidden states: a calibrated probability that the token, line, or response is correct");
+    }
+    if (withTokens) {
+      c.set("tokens", confidenceTokens(result.tokens()));
+    }
+    ArrayNode lines = c.putArray("lines");
+    for (Lines.Line line : Lines.of(result.text(), result.textOffsets())) {
+      ObjectNode l = lines.addObject();
+      putProbability(l, "p_correct", confidence.line(result.tokens().subList(line.tokenStart(), line.tokenEnd())));
+      l.put("token_start", line.tokenStart());
+      l.put("token_end", line.tokenEnd());
+      l.put("char_start", line.charStart());
+      l.put("char_end", line.charEnd());
+    }
+    ObjectNode response = c.putObject("response");
+    putProbability(response, "p_correct", confidence.response(result.tokens()));
+    response.put("measured", !result.tokens().isEmpty());
+    SpeculationStats s = result.stats();
+    ObjectNode summary = c.putObject("summary");
+    summary.put("n_tokens", s.nTokens());
+    summary.put("n_drafted", s.nDrafted());
+    summary.put("n_accepted", s.nAccepted());
+    summary.put("n_resampled", s.nResampled());
+    summary.put("n_bonus", s.nBonus());
+    summary.put("n_target", s.nTarget());
+    putProbability(summary, "drafter_acceptance", s.drafterAcceptance());
+    putProbability(summary, "coverage", s.coverage());
+    ArrayNode histogram = summary.putArray("accepted_per_step");
+    for (int count : s.acceptedPerStep()) {
+      histogram.add(count);
+    }
+    if (breaker != null) {
+      ObjectNode b = c.putObject("breaker");
+      b.put("window", breaker.window());
+      b.put("threshold", breaker.threshold());
+      b.put("tripped", breaker.tripped());
+      if (breaker.tripped()) {
+        b.put("at_token", breaker.trippedAt());
+      } else {
+        b.putNull("at_token");
+      }
+      putProbability(b, "window_p_correct", breaker.windowMean());
+      b.put("measured_tokens", breaker.measured());
+    }
+    return c;
+  }
+
+  /** A probability, or null when there was nothing to measure (never 0 for "empty"). */
+  static void putProbability(ObjectNode node, String field, double p) {
+    if (Double.isNaN(p)) {
+      node.putNull(field);
+    } else {
+      node.put(field, p);
+    }
+  }
+
+  static String finishReason(GenerationResult result) {
+    return switch (result.finishReason()) {
+      case STOP -> "stop";
+      case LENGTH, CANCELLED -> "length";
+      case LOW_CONFIDENCE -> "low_confidence";
+    };
+  }
+}
