@@ -134,6 +134,41 @@ public final class Probe implements ConfidenceModel {
     return meta;
   }
 
+  /** Width of the projection (32 for the paper's probes). */
+  public int width() {
+    return width;
+  }
+
+  /** True for max-pooling over a set's tokens, false for mean-pooling. */
+  public boolean maxPool() {
+    return maxPool;
+  }
+
+  /** A copy of proj.weight, row-major [width, hidden]. */
+  public float[] projWeight() {
+    return projWeight.clone();
+  }
+
+  /** A copy of proj.bias [width]. */
+  public float[] projBias() {
+    return projBias.clone();
+  }
+
+  /** A copy of out.weight [width] (the checkpoint's [1, width]). */
+  public float[] outWeight() {
+    return outWeight.clone();
+  }
+
+  /** out.bias, the checkpoint's [1]. */
+  public float outBias() {
+    return outBias;
+  }
+
+  /** The Platt scaling of a level. */
+  public Platt platt(Level level) {
+    return platt[level.ordinal()];
+  }
+
   @Override
   public double token(TokenRecord record) {
     if (record.hidden() == null) {
