@@ -5,6 +5,7 @@ import dev.candor.engine.checkpoint.CheckpointException;
 import dev.candor.engine.checkpoint.GenerationConfig;
 import dev.candor.engine.model.Backend;
 import dev.candor.engine.model.DjlBackend;
+import dev.candor.engine.model.JavaBackend;
 import dev.candor.engine.tokenizer.ChatTemplate;
 import dev.candor.engine.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -26,7 +27,16 @@ import java.util.Set;
 public record LoadedModel(String name, Path dir, Backend backend, Tokenizer tokenizer, ChatTemplate chatTemplate,
     Set<Integer> eosTokens, GenerationConfig generationConfig) implements AutoCloseable {
 
+  /** Loads with the default backend for {@code device}: the Java backend on CPU, DJL's PyTorch engine on a GPU. */
   public static LoadedModel load(Path dir, String device) {
+    return load(dir, device, "auto");
+  }
+
+  /**
+   * Loads a checkpoint directory onto {@code device} ("cpu", "gpu", "gpu:N") with {@code backend}: "java" (plain Java
+   * with the Vector API, CPU only), "djl" (DJL's PyTorch engine, CPU or CUDA), or "auto".
+   */
+  public static LoadedModel load(Path dir, String device, String backend) {
     dir = dir.toAbsolutePath().normalize();
     Tokenizer tokenizer = null;
     try (Checkpoint checkpoint = Checkpoint.open(dir)) {
@@ -41,8 +51,19 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
       if (eosText != null && tokenizer.addedTokenId(eosText) >= 0) {
         eos.add(tokenizer.addedTokenId(eosText));
       }
-      Backend backend = DjlBackend.load(checkpoint, device);
-      return new LoadedModel(dir.getFileName().toString(), dir, backend, tokenizer, template, Set.copyOf(eos),
+      boolean cpu = device.equals("cpu");
+      Backend weights = switch (backend) {
+        case "java" -> {
+          if (!cpu) {
+            throw new IllegalArgumentException("the java backend runs on the CPU only; use --backend djl for " + device);
+          }
+          yield JavaBackend.load(checkpoint);
+        }
+        case "djl" -> DjlBackend.load(checkpoint, device);
+        case "auto" -> cpu ? JavaBackend.load(checkpoint) : DjlBackend.load(checkpoint, device);
+        default -> throw new IllegalArgumentException("backend must be auto, java or djl, got '" + backend + "'");
+      };
+      return new LoadedModel(dir.getFileName().toString(), dir, weights, tokenizer, template, Set.copyOf(eos),
           checkpoint.generationConfig());
     } catch (RuntimeException e) {
       if (tokenizer != null) {

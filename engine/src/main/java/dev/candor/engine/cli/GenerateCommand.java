@@ -59,6 +59,10 @@ public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--stop", description = "stop sequence (repeatable)")
   List<String> stop = List.of();
 
+  @Option(names = "--backend", defaultValue = "auto",
+      description = "java (CPU, Vector API), djl (PyTorch through DJL: CPU or CUDA), or auto (java on CPU, djl on GPU)")
+  String backend;
+
   @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N (CUDA through DJL)")
   String device;
 
@@ -72,8 +76,8 @@ public final class GenerateCommand implements Callable<Integer> {
       return 2;
     }
     PrintStream out = System.out;
-    try (LoadedModel target = LoadedModel.load(model, device);
-        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device)) {
+    try (LoadedModel target = LoadedModel.load(model, device, backend);
+        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend)) {
       if (draft != null) {
         target.requireSameVocabulary(draft);
       }

@@ -46,14 +46,18 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--request-timeout", defaultValue = "300", description = "seconds one request may take")
   int requestTimeout;
 
+  @Option(names = "--backend", defaultValue = "auto",
+      description = "java (CPU, Vector API), djl (PyTorch through DJL: CPU or CUDA), or auto (java on CPU, djl on GPU)")
+  String backend;
+
   @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N")
   String device;
 
   @Override
   public Integer call() throws Exception {
     String key = apiKey != null ? apiKey : System.getenv("CANDOR_API_KEY");
-    try (LoadedModel target = LoadedModel.load(model, device);
-        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device)) {
+    try (LoadedModel target = LoadedModel.load(model, device, backend);
+        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend)) {
       if (draft != null) {
         target.requireSameVocabulary(draft);
       }

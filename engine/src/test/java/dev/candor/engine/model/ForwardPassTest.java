@@ -10,15 +10,30 @@ import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.testing.TestCheckpoints;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import java.util.stream.Stream;
 
 /**
- * The engine's forward pass against the plain-Java reference, and the cache invariants every caller relies on:
+ * Each backend's forward pass against the plain-Java reference, and the cache invariants every caller relies on:
  * cached equals uncached, a k-token forward equals k single steps, truncate-then-decode equals decoding fresh.
  */
 class ForwardPassTest {
+  /** The backends under test. */
+  enum Kind {
+    DJL, JAVA;
+
+    Backend load(Checkpoint checkpoint) {
+      return this == DJL ? DjlBackend.load(checkpoint, "cpu") : JavaBackend.load(checkpoint);
+    }
+  }
+
+  static Stream<Arguments> dtypesAndBackends() {
+    return Stream.of(DType.values()).flatMap(d -> Stream.of(Kind.values()).map(k -> Arguments.of(d, k)));
+  }
+
   /** float32 compute against a double reference, over 3 layers of random weights with logits of order 1. */
   static final double TOLERANCE = 2e-5;
 
@@ -44,12 +59,12 @@ class ForwardPassTest {
   }
 
   @ParameterizedTest
-  @EnumSource(DType.class)
-  void logitsAndTapsMatchTheReferenceInEachDtype(DType dtype) {
+  @MethodSource("dtypesAndBackends")
+  void logitsAndTapsMatchTheReferenceInEachDtype(DType dtype, Kind kind) {
     Qwen2Config config = TestCheckpoints.tiny(99, dtype == DType.F16);
     Path dir = TestCheckpoints.write("tiny-" + dtype + "-tied" + (dtype == DType.F16), config, 7, dtype, 0, null);
     int[] tokens = randomTokens(11, 99, 1);
-    try (Checkpoint checkpoint = Checkpoint.open(dir); DjlBackend backend = DjlBackend.load(checkpoint, "cpu");
+    try (Checkpoint checkpoint = Checkpoint.open(dir); Backend backend = kind.load(checkpoint);
         Sequence sequence = backend.newSequence(64)) {
       ReferenceQwen2 reference = new ReferenceQwen2(checkpoint.weights(), checkpoint.config());
       double[][][] expected = new double[tokens.length][][];
@@ -69,12 +84,13 @@ class ForwardPassTest {
     }
   }
 
-  @Test
-  void cachedDecodingEqualsRecomputingTheWholeSequence() {
+  @ParameterizedTest
+  @EnumSource(Kind.class)
+  void cachedDecodingEqualsRecomputingTheWholeSequence(Kind kind) {
     Qwen2Config config = TestCheckpoints.tiny(99, false);
     Path dir = TestCheckpoints.write("tiny-F32-tiedfalse", config, 7, DType.F32, 0, null);
     int[] tokens = randomTokens(20, 99, 2);
-    try (Checkpoint checkpoint = Checkpoint.open(dir); DjlBackend backend = DjlBackend.load(checkpoint, "cpu")) {
+    try (Checkpoint checkpoint = Checkpoint.open(dir); Backend backend = kind.load(checkpoint)) {
       float[][] whole;
       try (Sequence s = backend.newSequence(32)) {
         whole = s.verify(tokens);
@@ -90,13 +106,14 @@ class ForwardPassTest {
     }
   }
 
-  @Test
-  void aKTokenForwardEqualsKSingleSteps() {
+  @ParameterizedTest
+  @EnumSource(Kind.class)
+  void aKTokenForwardEqualsKSingleSteps(Kind kind) {
     Qwen2Config config = TestCheckpoints.tiny(99, false);
     Path dir = TestCheckpoints.write("tiny-F32-tiedfalse", config, 7, DType.F32, 0, null);
     int[] prompt = randomTokens(9, 99, 3);
     int[] draft = randomTokens(5, 99, 4);
-    try (Checkpoint checkpoint = Checkpoint.open(dir); DjlBackend backend = DjlBackend.load(checkpoint, "cpu");
+    try (Checkpoint checkpoint = Checkpoint.open(dir); Backend backend = kind.load(checkpoint);
         Sequence batched = backend.newSequence(32); Sequence single = backend.newSequence(32)) {
       batched.prefill(prompt);
       single.prefill(prompt);
@@ -107,14 +124,15 @@ class ForwardPassTest {
     }
   }
 
-  @Test
-  void truncateThenDecodeEqualsDecodingFresh() {
+  @ParameterizedTest
+  @EnumSource(Kind.class)
+  void truncateThenDecodeEqualsDecodingFresh(Kind kind) {
     Qwen2Config config = TestCheckpoints.tiny(99, false);
     Path dir = TestCheckpoints.write("tiny-F32-tiedfalse", config, 7, DType.F32, 0, null);
     int[] prompt = randomTokens(8, 99, 5);
     int[] rejected = randomTokens(4, 99, 6);
     int[] next = randomTokens(3, 99, 7);
-    try (Checkpoint checkpoint = Checkpoint.open(dir); DjlBackend backend = DjlBackend.load(checkpoint, "cpu");
+    try (Checkpoint checkpoint = Checkpoint.open(dir); Backend backend = kind.load(checkpoint);
         Sequence rolledBack = backend.newSequence(32); Sequence fresh = backend.newSequence(32)) {
       rolledBack.prefill(prompt);
       rolledBack.verify(rejected);
@@ -123,6 +141,22 @@ class ForwardPassTest {
       fresh.decode(rejected[0]);
       for (int token : next) {
         assertArrayEquals(fresh.decode(token), rolledBack.decode(token), 1e-5f);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(DType.class)
+  void theBackendsAgreeOnALongerSequence(DType dtype) {
+    Qwen2Config config = TestCheckpoints.tiny(99, dtype == DType.F16);
+    Path dir = TestCheckpoints.write("tiny-" + dtype + "-tied" + (dtype == DType.F16), config, 7, dtype, 0, null);
+    int[] tokens = randomTokens(120, 99, 8);
+    try (Checkpoint checkpoint = Checkpoint.open(dir); Backend djl = Kind.DJL.load(checkpoint);
+        Backend java = Kind.JAVA.load(checkpoint); Sequence a = djl.newSequence(128); Sequence b = java.newSequence(128)) {
+      float[][] expected = a.forward(tokens, 120, 2).logits();
+      float[][] actual = b.forward(tokens, 120, 2).logits();
+      for (int i = 0; i < tokens.length; i++) {
+        assertArrayEquals(expected[i], actual[i], 1e-4f, "position " + i);
       }
     }
   }

@@ -1,0 +1,365 @@
+package dev.candor.engine.model;
+
+import dev.candor.engine.checkpoint.Checkpoint;
+import dev.candor.engine.checkpoint.Qwen2Config;
+import dev.candor.engine.checkpoint.Qwen2Tensors;
+import java.util.stream.IntStream;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A {@link Backend} in plain Java with the Vector API: the Qwen2 forward pass as llama2.c writes it, on float arrays,
+ * multi-threaded over output rows where a matrix is large enough to pay for it. On CPU a DJL op costs 3–13 µs of
+ * dispatch however small the tensor, so a small model's decode step is all overhead there; here it is arithmetic (see
+ * README, "Backends"). It computes exactly the same function as {@link DjlBackend}, checked against the same
+ * plain-Java reference.
+ */
+public final class JavaBackend implements Backend {
+  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  /** Matrices with at least this many weights are split over cores. */
+  private static final long PARALLEL_WEIGHTS = 1 << 18;
+
+  /** One decoder layer's weights, row-major [out, in] as in the checkpoint. */
+  record Layer(
+      float[] inputLayernorm, // [hidden]
+      float[] qProj, float[] qProjBias, // [heads * headDim, hidden], [heads * headDim]
+      float[] kProj, float[] kProjBias, // [kvHeads * headDim, hidden], [kvHeads * headDim]
+      float[] vProj, float[] vProjBias, // [kvHeads * headDim, hidden], [kvHeads * headDim]
+      float[] oProj, // [hidden, heads * headDim]
+      float[] postAttentionLayernorm, // [hidden]
+      float[] gateProj, float[] upProj, // [intermediate, hidden]
+      float[] downProj) {} // [hidden, intermediate]
+
+  private final Qwen2Config c;
+  private final float[] embedTokens; // [vocab, hidden]
+  private final Layer[] layers;
+  private final float[] norm; // [hidden]
+  private final float[] lmHead; // [vocab, hidden]; the same array as embedTokens when tied
+  private final float[] ropeCos; // [maxPositions, headDim / 2]
+  private final float[] ropeSin; // [maxPositions, headDim / 2]
+
+  private JavaBackend(Qwen2Config config, float[] embedTokens, Layer[] layers, float[] norm, float[] lmHead) {
+    this.c = config;
+    this.embedTokens = embedTokens;
+    this.layers = layers;
+    this.norm = norm;
+    this.lmHead = lmHead;
+    float[][] rope = Qwen2Model.ropeTables(config);
+    this.ropeCos = rope[0];
+    this.ropeSin = rope[1];
+  }
+
+  /** Loads every tensor as float32, checking shapes against config.json. The checkpoint can be closed afterwards. */
+  public static JavaBackend load(Checkpoint checkpoint) {
+    Qwen2Config c = checkpoint.config();
+    java.util.function.Function<String, float[]> get =
+        name -> Qwen2Tensors.get(checkpoint.weights(), c, name).toFloatArray();
+    Layer[] layers = new Layer[c.numHiddenLayers()];
+    for (int l = 0; l < layers.length; l++) {
+      int i = l;
+      java.util.function.Function<String, float[]> at = suffix -> get.apply(Qwen2Tensors.layer(i, suffix));
+      layers[l] = new Layer(at.apply("input_layernorm.weight"),
+          at.apply("self_attn.q_proj.weight"), at.apply("self_attn.q_proj.bias"),
+          at.apply("self_attn.k_proj.weight"), at.apply("self_attn.k_proj.bias"),
+          at.apply("self_attn.v_proj.weight"), at.apply("self_attn.v_proj.bias"),
+          at.apply("self_attn.o_proj.weight"), at.apply("post_attention_layernorm.weight"),
+          at.apply("mlp.gate_proj.weight"), at.apply("mlp.up_proj.weight"), at.apply("mlp.down_proj.weight"));
+    }
+    float[] embed = get.apply(Qwen2Tensors.EMBED_TOKENS);
+    float[] head = c.tieWordEmbeddings() ? embed : get.apply(Qwen2Tensors.LM_HEAD);
+    return new JavaBackend(c, embed, layers, get.apply(Qwen2Tensors.NORM), head);
+  }
+
+  @Override
+  public Qwen2Config config() {
+    return c;
+  }
+
+  @Override
+  public String description() {
+    return "java-vector cpu float32 (" + SPECIES.length() + " lanes, " + Runtime.getRuntime().availableProcessors()
+        + " cores)";
+  }
+
+  @Override
+  public Sequence newSequence(int capacity) {
+    if (capacity <= 0 || capacity > c.maxPositionEmbeddings()) {
+      throw new IllegalArgumentException("sequence capacity " + capacity + " outside 1.." + c.maxPositionEmbeddings());
+    }
+    return new JavaSequence(capacity);
+  }
+
+  @Override
+  public void close() {}
+
+  /** One sequence: its KV cache and scratch buffers, allocated once. */
+  private final class JavaSequence implements Sequence {
+    private final int capacity;
+    private final float[][] keys; // per layer [capacity, kvHeads * headDim]
+    private final float[][] values; // per layer [capacity, kvHeads * headDim]
+    private int length;
+
+    JavaSequence(int capacity) {
+      this.capacity = capacity;
+      int kvDim = c.numKeyValueHeads() * c.headDim();
+      keys = new float[c.numHiddenLayers()][capacity * kvDim];
+      values = new float[c.numHiddenLayers()][capacity * kvDim];
+    }
+
+    @Override
+    public int length() {
+      return length;
+    }
+
+    @Override
+    public int capacity() {
+      return capacity;
+    }
+
+    @Override
+    public void truncate(int newLength) {
+      if (newLength < 0 || newLength > length) {
+        throw new IllegalArgumentException("cannot truncate a sequence of " + length + " to " + newLength);
+      }
+      length = newLength;
+    }
+
+    @Override
+    public void close() {}
+
+    @Override
+    public Forward forward(int[] tokens, int numLogits, int... taps) {
+      int n = tokens.length;
+      if (n == 0 || numLogits < 0 || numLogits > n) {
+        throw new IllegalArgumentException("forward of " + n + " tokens with " + numLogits + " logits");
+      }
+      if (length + n > capacity) {
+        throw new IllegalArgumentException("sequence of " + (length + n) + " positions exceeds its capacity " + capacity);
+      }
+      for (int t : tokens) {
+        if (t < 0 || t >= c.vocabSize()) {
+          throw new IllegalArgumentException("token id " + t + " outside the vocabulary 0.." + (c.vocabSize() - 1));
+        }
+      }
+      for (int tap : taps) {
+        if (tap < 0 || tap > c.numHiddenLayers()) {
+          throw new IllegalArgumentException("tap " + tap + " outside 0.." + c.numHiddenLayers());
+        }
+      }
+      int hidden = c.hiddenSize();
+      int hd = c.headDim();
+      int heads = c.numAttentionHeads();
+      int kvHeads = c.numKeyValueHeads();
+      int groups = c.numKeyValueGroups();
+      int qDim = heads * hd;
+      int kvDim = kvHeads * hd;
+      int start = length;
+      float[][][] tapOut = new float[taps.length][n][];
+
+      // token embedding: x [n, hidden]
+      float[][] x = new float[n][];
+      for (int t = 0; t < n; t++) {
+        x[t] = java.util.Arrays.copyOfRange(embedTokens, tokens[t] * hidden, (tokens[t] + 1) * hidden);
+      }
+      capture(0, x, taps, tapOut);
+
+      float[][] h = new float[n][hidden];
+      float[][] q = new float[n][qDim];
+      float[][] k = new float[n][kvDim];
+      float[][] v = new float[n][kvDim];
+      float[][] attention = new float[n][qDim];
+      float[][] projected = new float[n][hidden];
+      float[][] gate = new float[n][c.intermediateSize()];
+      float[][] up = new float[n][c.intermediateSize()];
+      float[] scores = new float[start + n];
+      for (int l = 0; l < layers.length; l++) {
+        Layer layer = layers[l];
+
+        // attention rmsnorm
+        for (int t = 0; t < n; t++) {
+          rmsNorm(h[t], x[t], layer.inputLayernorm());
+        }
+
+        // q, k, v projections, with bias
+        matmul(q, h, layer.qProj(), layer.qProjBias());
+        matmul(k, h, layer.kProj(), layer.kProjBias());
+        matmul(v, h, layer.vProj(), layer.vProjBias());
+
+        // rotary position embedding on q and k, then append k and v to the cache
+        for (int t = 0; t < n; t++) {
+          int pos = start + t;
+          rope(q[t], heads, pos);
+          rope(k[t], kvHeads, pos);
+          System.arraycopy(k[t], 0, keys[l], pos * kvDim, kvDim);
+          System.arraycopy(v[t], 0, values[l], pos * kvDim, kvDim);
+        }
+
+        // grouped-query attention: query head h reads key/value head h / groups, positions 0..pos
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        for (int t = 0; t < n; t++) {
+          int visible = start + t + 1;
+          java.util.Arrays.fill(attention[t], 0f);
+          for (int head = 0; head < heads; head++) {
+            int kvOffset = (head / groups) * hd;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int p = 0; p < visible; p++) {
+              scores[p] = dot(q[t], head * hd, keys[l], p * kvDim + kvOffset, hd) * scale;
+              max = Math.max(max, scores[p]);
+            }
+            float sum = 0;
+            for (int p = 0; p < visible; p++) {
+              scores[p] = (float) Math.exp(scores[p] - max);
+              sum += scores[p];
+            }
+            float inverse = 1 / sum;
+            for (int p = 0; p < visible; p++) {
+              axpy(attention[t], head * hd, scores[p] * inverse, values[l], p * kvDim + kvOffset, hd);
+            }
+          }
+        }
+
+        // output projection and residual connection
+        matmul(projected, attention, layer.oProj(), null);
+        for (int t = 0; t < n; t++) {
+          add(x[t], projected[t]);
+        }
+
+        // mlp rmsnorm, SwiGLU: down(silu(gate(h)) * up(h)), residual connection
+        for (int t = 0; t < n; t++) {
+          rmsNorm(h[t], x[t], layer.postAttentionLayernorm());
+        }
+        matmul(gate, h, layer.gateProj(), null);
+        matmul(up, h, layer.upProj(), null);
+        for (int t = 0; t < n; t++) {
+          float[] g = gate[t];
+          for (int i = 0; i < g.length; i++) {
+            g[i] = (float) (g[i] / (1 + Math.exp(-g[i]))) * up[t][i];
+          }
+        }
+        matmul(projected, gate, layer.downProj(), null);
+        for (int t = 0; t < n; t++) {
+          add(x[t], projected[t]);
+        }
+        if (l + 1 < layers.length) {
+          capture(l + 1, x, taps, tapOut);
+        }
+      }
+
+      // final rmsnorm (Hugging Face's last hidden state is taken after it), then logits of the last numLogits
+      for (int t = 0; t < n; t++) {
+        rmsNorm(x[t], x[t], norm);
+      }
+      capture(layers.length, x, taps, tapOut);
+      float[][] logits = new float[numLogits][c.vocabSize()];
+      if (numLogits > 0) {
+        matmul(logits, java.util.Arrays.copyOfRange(x, n - numLogits, n), lmHead, null);
+      }
+      length += n;
+      return new Forward(logits, tapOut);
+    }
+
+    private void capture(int index, float[][] x, int[] taps, float[][][] tapOut) {
+      for (int i = 0; i < taps.length; i++) {
+        if (taps[i] == index) {
+          for (int t = 0; t < x.length; t++) {
+            tapOut[i][t] = x[t].clone();
+          }
+        }
+      }
+    }
+
+    /** Rotate-half RoPE on each head of v [heads * headDim], at position pos. */
+    private void rope(float[] v, int count, int pos) {
+      int hd = c.headDim();
+      int half = hd / 2;
+      for (int head = 0; head < count; head++) {
+        int base = head * hd;
+        for (int i = 0; i < half; i++) {
+          float cos = ropeCos[pos * half + i];
+          float sin = ropeSin[pos * half + i];
+          float x1 = v[base + i];
+          float x2 = v[base + half + i];
+          v[base + i] = x1 * cos - x2 * sin;
+          v[base + half + i] = x2 * cos + x1 * sin;
+        }
+      }
+    }
+  }
+
+  /** out = x / sqrt(mean(x²) + eps) · weight (out may be x). */
+  private void rmsNorm(float[] out, float[] x, float[] weight) {
+    double sumSquares = 0;
+    for (float v : x) {
+      sumSquares += (double) v * v;
+    }
+    float scale = (float) (1 / Math.sqrt(sumSquares / x.length + c.rmsNormEps()));
+    for (int i = 0; i < x.length; i++) {
+      out[i] = x[i] * scale * weight[i];
+    }
+  }
+
+  /**
+   * out[t] = W · x[t] + bias for every token t, W [rows, in] row-major. Each row of W is read once for all tokens
+   * (verification and prefill reuse it from cache); large matrices are split over cores by rows.
+   */
+  static void matmul(float[][] out, float[][] x, float[] weight, float[] bias) {
+    int in = x[0].length;
+    int rows = weight.length / in;
+    if ((long) rows * in < PARALLEL_WEIGHTS) {
+      matmulRows(out, x, weight, bias, in, 0, rows);
+      return;
+    }
+    int chunks = Math.min(rows, Runtime.getRuntime().availableProcessors() * 4);
+    IntStream.range(0, chunks).parallel().forEach(chunk -> {
+      int from = (int) ((long) rows * chunk / chunks);
+      int to = (int) ((long) rows * (chunk + 1) / chunks);
+      matmulRows(out, x, weight, bias, in, from, to);
+    });
+  }
+
+  private static void matmulRows(float[][] out, float[][] x, float[] weight, float[] bias, int in, int from, int to) {
+    for (int r = from; r < to; r++) {
+      int offset = r * in;
+      float b = bias == null ? 0 : bias[r];
+      for (int t = 0; t < x.length; t++) {
+        out[t][r] = dot(weight, offset, x[t], 0, in) + b;
+      }
+    }
+  }
+
+  /** Σ a[aOff + i] · b[bOff + i] for i < n, with SIMD fused multiply-adds. */
+  static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+    int i = 0;
+    int bound = SPECIES.loopBound(n);
+    FloatVector acc = FloatVector.zero(SPECIES);
+    for (; i < bound; i += SPECIES.length()) {
+      acc = FloatVector.fromArray(SPECIES, a, aOff + i).fma(FloatVector.fromArray(SPECIES, b, bOff + i), acc);
+    }
+    float sum = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      sum += a[aOff + i] * b[bOff + i];
+    }
+    return sum;
+  }
+
+  /** y[yOff + i] += alpha · x[xOff + i] for i < n. */
+  static void axpy(float[] y, int yOff, float alpha, float[] x, int xOff, int n) {
+    int i = 0;
+    int bound = SPECIES.loopBound(n);
+    FloatVector a = FloatVector.broadcast(SPECIES, alpha);
+    for (; i < bound; i += SPECIES.length()) {
+      FloatVector.fromArray(SPECIES, x, xOff + i).fma(a, FloatVector.fromArray(SPECIES, y, yOff + i))
+          .intoArray(y, yOff + i);
+    }
+    for (; i < n; i++) {
+      y[yOff + i] += alpha * x[xOff + i];
+    }
+  }
+
+  private static void add(float[] x, float[] delta) {
+    for (int i = 0; i < x.length; i++) {
+      x[i] += delta[i];
+    }
+  }
+}
