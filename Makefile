@@ -12,15 +12,16 @@ export JAVA_HOME := $(patsubst %/bin/java,%,$(JAVA))
 MVN := ./mvnw -B -ntp
 SOURCES := $(shell find engine probes models bench -name '*.java' -path '*/src/main/*' 2>/dev/null) $(wildcard pom.xml */pom.xml)
 LIB := build/lib/.built
-# until the trained default model exists, `make run` serves a small random model with Qwen2.5's tokenizer
-DEFAULT_MODEL := build/default-model
+# the embedded default: a small target and drafter trained on the code-trace task, and their calibrated probe
+DEFAULT := models/default
 
-.PHONY: build test run bench-decode clean help
+.PHONY: build test run models bench-decode clean help
 
 help:
 	@echo "make run     serve the default model on $(HOST):$(PORT) (PORT=... to change)"
 	@echo "make test    run the test suite"
 	@echo "make build   compile and assemble build/lib for bin/candor"
+	@echo "make models  retrain the default target, drafter and probe from their seeds (about an hour)"
 
 build: $(LIB)
 
@@ -40,11 +41,16 @@ bench-decode: $(LIB)
 test:
 	$(MVN) test
 
-$(DEFAULT_MODEL)/config.json: $(LIB)
-	bin/candor checkpoint --shape qwen-vocab-tiny --seed 1 --std 0.1 --tokenizer models/tokenizers/qwen2.5 --out $(DEFAULT_MODEL)
+run: $(LIB)
+	bin/candor serve --model $(DEFAULT)/target --drafter $(DEFAULT)/drafter --probe $(DEFAULT)/probe \
+	  --name candor-default --host $(HOST) --port $(PORT)
 
-run: $(LIB) $(DEFAULT_MODEL)/config.json
-	bin/candor serve --model $(DEFAULT_MODEL) --name candor-default --host $(HOST) --port $(PORT)
+# Retrains the default models and probe from their seeds (about an hour on 2 cores) into $(DEFAULT).
+models: $(LIB)
+	bin/candor train --role drafter --steps 1200 --lr 3e-3 --out $(DEFAULT)/drafter
+	bin/candor train --role target --steps 1200 --lr 2e-3 --drafter $(DEFAULT)/drafter --out $(DEFAULT)/target
+	bin/candor dataset --model $(DEFAULT)/target --problems 1200 --samples 5 --out build/calibration.jsonl
+	bin/candor probe run --model $(DEFAULT)/target --data build/calibration.jsonl --out $(DEFAULT)/probe
 
 clean:
 	$(MVN) -q clean
