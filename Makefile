@@ -15,7 +15,7 @@ LIB := build/lib/.built
 # the embedded default: a small target and drafter trained on the code-trace task, and their calibrated probe
 DEFAULT := models/default
 
-.PHONY: build test run models bench-decode clean help
+.PHONY: build test run models bench bench-quick bench-jmh bench-decode clean help
 
 help:
 	@echo "make run     serve the default model on $(HOST):$(PORT) (PORT=... to change)"
@@ -33,6 +33,23 @@ $(LIB): $(SOURCES)
 	$(MVN) -q -DskipTests dependency:copy-dependencies -pl bench -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/build/bench-lib
 	cp bench/target/candor-bench-*.jar build/bench-lib/
 	touch $@
+
+BENCH_JAVA := $(JAVA) --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx6g \
+  -Dai.djl.offline=true -DDJL_CACHE_DIR=$(CURDIR)/.cache/djl -DENGINE_CACHE_DIR=$(CURDIR)/.cache/djl \
+  -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "build/bench-lib/*"
+
+# End to end, in one run: speeds (plain and speculative), latency, memory, record and probe costs, the bandwidth
+# limit and the peer (llama.cpp, built once into ~/.cache/candor/peer). Writes bench/results/DATE-MACHINE.{json,md}.
+bench: $(LIB)
+	$(BENCH_JAVA) dev.candor.bench.EndToEnd
+
+# The same with fewer tokens and repetitions: a quick comparison between two commits (a few minutes once the peer is built).
+bench-quick: $(LIB)
+	$(BENCH_JAVA) dev.candor.bench.EndToEnd --quick
+
+# JMH: the parts of the hot loop, each alone (see bench/README.md); JMH_ARGS passes options, e.g. JMH_ARGS="-f 1 Record"
+bench-jmh: $(LIB)
+	$(BENCH_JAVA) org.openjdk.jmh.Main $(JMH_ARGS)
 
 # JMH: one decode step of a random Qwen2.5-0.5B-shaped checkpoint against the machine's read bandwidth, in one run
 bench-decode: $(LIB)

@@ -14,15 +14,6 @@ import java.util.Arrays;
  * of one tokenizer have vocab_size 151,936 or 152,064).
  */
 final class Drafter implements AutoCloseable {
-  /** k drafted tokens and the drafter's distribution each was drawn from. */
-  record Draft(int[] tokens, TokenDistribution[] distributions) {
-    int size() {
-      return tokens.length;
-    }
-
-    static final Draft EMPTY = new Draft(new int[0], new TokenDistribution[0]);
-  }
-
   private final Sequence sequence;
   private final int targetVocab;
 

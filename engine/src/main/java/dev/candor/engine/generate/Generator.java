@@ -129,7 +129,7 @@ public final class Generator {
 
         // draft k tokens
         long t0 = System.nanoTime();
-        Drafter.Draft proposal = k > 0 ? draft.propose(committed, k, request.sampling(), sampler) : Drafter.Draft.EMPTY;
+        Draft proposal = k > 0 ? draft.propose(committed, k, request.sampling(), sampler) : Draft.EMPTY;
         long t1 = System.nanoTime();
 
         // one target forward over the pending token and the draft: k + 1 distributions

@@ -12,11 +12,11 @@ import dev.candor.engine.sampling.TokenDistribution;
  * <p>Under greedy decoding both distributions are point masses at their argmax, so a draft is accepted exactly when
  * it is the target's argmax, the residual is the target's argmax, and no randomness is used.
  */
-final class RejectionSampler {
+public final class RejectionSampler {
   /** Decides how much of a draft to keep and the token after it; the one real implementation is {@link #verify}. */
   @FunctionalInterface
   interface Verifier {
-    Verdict verify(Drafter.Draft draft, TokenDistribution[] target, Sampler sampler);
+    Verdict verify(Draft draft, TokenDistribution[] target, Sampler sampler);
   }
 
   /**
@@ -28,7 +28,7 @@ final class RejectionSampler {
    * @param acceptanceProbs min(1, target(x)/draft(x)) for each drafted position examined (accepted ones, then the
    *     rejected one)
    */
-  record Verdict(int accepted, int next, Source nextSource, double[] acceptanceProbs) {}
+  public record Verdict(int accepted, int next, Source nextSource, double[] acceptanceProbs) {}
 
   private RejectionSampler() {}
 
@@ -36,7 +36,7 @@ final class RejectionSampler {
    * @param draft the drafted tokens and the drafter's distributions, k of them
    * @param target the target's distributions at the k + 1 positions: target[i] is for the token after draft[i - 1]
    */
-  static Verdict verify(Drafter.Draft draft, TokenDistribution[] target, Sampler sampler) {
+  public static Verdict verify(Draft draft, TokenDistribution[] target, Sampler sampler) {
     int k = draft.size();
     double[] acceptance = new double[k];
     for (int i = 0; i < k; i++) {

@@ -263,7 +263,7 @@ class SpeculativeDecodingTest {
     int[] counts = new int[v];
     for (int i = 0; i < n; i++) {
       int x = sampler.sample(d);
-      var draft = new Drafter.Draft(new int[] {x}, new TokenDistribution[] {d});
+      var draft = new Draft(new int[] {x}, new TokenDistribution[] {d});
       var verdict = RejectionSampler.verify(draft, new TokenDistribution[] {t, t}, sampler);
       counts[verdict.accepted() == 1 ? x : verdict.next()]++;
     }
