@@ -46,6 +46,9 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--request-timeout", defaultValue = "300", description = "seconds one request may take")
   int requestTimeout;
 
+  @Option(names = "--log-prompts", description = "log each request's prompt text (off: prompts are the user's data)")
+  boolean logPrompts;
+
   @Option(names = "--backend", defaultValue = "auto",
       description = "java (CPU, Vector API), djl (PyTorch through DJL: CPU or CUDA), or auto (java on CPU, djl on GPU)")
   String backend;
@@ -66,7 +69,7 @@ public final class ServeCommand implements Callable<Integer> {
       Generator generator = new Generator(target.backend(), draft == null ? null : draft.backend(), target.tokenizer(),
           target.eosTokens(), k);
       ServerConfig config = ServerConfig.defaults(port).withHost(host).withApiKey(key).withMaxQueue(maxQueue)
-          .withRequestTimeoutMillis(requestTimeout * 1000L);
+          .withRequestTimeoutMillis(requestTimeout * 1000L).withLogPrompts(logPrompts);
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server = new OpenAiServer(served, generator, confidence, config)) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

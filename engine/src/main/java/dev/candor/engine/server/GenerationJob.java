@@ -32,11 +32,13 @@ final class GenerationJob extends Scheduler.Job {
   private final ConfidenceModel confidence;
   private final long seed;
   private final long deadlineNanos;
-  private final ServerStats stats;
+  private final ServerMetrics metrics;
+  private final long arrivalNanos;
+  private boolean released;
   final int context;
 
   GenerationJob(String requestId, ParsedRequest request, LoadedModel model, Generator generator,
-      ConfidenceModel confidence, long seed, long deadlineNanos, ServerStats stats) {
+      ConfidenceModel confidence, long seed, long arrivalNanos, long deadlineNanos, ServerMetrics metrics) {
     super(requestId);
     this.request = request;
     this.model = model;
@@ -44,12 +46,23 @@ final class GenerationJob extends Scheduler.Job {
     this.confidence = confidence;
     this.seed = seed;
     this.deadlineNanos = deadlineNanos;
-    this.stats = stats;
+    this.metrics = metrics;
+    this.arrivalNanos = arrivalNanos;
     this.context = generator.contextWindow();
   }
 
+  /**
+   * Fault injection for tests: called with each request's first prompt before it is generated; whatever it throws
+   * fails that request as a model failure would. Null (always, outside tests).
+   */
+  static volatile java.util.function.Consumer<int[]> faultHook;
+
   @Override
   void run() {
+    java.util.function.Consumer<int[]> hook = faultHook;
+    if (hook != null) {
+      hook.accept(request.prompts().get(0));
+    }
     int promptTokens = 0;
     int completionTokens = 0;
     for (int p = 0; p < request.prompts().size(); p++) {
@@ -70,14 +83,14 @@ final class GenerationJob extends Scheduler.Job {
               if (breaker != null) {
                 records.forEach(breaker::observe);
               }
+              if (!released) {
+                released = true;
+                metrics.firstToken(System.nanoTime() - arrivalNanos);
+              }
               events.add(new Events.Released(choice, records, offsets, text));
             });
         completionTokens += result.generatedTokens();
-        stats.generations.incrementAndGet();
-        stats.tokens.addAndGet(result.tokens().size());
-        if (result.finishReason() == FinishReason.CANCELLED) {
-          stats.cancelled.incrementAndGet();
-        }
+        metrics.generation(result);
         events.add(new Events.Finished(choice, result, breaker == null ? null : breaker.report()));
       }
     }

@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The OpenAI-compatible HTTP endpoint, on the JDK's own HTTP server (no framework on the token path): GET /v1/models,
- * POST /v1/completions, POST /v1/chat/completions, GET /health. Requests queue for one worker; responses are whole
- * JSON or server-sent events. Errors are OpenAI-shaped; no stack trace or file path ever reaches a client.
+ * POST /v1/completions, POST /v1/chat/completions, GET /health (liveness, readiness, totals), GET /metrics
+ * (Prometheus). Requests queue for one worker; responses are whole JSON or server-sent events. Errors are OpenAI-shaped; no stack trace or file path ever reaches a client.
  */
 public final class OpenAiServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(OpenAiServer.class);
@@ -48,7 +48,16 @@ public final class OpenAiServer implements AutoCloseable {
   private final AtomicLong requestCounter = new AtomicLong();
   private final SecureRandom random = new SecureRandom();
   private final byte[] apiKey;
-  private final ServerStats stats = new ServerStats();
+  private final ServerMetrics metrics;
+
+  static {
+    // A client that sends half a request and stalls loses its connection after this many seconds, instead of
+    // holding it forever (the JDK server's own limit on reading a request; responses, i.e. streams, are not limited).
+    // Read once, when the first server starts; -Dsun.net.httpserver.maxReqTime=... overrides it.
+    if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+      System.setProperty("sun.net.httpserver.maxReqTime", "30");
+    }
+  }
 
   public OpenAiServer(LoadedModel model, Generator generator, ConfidenceModel confidence, ServerConfig config)
       throws IOException {
@@ -59,6 +68,9 @@ public final class OpenAiServer implements AutoCloseable {
     this.parser = new RequestParser(model, config.limits());
     this.responses = new Responses(model.tokenizer(), confidence);
     this.scheduler = new Scheduler(config.maxQueue());
+    this.metrics = new ServerMetrics(model.name(), model.backend().description(), scheduler::queued,
+        scheduler::running);
+    scheduler.onAbandon(metrics::abandoned);
     this.apiKey = config.apiKey() == null ? null : config.apiKey().getBytes(StandardCharsets.UTF_8);
     this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 128);
     http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -77,12 +89,12 @@ public final class OpenAiServer implements AutoCloseable {
 
   private void handle(HttpExchange exchange) {
     String requestId = "req-" + requestCounter.incrementAndGet();
-    stats.requests.incrementAndGet();
     long start = System.nanoTime();
     int status = 200;
+    String path = "";
     exchange.getResponseHeaders().set("X-Request-Id", requestId);
     try {
-      String path = exchange.getRequestURI().getPath();
+      path = exchange.getRequestURI().getPath();
       String method = exchange.getRequestMethod();
       if (!path.equals("/health")) {
         authorize(exchange);
@@ -96,11 +108,22 @@ public final class OpenAiServer implements AutoCloseable {
           health.put("ready", true);
           health.put("queued", scheduler.queued());
           health.put("running", scheduler.running());
-          health.put("requests", stats.requests.get());
-          health.put("generations", stats.generations.get());
-          health.put("cancelled_generations", stats.cancelled.get());
-          health.put("rejected", stats.rejected.get());
+          health.put("requests", metrics.requestCount.get());
+          health.put("generations", metrics.generationCount.get());
+          health.put("cancelled_generations", metrics.cancelledCount.get());
+          health.put("rejected", metrics.rejectedCount.get());
+          health.put("failed", metrics.failedCount.get());
           sendJson(exchange, 200, health);
+        }
+        case "/metrics" -> {
+          requireMethod(method, "GET");
+          java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+          metrics.write(text);
+          exchange.getResponseHeaders().set("Content-Type", metrics.contentType());
+          exchange.sendResponseHeaders(200, text.size());
+          try (OutputStream out = exchange.getResponseBody()) {
+            text.writeTo(out);
+          }
         }
         case "/v1/models" -> {
           requireMethod(method, "GET");
@@ -115,14 +138,18 @@ public final class OpenAiServer implements AutoCloseable {
       }
     } catch (ApiException e) {
       status = e.status;
+      metrics.error(e);
       trySendError(exchange, e);
     } catch (Throwable t) {
       status = 500;
       LOG.error("request {}: internal error", requestId, t);
-      trySendError(exchange, new ApiException(500, "server_error", null, null,
-          "internal error (request " + requestId + "); the server log has the details"));
+      ApiException e = new ApiException(500, "server_error", null, null,
+          "internal error (request " + requestId + "); the server log has the details");
+      metrics.error(e);
+      trySendError(exchange, e);
     } finally {
       exchange.close(); // after any error response: try-with-resources would close before the catch blocks ran
+      metrics.request(path, status, System.nanoTime() - start);
       LOG.info("request {} {} {} -> {} in {} ms", requestId, exchange.getRequestMethod(),
           exchange.getRequestURI().getPath(), status, (System.nanoTime() - start) / 1_000_000);
     }
@@ -194,6 +221,9 @@ public final class OpenAiServer implements AutoCloseable {
   private int complete(HttpExchange exchange, String requestId, boolean chat) throws IOException {
     JsonNode root = RequestParser.parseJson(readBody(exchange));
     ParsedRequest request = parser.parse(root, chat);
+    if (config.logPrompts()) {
+      LOG.info("request {} prompts: {}", requestId, Responses.JSON.writeValueAsString(request.promptTexts()));
+    }
     int context = generator.contextWindow();
     for (int[] prompt : request.prompts()) {
       if (prompt.length >= context) {
@@ -208,14 +238,11 @@ public final class OpenAiServer implements AutoCloseable {
       }
     }
     long seed = request.seed() != null ? request.seed() : random.nextLong();
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis());
-    GenerationJob job = new GenerationJob(requestId, request, model, generator, confidence, seed, deadline, stats);
-    try {
-      scheduler.submit(job);
-    } catch (ApiException e) {
-      stats.rejected.incrementAndGet();
-      throw e;
-    }
+    long now = System.nanoTime();
+    long deadline = now + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis());
+    GenerationJob job = new GenerationJob(requestId, request, model, generator, confidence, seed, now, deadline,
+        metrics);
+    scheduler.submit(job);
     String id = (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().formatHex(randomBytes(12));
     long created = System.currentTimeMillis() / 1000;
     try {
@@ -231,14 +258,33 @@ public final class OpenAiServer implements AutoCloseable {
     return b;
   }
 
-  private Events next(GenerationJob job) {
+  /** How often a stream that has nothing to send writes an SSE comment, to find out whether its client is still there. */
+  static final long KEEP_ALIVE_MILLIS = 2_000;
+
+  /**
+   * The job's next event. A stream ({@code keepAlive} not null) writes an SSE comment line (": keep-alive") each
+   * {@link #KEEP_ALIVE_MILLIS} it waits, e.g. while queued behind other requests: clients ignore comments, and a
+   * client that has left makes the write fail, which cancels its job before the worker spends time on it.
+   */
+  private Events next(GenerationJob job, OutputStream keepAlive) throws IOException {
+    long limit = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis() + 30_000);
     try {
-      Events e = job.events.poll(config.requestTimeoutMillis() + 30_000, TimeUnit.MILLISECONDS);
-      if (e == null) {
-        job.cancel();
-        return new Events.Failed(new ApiException(504, "server_error", null, "timeout", "the request timed out"));
+      while (true) {
+        long left = limit - System.nanoTime();
+        if (left <= 0) {
+          job.cancel();
+          return new Events.Failed(new ApiException(504, "server_error", null, "timeout", "the request timed out"));
+        }
+        long wait = keepAlive == null ? left : Math.min(left, TimeUnit.MILLISECONDS.toNanos(KEEP_ALIVE_MILLIS));
+        Events e = job.events.poll(wait, TimeUnit.NANOSECONDS);
+        if (e != null) {
+          return e;
+        }
+        if (keepAlive != null) {
+          keepAlive.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+          keepAlive.flush();
+        }
       }
-      return e;
     } catch (InterruptedException ie) {
       Thread.currentThread().interrupt();
       job.cancel();
@@ -259,7 +305,7 @@ public final class OpenAiServer implements AutoCloseable {
       throws IOException {
     Map<Integer, Choice> choices = new TreeMap<>();
     while (true) {
-      Events e = next(job);
+      Events e = next(job, null);
       switch (e) {
         case Events.Echo echo -> {
           Choice c = choices.computeIfAbsent(echo.choice(), k -> new Choice());
@@ -334,7 +380,7 @@ public final class OpenAiServer implements AutoCloseable {
     java.util.Set<Integer> started = new java.util.HashSet<>();
     try {
       while (true) {
-        Events e = next(job);
+        Events e = next(job, out);
         switch (e) {
           case Events.Echo echo -> {
             echoLength.put(echo.choice(), echo.text().length());
@@ -368,6 +414,7 @@ public final class OpenAiServer implements AutoCloseable {
             send(out, chunk(id, object, created, request, choice));
           }
           case Events.Failed failed -> {
+            metrics.error(failed.error());
             send(out, Responses.error(failed.error()));
             out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
             out.flush();

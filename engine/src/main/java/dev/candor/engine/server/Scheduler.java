@@ -37,6 +37,7 @@ final class Scheduler implements AutoCloseable {
   private final Thread worker;
   private final AtomicInteger running = new AtomicInteger();
   private volatile boolean stopping;
+  private volatile java.util.function.Consumer<String> onAbandon = why -> { };
 
   Scheduler(int capacity) {
     this.queue = new ArrayBlockingQueue<>(capacity);
@@ -52,6 +53,16 @@ final class Scheduler implements AutoCloseable {
       throw new ApiException(429, "rate_limit_error", null, "queue_full",
           "the server is busy: " + queue.size() + " requests are already queued; retry later");
     }
+  }
+
+  /** Tells {@code listener} why each dropped job was dropped (for the server's metrics). */
+  void onAbandon(java.util.function.Consumer<String> listener) {
+    this.onAbandon = listener;
+  }
+
+  private void abandon(Job job, String why) {
+    onAbandon.accept(why);
+    job.abandon(why);
   }
 
   int queued() {
@@ -74,7 +85,7 @@ final class Scheduler implements AutoCloseable {
         continue;
       }
       if (job.cancelled) {
-        job.abandon("cancelled while queued");
+        abandon(job, "cancelled while queued");
         continue;
       }
       running.incrementAndGet();
@@ -82,14 +93,14 @@ final class Scheduler implements AutoCloseable {
         job.run();
       } catch (Throwable t) {
         LOG.error("request {}: job failed", job.requestId, t);
-        job.abandon("internal error");
+        abandon(job, "internal error");
       } finally {
         running.decrementAndGet();
       }
     }
     Job left;
     while ((left = queue.poll()) != null) {
-      left.abandon("server shutting down");
+      abandon(left, "server shutting down");
     }
   }
 
