@@ -24,10 +24,15 @@ final class TestServer implements AutoCloseable {
   }
 
   TestServer(boolean speculative, ServerConfig config, ConfidenceModel confidence) {
+    this(speculative, config, confidence, "auto");
+  }
+
+  /** With {@code backend} "java", "djl" or "auto" (the engine's choice). */
+  TestServer(boolean speculative, ServerConfig config, ConfidenceModel confidence, String backend) {
     target = LoadedModel.load(TestCheckpoints.write("server-target", TARGET, 5, 0.3, DType.BF16, 0,
-        TestCheckpoints.qwenTokenizer()), "cpu").withName("candor-test");
+        TestCheckpoints.qwenTokenizer()), "cpu", backend).withName("candor-test");
     drafter = speculative ? LoadedModel.load(TestCheckpoints.write("server-drafter", DRAFTER, 6, 0.3, DType.F32, 0,
-        TestCheckpoints.qwenTokenizer()), "cpu") : null;
+        TestCheckpoints.qwenTokenizer()), "cpu", backend) : null;
     Generator generator = new Generator(target.backend(), drafter == null ? null : drafter.backend(), target.tokenizer(),
         target.eosTokens(), 3);
     try {
