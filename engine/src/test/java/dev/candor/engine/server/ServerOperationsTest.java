@@ -3,7 +3,6 @@ package dev.candor.engine.server;
 import static dev.candor.engine.server.ServerHttpTest.assertError;
 import static dev.candor.engine.server.ServerHttpTest.get;
 import static dev.candor.engine.server.ServerHttpTest.health;
-import static dev.candor.engine.server.ServerHttpTest.openStream;
 import static dev.candor.engine.server.ServerHttpTest.post;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -22,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -60,6 +58,66 @@ class ServerOperationsTest {
     throw new AssertionError("timed out waiting until " + what);
   }
 
+  /**
+   * Holds the worker: the first request to reach it waits in the fault hook until {@link #open}; the worker is busy
+   * for exactly as long as a test needs, whatever the machine's speed.
+   */
+  static final class Gate implements AutoCloseable {
+    final java.util.concurrent.CountDownLatch latch = new java.util.concurrent.CountDownLatch(1);
+    final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+
+    Gate(java.util.function.IntConsumer afterFirst) {
+      GenerationJob.faultHook = prompt -> {
+        int call = calls.incrementAndGet();
+        if (call == 1) {
+          try {
+            latch.await(60, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        } else {
+          afterFirst.accept(call);
+        }
+      };
+    }
+
+    void open() {
+      latch.countDown();
+    }
+
+    @Override
+    public void close() {
+      latch.countDown();
+      GenerationJob.faultHook = null;
+    }
+  }
+
+  /** Sends a streaming chat request on a raw socket; returns without reading. */
+  static Socket startStream(TestServer s, int maxTokens) throws Exception {
+    Socket socket = new Socket("127.0.0.1", s.server.port());
+    String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"go\"}], \"max_tokens\": " + maxTokens
+        + ", \"temperature\": 0, \"stream\": true}";
+    socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: "
+        + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+    socket.getOutputStream().flush();
+    return socket;
+  }
+
+  /** Reads a stream's data lines up to and including [DONE] (or the end of the connection). */
+  static List<String> readData(Socket socket) throws Exception {
+    List<String> data = new ArrayList<>();
+    BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+    for (String line; (line = in.readLine()) != null; ) {
+      if (line.startsWith("data: ")) {
+        data.add(line);
+        if (line.equals("data: [DONE]")) {
+          break;
+        }
+      }
+    }
+    return data;
+  }
+
   @Test
   void metricsCountRequestsTokensErrorsAndLatencyInPrometheusFormat() throws Exception {
     try (TestServer s = new TestServer(true, ServerConfig.defaults(0))) {
@@ -89,8 +147,9 @@ class ServerOperationsTest {
 
   @Test
   void aStreamWhoseClientLeavesWhileQueuedIsNeverRun() throws Exception {
-    try (TestServer s = new TestServer(false, ServerConfig.defaults(0))) {
-      Socket running = openStream(s, 900); // holds the worker
+    try (TestServer s = new TestServer(false, ServerConfig.defaults(0)); Gate gate = new Gate(call -> { })) {
+      Socket running = startStream(s, 5);
+      await("the first stream holds the worker", () -> health(s).get("running").asInt() == 1);
       Socket queued = new Socket("127.0.0.1", s.server.port());
       String body = "{\"prompt\": \"q\", \"max_tokens\": 50, \"stream\": true}";
       queued.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length()
@@ -99,6 +158,8 @@ class ServerOperationsTest {
       queued.close();
       // its keep-alive comments find the closed socket within a few intervals; only then let the worker go on
       Thread.sleep(3 * OpenAiServer.KEEP_ALIVE_MILLIS);
+      gate.open();
+      assertEquals("data: [DONE]", readData(running).getLast());
       running.close();
       await("the queued job is dropped", () ->
           sample(metrics(s), "candor_dropped_jobs_total{reason=\"cancelled_while_queued\"}") == 1);
@@ -159,23 +220,19 @@ class ServerOperationsTest {
 
   @Test
   void aModelFailureFailsThatRequestOnly() throws Exception {
-    AtomicBoolean failNext = new AtomicBoolean();
-    GenerationJob.faultHook = prompt -> {
-      if (failNext.getAndSet(false)) {
+    try (TestServer s = new TestServer(false, ServerConfig.defaults(0)); Gate gate = new Gate(call -> {
+      if (call == 2) {
         throw new IllegalStateException("injected fault at /secret/path/model.safetensors");
       }
-    };
-    try (TestServer s = new TestServer(false, ServerConfig.defaults(0))) {
-      Socket running = openStream(s, 300);
-      failNext.set(true);
+    })) {
+      Socket running = startStream(s, 20);
+      await("the first stream holds the worker", () -> health(s).get("running").asInt() == 1);
       CompletableFuture<ServerHttpTest.Reply> failing = CompletableFuture.supplyAsync(() -> call(s, SHORT));
       await("the failing request is queued", () -> health(s).get("queued").asInt() == 1);
-      BufferedReader in = new BufferedReader(new InputStreamReader(running.getInputStream(), StandardCharsets.UTF_8));
-      String line;
-      while ((line = in.readLine()) != null && !line.equals("data: [DONE]")) {
-        assertFalse(line.contains("\"error\""), line);
-      }
-      assertEquals("data: [DONE]", line, "the request before it finished normally");
+      gate.open();
+      List<String> data = readData(running);
+      assertEquals("data: [DONE]", data.getLast(), "the request before it finished normally");
+      assertTrue(data.stream().noneMatch(l -> l.contains("\"error\"")), data.toString());
       ServerHttpTest.Reply failed = failing.get(60, TimeUnit.SECONDS);
       assertError(failed, 500, null);
       assertFalse(failed.raw().contains("secret") || failed.raw().contains("injected"), failed.raw());
@@ -184,8 +241,6 @@ class ServerOperationsTest {
       assertEquals(1, sample(text, "candor_dropped_jobs_total{reason=\"model_error\"}"));
       assertEquals(1, health(s).get("failed").asLong());
       running.close();
-    } finally {
-      GenerationJob.faultHook = null;
     }
   }
 
@@ -200,26 +255,20 @@ class ServerOperationsTest {
   @Test
   void gracefulShutdownFinishesTheStreamInFlightAndRefusesNewWork() throws Exception {
     TestServer s = new TestServer(false, ServerConfig.defaults(0));
-    try {
-      Socket socket = openStream(s, 600);
+    try (Gate gate = new Gate(call -> { })) {
+      Socket socket = startStream(s, 30);
+      await("the stream holds the worker", () -> health(s).get("running").asInt() == 1);
       CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> s.server.shutdown(60_000));
-      await("shutdown has begun", () -> {
-        ServerHttpTest.Reply r = call(s, SHORT);
-        return r.status() == 503;
-      });
+      await("shutdown has begun", () -> call(s, SHORT).status() == 503);
       ServerHttpTest.Reply refused = call(s, SHORT);
       assertError(refused, 503, null);
       assertEquals("shutting_down", refused.body().get("error").get("code").asText());
-      List<String> data = new ArrayList<>();
-      BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-      for (String line; (line = in.readLine()) != null; ) {
-        if (line.startsWith("data: ")) {
-          data.add(line);
-        }
-      }
+      gate.open(); // the stream in flight now generates, during the grace period
+      List<String> data = readData(socket);
       assertEquals("data: [DONE]", data.getLast(), "the stream in flight ended cleanly");
-      assertTrue(data.get(data.size() - 2).contains("\"finish_reason\":\"length\"")
-          || data.get(data.size() - 2).contains("\"finish_reason\":\"stop\""), data.get(data.size() - 2));
+      assertTrue(data.get(data.size() - 2).matches(".*\"finish_reason\":\"(length|stop)\".*"),
+          data.get(data.size() - 2));
+      assertTrue(data.size() > 3, "it generated: " + data);
       shutdown.get(60, TimeUnit.SECONDS);
       socket.close();
     } finally {

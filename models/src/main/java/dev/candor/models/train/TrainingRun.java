@@ -12,6 +12,9 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** A whole training run: batches from the training stream, a progress bar, periodic held-out loss, the checkpoint. */
 public final class TrainingRun {
@@ -49,8 +52,25 @@ public final class TrainingRun {
     int skipped = 0;
     log.printf("training %s: %,d parameters, %d steps of %d rows%n", shape, shape.parameterCount(), settings.steps(),
         settings.batch());
+    // Ctrl-C or SIGTERM: stop at the next step boundary and close the trainer before the JVM exits, rather than
+    // exiting while libtorch is mid-step (which crashes in its native code). No partial checkpoint is written.
+    AtomicBoolean stop = new AtomicBoolean();
+    CountDownLatch closed = new CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      stop.set(true);
+      try {
+        closed.await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException ignored) {
+        // exiting anyway
+      }
+    });
+    Runtime.getRuntime().addShutdownHook(hook);
     try (Trainer trainer = new Trainer(shape, settings)) {
       for (int step = 0; step < settings.steps(); step++) {
+        if (stop.get()) {
+          log.printf("%ninterrupted at step %d of %d: no checkpoint written%n", step, settings.steps());
+          throw new IOException("training interrupted at step " + step);
+        }
         TraceBatches.Batch batch = train.next(settings.batch());
         double loss = trainer.trainStep(batch);
         tokens += (long) batch.rows() * batch.length();
@@ -77,6 +97,11 @@ public final class TrainingRun {
       metrics.put("skipped_steps", skipped);
       metrics.put("final_train_loss", smoothed);
       trainer.save(out, List.of(TaskTokenizer.IM_END, TaskTokenizer.ENDOFTEXT));
+    } finally {
+      closed.countDown();
+      if (!stop.get()) {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      }
     }
     return metrics;
   }

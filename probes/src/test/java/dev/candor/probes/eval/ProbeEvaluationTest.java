@@ -81,7 +81,7 @@ class ProbeEvaluationTest {
   void findsAKnownSignal() throws Exception {
     // a token is wrong when dimension 0 is far above its mean: rare enough that lines are mostly right
     FeatureSet features = synthetic(240, 1, HIDDEN, (g, h) -> h[0] < 5 + 3 * 1.3, (g, r) -> gaussian(r, HIDDEN));
-    Report report = new ProbeEvaluation(features, ProbeSettings.defaults(3).withEpochs(20), 5, 7).run(null, null).report();
+    Report report = new ProbeEvaluation(features, ProbeSettings.defaults(3).withEpochs(40), 5, 7).run(null, null).report();
     ReportRow tokens = row(report, "probe", "token", true);
     ReportRow lines = row(report, "probe", "line", true);
     assertTrue(tokens.auc() > 0.97, "token AUC " + tokens.auc());
