@@ -1,6 +1,9 @@
 package dev.candor.engine.sampling;
 
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * One position's next-token distribution, in the two forms Candor reports:
@@ -18,6 +21,8 @@ import java.util.Arrays;
  * read, never written: the verifier, the logprobs and the probes all consume this record.
  */
 public final class TokenDistribution {
+  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+
   /** An alternative token and its reported logprob. */
   public record Alternative(int token, double logprob) {}
 
@@ -51,16 +56,23 @@ public final class TokenDistribution {
     if (!Float.isFinite(max)) {
       throw new IllegalStateException("logits are not finite (max " + max + "): the model produced NaN or infinity");
     }
-    // raw softmax: Z = Σ e_i with e_i = exp(l_i - max); H = log Z - Σ e_i (l_i - max) / Z
+    // raw softmax: Z = Σ e_i with e_i = exp(l_i - max); H = log Z - Σ e_i (l_i - max) / Z.
+    // e_i in float with the Vector API's exp (about 1 ulp), sums in double; a -inf logit is clamped to -1e30 so
+    // that it adds exp(-1e30) = 0 and 0 * -1e30 = 0 (0 * -inf would be NaN).
     double sum = 0;
     double weighted = 0;
-    for (int i = 0; i < vocab; i++) {
-      double shifted = (double) logits[i] - max;
-      double e = Math.exp(shifted);
-      if (e > 0) { // a -inf logit adds nothing (and 0 * -inf would be NaN)
-        sum += e;
-        weighted += e * shifted;
-      }
+    int i = 0;
+    for (int bound = SPECIES.loopBound(vocab); i < bound; i += SPECIES.length()) {
+      FloatVector shifted = FloatVector.fromArray(SPECIES, logits, i).sub(max).max(-1e30f);
+      FloatVector e = shifted.lanewise(VectorOperators.EXP);
+      sum += e.reduceLanes(VectorOperators.ADD);
+      weighted += e.mul(shifted).reduceLanes(VectorOperators.ADD);
+    }
+    for (; i < vocab; i++) {
+      float shifted = Math.max(logits[i] - max, -1e30f);
+      float e = (float) Math.exp(shifted);
+      sum += e;
+      weighted += (double) e * shifted;
     }
     double logZ = max + Math.log(sum);
     double entropy = Math.log(sum) - weighted / sum;
@@ -78,11 +90,20 @@ public final class TokenDistribution {
       int[] best = TopK.select(vocab, params.topK(), (a, b) -> Float.compare(logits[a], logits[b]));
       floor = logits[best[best.length - 1]];
     }
+    float scale = (float) inverseT;
     double sum = 0;
-    for (int i = 0; i < vocab; i++) {
+    int i = 0;
+    for (int bound = SPECIES.loopBound(vocab); i < bound; i += SPECIES.length()) {
+      FloatVector l = FloatVector.fromArray(SPECIES, logits, i);
+      FloatVector e = l.sub(max).mul(scale).lanewise(VectorOperators.EXP)
+          .blend(0f, l.compare(VectorOperators.LT, floor));
+      e.intoArray(probs, i);
+      sum += e.reduceLanes(VectorOperators.ADD);
+    }
+    for (; i < vocab; i++) {
       if (logits[i] >= floor) {
-        double e = Math.exp(((double) logits[i] - max) * inverseT);
-        probs[i] = (float) e;
+        float e = (float) Math.exp((logits[i] - max) * scale);
+        probs[i] = e;
         sum += e;
       }
     }

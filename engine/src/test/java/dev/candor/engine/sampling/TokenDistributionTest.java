@@ -90,9 +90,10 @@ class TokenDistributionTest {
       double p = Math.exp(l) / z;
       h -= p * Math.log(p);
     }
-    assertEquals(h, d.entropy(), 1e-9);
+    // exponentials are computed in float (the Vector API's exp, ~1 ulp) and summed in double: 1e-6 absolute
+    assertEquals(h, d.entropy(), 1e-6);
     for (int i = 0; i < logits.length; i += 97) {
-      assertEquals(logits[i] - Math.log(z), d.rawLogprob(i), 1e-9);
+      assertEquals(logits[i] - Math.log(z), d.rawLogprob(i), 1e-6);
       assertEquals(d.rawLogprob(i), d.logprob(i), 0.0, "greedy reports raw logprobs");
     }
   }
