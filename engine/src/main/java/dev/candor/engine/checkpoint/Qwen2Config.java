@@ -57,6 +57,29 @@ public record Qwen2Config(
     require(ropeTheta > 0, "rope_theta must be positive");
     require(vocabSize > 0, "vocab_size must be positive");
     require(maxPositionEmbeddings > 0, "max_position_embeddings must be positive");
+    try {
+      countParameters(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim,
+          vocabSize, tieWordEmbeddings);
+    } catch (ArithmeticException overflow) {
+      throw new CheckpointException("config.json: the shape (hidden_size " + hiddenSize + ", intermediate_size "
+          + intermediateSize + ", " + numHiddenLayers + " layers, head_dim " + headDim + ", vocab_size " + vocabSize
+          + ") has more parameters than a 64-bit count holds: not a real checkpoint");
+    }
+  }
+
+  /** The parameter count of a shape, with exact arithmetic: an ArithmeticException when it overflows a long. */
+  private static long countParameters(long h, long intermediate, long layers, long heads, long kvHeads, long headDim,
+      long vocab, boolean tied) {
+    long q = Math.multiplyExact(heads, headDim);
+    long kv = Math.multiplyExact(kvHeads, headDim);
+    long perLayer = Math.addExact(Math.addExact(Math.addExact(
+        Math.multiplyExact(2, h), // two RMSNorm weights
+        Math.addExact(Math.multiplyExact(h, q), q)), // q_proj with bias
+        Math.multiplyExact(2, Math.addExact(Math.multiplyExact(h, kv), kv))), // k, v with biases
+        Math.addExact(Math.multiplyExact(q, h), Math.multiplyExact(3, Math.multiplyExact(h, intermediate)))); // o, MLP
+    long embeddings = Math.multiplyExact(vocab, h);
+    return Math.addExact(Math.addExact(Math.multiplyExact(tied ? 1 : 2, embeddings), h),
+        Math.multiplyExact(layers, perLayer));
   }
 
   private static void require(boolean ok, String message) {
@@ -88,15 +111,8 @@ public record Qwen2Config(
 
   /** Number of parameters, lm_head counted once when tied. */
   public long parameterCount() {
-    long h = hiddenSize;
-    long q = (long) numAttentionHeads * headDim;
-    long kv = (long) numKeyValueHeads * headDim;
-    long perLayer = 2 * h // two RMSNorm weights
-        + h * q + q + 2 * (h * kv + kv) // q, k, v projections with bias
-        + q * h // o_proj
-        + 3 * h * intermediateSize; // gate, up, down
-    long embeddings = (long) vocabSize * h;
-    return embeddings + numHiddenLayers * perLayer + h + (tieWordEmbeddings ? 0 : embeddings);
+    return countParameters(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim,
+        vocabSize, tieWordEmbeddings); // cannot overflow: the constructor checked
   }
 
   public static Qwen2Config read(Path configJson) {

@@ -6,16 +6,22 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -74,7 +80,14 @@ public final class SafeTensors implements AutoCloseable {
       }
       byte[] headerBytes = all.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE);
       MemorySegment data = all.asSlice(8 + headerLength);
-      SafeTensors result = parse(file, arena, new String(headerBytes, StandardCharsets.UTF_8), data);
+      String header;
+      try {
+        header = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(headerBytes)).toString();
+      } catch (CharacterCodingException e) {
+        throw CheckpointException.at(file, "header is not valid UTF-8 (corrupt file)");
+      }
+      SafeTensors result = parse(file, arena, header, data);
       return result;
     } catch (IOException e) {
       arena.close();
@@ -98,6 +111,7 @@ public final class SafeTensors implements AutoCloseable {
     Map<String, Tensor> tensors = new LinkedHashMap<>();
     Map<String, String> unsupported = new LinkedHashMap<>();
     Map<String, String> metadata = new LinkedHashMap<>();
+    List<long[]> ranges = new ArrayList<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> entry = it.next();
       String name = entry.getKey();
@@ -131,6 +145,7 @@ public final class SafeTensors implements AutoCloseable {
         throw CheckpointException.at(file, name, "data_offsets [" + begin + ", " + end + "] point outside the "
             + data.byteSize() + " data bytes (truncated or corrupt file)");
       }
+      ranges.add(new long[] {begin, end});
       String dtypeName = info.get("dtype").asText();
       DType dtype = DType.fromSafetensors(dtypeName);
       if (dtype == null) {
@@ -148,6 +163,20 @@ public final class SafeTensors implements AutoCloseable {
             + java.util.Arrays.toString(shape) + " of " + dtype);
       }
       tensors.put(name, new Tensor(name, file, dtype, shape, data.asSlice(begin, end - begin)));
+    }
+    // as the reference implementation requires: the tensors' byte ranges tile the data, no gap, no overlap
+    ranges.sort(Comparator.<long[]>comparingLong(r -> r[0]).thenComparingLong(r -> r[1]));
+    long cursor = 0;
+    for (long[] r : ranges) {
+      if (r[0] != cursor) {
+        throw CheckpointException.at(file, (r[0] < cursor ? "tensor byte ranges overlap" : "a gap in the data")
+            + " at byte " + Math.min(r[0], cursor) + " (corrupt file)");
+      }
+      cursor = r[1];
+    }
+    if (cursor != data.byteSize()) {
+      throw CheckpointException.at(file, "the tensors cover " + cursor + " of the " + data.byteSize()
+          + " data bytes (corrupt file)");
     }
     return new SafeTensors(file, arena, Collections.unmodifiableMap(tensors), unsupported, metadata);
   }

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The OpenAI-compatible HTTP endpoint, on the JDK's own HTTP server (no framework on the token path): GET /v1/models,
  * POST /v1/completions, POST /v1/chat/completions, GET /health (liveness, readiness, totals), GET /metrics
- * (Prometheus). Requests queue for one worker; responses are whole JSON or server-sent events. Errors are OpenAI-shaped; no stack trace or file path ever reaches a client.
+ * (Prometheus). Requests queue for one worker; responses are whole JSON or server-sent events. Errors are
+ * OpenAI-shaped; no stack trace or file path ever reaches a client.
  */
 public final class OpenAiServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(OpenAiServer.class);
@@ -504,6 +505,9 @@ public final class OpenAiServer implements AutoCloseable {
     try {
       if (e.status == 401) {
         exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+      }
+      if (e.status == 429 || e.status == 503) {
+        exchange.getResponseHeaders().set("Retry-After", "1");
       }
       sendJson(exchange, e.status, Responses.error(e));
     } catch (IOException | RuntimeException ignored) {

@@ -1,5 +1,6 @@
 package dev.candor.engine.server;
 
+import dev.candor.engine.generate.FinishReason;
 import dev.candor.engine.generate.GenerationResult;
 import dev.candor.engine.generate.SpeculationStats;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -140,7 +141,7 @@ final class ServerMetrics {
     if (result.tokens().size() > 1 && decodeNanos > 0) {
       decodeTokensPerSecond.observe((result.tokens().size() - 1) / (decodeNanos / 1e9));
     }
-    if (result.finishReason() == dev.candor.engine.generate.FinishReason.CANCELLED) {
+    if (result.finishReason() == FinishReason.CANCELLED) {
       cancelledCount.incrementAndGet();
     }
   }

@@ -176,7 +176,7 @@ class LoadTest {
             outcomes.add(o);
             if (o.status() == 429) {
               try {
-                Thread.sleep(20); // a polite client backs off
+                Thread.sleep(100); // a polite client backs off (the server says Retry-After: 1)
               } catch (InterruptedException e) {
                 return;
               }
