@@ -1,5 +1,6 @@
 package dev.candor.engine.checkpoint;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -37,7 +38,8 @@ public final class SafeTensors implements AutoCloseable {
   /** The limit the reference implementation uses; a bigger header is corrupt or hostile. */
   public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  // one JSON object and nothing after it but the spaces writers pad with (trailing tokens are an error)
+  private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private final Path file;
   private final Arena arena;
