@@ -22,6 +22,8 @@ help:
 	@echo "make test    run the test suite"
 	@echo "make build   compile and assemble build/lib for bin/candor"
 	@echo "make models  retrain the default target, drafter and probe from their seeds (about an hour)"
+	@echo "make bench   end-to-end benchmark against the bandwidth limit and llama.cpp (bench-quick, bench-jmh: see bench/README.md)"
+	@echo "make stress  load, fault and fuzz tests at a larger size; writes build/stress/REPORT.md"
 
 build: $(LIB)
 
