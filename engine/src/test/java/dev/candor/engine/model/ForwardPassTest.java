@@ -118,8 +118,10 @@ class ForwardPassTest {
       batched.prefill(prompt);
       single.prefill(prompt);
       float[][] verified = batched.verify(draft);
+      // the Java backend computes each token's row exactly as a single step does: bit-identical, not merely close
+      float tolerance = kind == Kind.JAVA ? 0f : 1e-5f;
       for (int i = 0; i < draft.length; i++) {
-        assertArrayEquals(single.decode(draft[i]), verified[i], 1e-5f, "draft position " + i);
+        assertArrayEquals(single.decode(draft[i]), verified[i], tolerance, "draft position " + i);
       }
     }
   }
