@@ -263,6 +263,11 @@ class ServerOperationsTest {
       ServerHttpTest.Reply refused = call(s, SHORT);
       assertError(refused, 503, null);
       assertEquals("shutting_down", refused.body().get("error").get("code").asText());
+      HttpResponse<String> raw = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+          s.url("/v1/chat/completions"))).POST(HttpRequest.BodyPublishers.ofString(SHORT)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(503, raw.statusCode());
+      assertEquals("1", raw.headers().firstValue("Retry-After").orElse(null), "a client is told when to retry");
       gate.open(); // the stream in flight now generates, during the grace period
       List<String> data = readData(socket);
       assertEquals("data: [DONE]", data.getLast(), "the stream in flight ended cleanly");
