@@ -4,21 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.BaseNDManager;
-import ai.djl.ndarray.NDManager;
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.checkpoint.CheckpointException;
 import dev.candor.engine.checkpoint.DType;
 import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.model.DjlBackend;
 import dev.candor.engine.sampling.SamplingParams;
+import dev.candor.engine.testing.NativeArrays;
 import dev.candor.engine.testing.TestCheckpoints;
 import java.io.IOException;
-import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,26 +29,12 @@ class DecodingResourcesTest {
   @TempDir
   Path tmp;
 
-  /** Arrays attached to a manager and all its sub-managers (DJL keeps them in a protected map). */
-  static int liveArrays(NDManager manager) throws ReflectiveOperationException {
-    Field resources = BaseNDManager.class.getDeclaredField("resources");
-    resources.setAccessible(true);
-    int count = 0;
-    for (Object r : ((Map<?, ?>) resources.get(manager)).values()) {
-      count += r instanceof NDManager child ? liveArrays(child) : 1;
-    }
-    return count;
-  }
-
   @Test
   void decodingAllocatesNothingThatOutlivesItsStep() throws Exception {
     Path dir = TestCheckpoints.write("resources", TestCheckpoints.tiny(99, false), 3, DType.F32, 0, null);
     try (var checkpoint = dev.candor.engine.checkpoint.Checkpoint.open(dir);
         DjlBackend target = DjlBackend.load(checkpoint, "cpu")) {
-      Field managerField = DjlBackend.class.getDeclaredField("manager");
-      managerField.setAccessible(true);
-      NDManager manager = (NDManager) managerField.get(target);
-      int before = liveArrays(manager);
+      int before = NativeArrays.live(target);
       var tokenizer = dev.candor.engine.tokenizer.Tokenizer.load(TestCheckpoints.qwenTokenizer().resolve("tokenizer.json"));
       Generator generator = new Generator(target, target, tokenizer, java.util.Set.of(), 3);
       for (int i = 0; i < 5; i++) {
@@ -59,7 +42,7 @@ class DecodingResourcesTest {
             .withIgnoreEos(true).withTap(2), (r, o, t) -> {});
       }
       tokenizer.close();
-      assertEquals(before, liveArrays(manager), "arrays left attached after 5 generations of 40 tokens");
+      assertEquals(before, NativeArrays.live(target), "arrays left attached after 5 generations of 40 tokens");
     }
   }
 

@@ -7,13 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import ai.djl.ndarray.BaseNDManager;
-import ai.djl.ndarray.NDManager;
 import dev.candor.engine.confidence.TokenProbability;
-import dev.candor.engine.model.Backend;
-import dev.candor.engine.model.DjlBackend;
+import dev.candor.engine.testing.NativeArrays;
 import java.lang.management.ManagementFactory;
-import java.lang.reflect.Field;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -64,26 +60,6 @@ class LoadTest {
     } catch (Exception e) {
       return -1;
     }
-  }
-
-  static int liveArrays(Backend backend) throws ReflectiveOperationException {
-    if (!(backend instanceof DjlBackend)) {
-      return 0;
-    }
-    Field managerField = DjlBackend.class.getDeclaredField("manager");
-    managerField.setAccessible(true);
-    return liveArrays((NDManager) managerField.get(backend));
-  }
-
-  /** Arrays attached to a manager and its sub-managers (DJL keeps them in a protected map). */
-  static int liveArrays(NDManager manager) throws ReflectiveOperationException {
-    Field resources = BaseNDManager.class.getDeclaredField("resources");
-    resources.setAccessible(true);
-    int count = 0;
-    for (Object r : ((java.util.Map<?, ?>) resources.get(manager)).values()) {
-      count += r instanceof NDManager child ? liveArrays(child) : 1;
-    }
-    return count;
   }
 
   static double percentile(List<Double> sorted, double q) {
@@ -161,7 +137,7 @@ class LoadTest {
       call(http, url, true, new SplittableRandom(1));
       long heapBefore = heapAfterGc();
       long rssBefore = rss();
-      int arraysBefore = liveArrays(s.target.backend()) + liveArrays(s.drafter.backend());
+      int arraysBefore = NativeArrays.live(s.target.backend()) + NativeArrays.live(s.drafter.backend());
 
       ConcurrentLinkedQueue<Outcome> outcomes = new ConcurrentLinkedQueue<>();
       long end = System.nanoTime() + SECONDS * 1_000_000_000L;
@@ -190,7 +166,7 @@ class LoadTest {
       double wall = (System.nanoTime() - started) / 1e9;
       long heapAfter = heapAfterGc();
       long rssAfter = rss();
-      int arraysAfter = liveArrays(s.target.backend()) + liveArrays(s.drafter.backend());
+      int arraysAfter = NativeArrays.live(s.target.backend()) + NativeArrays.live(s.drafter.backend());
       JsonNode health = ServerHttpTest.health(s);
 
       List<Double> latency = new ArrayList<>();

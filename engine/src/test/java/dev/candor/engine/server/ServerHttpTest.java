@@ -266,8 +266,8 @@ class ServerHttpTest {
     return get(s, "/health").body();
   }
 
-  /** Opens a streaming request on a raw socket and reads until the first token chunk arrives. */
-  static Socket openStream(TestServer s, int maxTokens) throws Exception {
+  /** Sends a streaming chat request on a raw socket; returns without reading. */
+  static Socket startStream(TestServer s, int maxTokens) throws Exception {
     Socket socket = new Socket("127.0.0.1", s.server.port());
     String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"go\"}], \"max_tokens\": " + maxTokens
         + ", \"temperature\": 0, \"stream\": true}";
@@ -275,6 +275,12 @@ class ServerHttpTest {
     out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
         + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
     out.flush();
+    return socket;
+  }
+
+  /** Opens a streaming request on a raw socket and reads until the first token chunk arrives. */
+  static Socket openStream(TestServer s, int maxTokens) throws Exception {
+    Socket socket = startStream(s, maxTokens);
     BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
     String line;
     int dataLines = 0;

@@ -4,6 +4,7 @@ import static dev.candor.engine.server.ServerHttpTest.assertError;
 import static dev.candor.engine.server.ServerHttpTest.get;
 import static dev.candor.engine.server.ServerHttpTest.health;
 import static dev.candor.engine.server.ServerHttpTest.post;
+import static dev.candor.engine.server.ServerHttpTest.startStream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -90,17 +91,6 @@ class ServerOperationsTest {
       latch.countDown();
       GenerationJob.faultHook = null;
     }
-  }
-
-  /** Sends a streaming chat request on a raw socket; returns without reading. */
-  static Socket startStream(TestServer s, int maxTokens) throws Exception {
-    Socket socket = new Socket("127.0.0.1", s.server.port());
-    String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"go\"}], \"max_tokens\": " + maxTokens
-        + ", \"temperature\": 0, \"stream\": true}";
-    socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: "
-        + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
-    socket.getOutputStream().flush();
-    return socket;
   }
 
   /** Reads a stream's data lines up to and including [DONE] (or the end of the connection). */
