@@ -3,6 +3,7 @@ package dev.candor.engine;
 import dev.candor.engine.checkpoint.Checkpoint;
 import dev.candor.engine.checkpoint.CheckpointException;
 import dev.candor.engine.checkpoint.GenerationConfig;
+import dev.candor.engine.cuda.CudaBackend;
 import dev.candor.engine.model.Backend;
 import dev.candor.engine.model.DjlBackend;
 import dev.candor.engine.model.JavaBackend;
@@ -34,7 +35,8 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
 
   /**
    * Loads a checkpoint directory onto {@code device} ("cpu", "gpu", "gpu:N") with {@code backend}: "java" (plain Java
-   * with the Vector API, CPU only), "djl" (DJL's PyTorch engine, CPU or CUDA), or "auto".
+   * with the Vector API, CPU only), "djl" (DJL's PyTorch engine, CPU or CUDA), "cuda" (Candor's own kernels, BF16,
+   * NVIDIA GPUs only), or "auto" (java on CPU, djl on a GPU until the cuda backend has been measured on one).
    */
   public static LoadedModel load(Path dir, String device, String backend) {
     dir = dir.toAbsolutePath().normalize();
@@ -60,8 +62,14 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
           yield JavaBackend.load(checkpoint);
         }
         case "djl" -> DjlBackend.load(checkpoint, device);
+        case "cuda" -> {
+          if (cpu) {
+            throw new IllegalArgumentException("the cuda backend runs on an NVIDIA GPU; use --device gpu or gpu:N");
+          }
+          yield CudaBackend.load(checkpoint, device.equals("gpu") ? 0 : gpuOrdinal(device));
+        }
         case "auto" -> cpu ? JavaBackend.load(checkpoint) : DjlBackend.load(checkpoint, device);
-        default -> throw new IllegalArgumentException("backend must be auto, java or djl, got '" + backend + "'");
+        default -> throw new IllegalArgumentException("backend must be auto, java, djl or cuda, got '" + backend + "'");
       };
       return new LoadedModel(dir.getFileName().toString(), dir, weights, tokenizer, template, Set.copyOf(eos),
           checkpoint.generationConfig());
@@ -71,6 +79,17 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
       }
       throw e;
     }
+  }
+
+  private static int gpuOrdinal(String device) {
+    if (device.startsWith("gpu:")) {
+      try {
+        return Integer.parseInt(device.substring(4));
+      } catch (NumberFormatException e) {
+        // falls through to the message below
+      }
+    }
+    throw new IllegalArgumentException("device must be cpu, gpu or gpu:N, got '" + device + "'");
   }
 
   private static String eosTokenText(Path tokenizerConfig) {

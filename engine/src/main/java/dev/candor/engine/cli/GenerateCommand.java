@@ -60,7 +60,7 @@ public final class GenerateCommand implements Callable<Integer> {
   List<String> stop = List.of();
 
   @Option(names = "--backend", defaultValue = "auto",
-      description = "java (CPU, Vector API), djl (PyTorch through DJL: CPU or CUDA), or auto (java on CPU, djl on GPU)")
+      description = "java (CPU, Vector API), djl (PyTorch through DJL: CPU or CUDA), cuda (own BF16 kernels, NVIDIA GPU), or auto (java on CPU, djl on GPU)")
   String backend;
 
   @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N (CUDA through DJL)")

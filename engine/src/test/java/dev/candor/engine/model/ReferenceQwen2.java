@@ -10,8 +10,9 @@ import java.util.List;
  * The oracle: a slow, obviously correct Qwen2 forward pass in plain Java, one position at a time, accumulating in
  * double. It shares nothing with the engine but the checkpoint reader; every fast path is checked against it.
  */
-final class ReferenceQwen2 {
+public final class ReferenceQwen2 {
   private final Qwen2Config c;
+  private final boolean bf16Cache;
   private final float[] embed; // [vocab * hidden]
   private final float[] lmHead; // [vocab * hidden]
   private final float[] norm; // [hidden]
@@ -22,7 +23,16 @@ final class ReferenceQwen2 {
   private final List<List<double[]>> values = new ArrayList<>();
 
   ReferenceQwen2(Weights w, Qwen2Config c) {
+    this(w, c, false);
+  }
+
+  /**
+   * With {@code bf16Cache}, keys and values are rounded to bfloat16 as they enter the cache, as the CUDA backend
+   * stores them; everything else stays in double.
+   */
+  public ReferenceQwen2(Weights w, Qwen2Config c, boolean bf16Cache) {
     this.c = c;
+    this.bf16Cache = bf16Cache;
     embed = get(w, Qwen2Tensors.EMBED_TOKENS);
     lmHead = c.tieWordEmbeddings() ? embed : get(w, Qwen2Tensors.LM_HEAD);
     norm = get(w, Qwen2Tensors.NORM);
@@ -56,7 +66,7 @@ final class ReferenceQwen2 {
       values.add(new ArrayList<>());
     }
     int half = c.headDim() / 2;
-    int positions = 256;
+    int positions = Math.min(c.maxPositionEmbeddings(), 1024);
     cos = new float[positions][half];
     sin = new float[positions][half];
     for (int i = 0; i < half; i++) {
@@ -67,6 +77,12 @@ final class ReferenceQwen2 {
         cos[p][i] = (float) Math.cos(angle);
         sin[p][i] = (float) Math.sin(angle);
       }
+    }
+  }
+
+  private static void roundToBf16(double[] v) {
+    for (int i = 0; i < v.length; i++) {
+      v[i] = dev.candor.engine.checkpoint.DType.bf16ToFloat(dev.candor.engine.checkpoint.DType.floatToBf16((float) v[i]));
     }
   }
 
@@ -86,7 +102,7 @@ final class ReferenceQwen2 {
   }
 
   /** Appends one token; returns its hidden states [numHiddenLayers + 1][hidden] and logits in the last row. */
-  double[][] step(int token) {
+  public double[][] step(int token) {
     int hidden = c.hiddenSize();
     int hd = c.headDim();
     int heads = c.numAttentionHeads();
@@ -105,6 +121,10 @@ final class ReferenceQwen2 {
       double[] v = matvec(wv[l], bv[l], h, kvHeads * hd);
       rotate(q, heads, pos);
       rotate(k, kvHeads, pos);
+      if (bf16Cache) {
+        roundToBf16(k);
+        roundToBf16(v);
+      }
       keys.get(l).add(k);
       values.get(l).add(v);
       double[] att = new double[heads * hd];

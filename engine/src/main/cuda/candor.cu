@@ -1,0 +1,286 @@
+// The CUDA kernels of Candor's GPU backend (dev.candor.engine.cuda.CudaBackend), in the order a decode step runs them.
+//
+// Weights and the KV cache are BF16 (Qwen's own dtype), stored as raw uint16 bits; activations, accumulators and the
+// residual stream are FP32. A forward pass of n tokens (n = 1 for decode, k + 1 for verification, a chunk of a
+// prompt for prefill) is, per layer:
+//
+//   rmsnorm -> gemv(q|k|v fused, bias) -> rope_kv -> attention -> attention_combine -> gemv(o, += x)
+//           -> rmsnorm -> gemv(gate|up fused) -> swiglu -> gemv(down, += x)
+//
+// then rmsnorm and gemv(lm_head). Every kernel reads the sequence's start position from device memory (meta[0]) and
+// never from its arguments, so one captured CUDA graph replays every decode step of a sequence.
+//
+// The same file compiles for the host with emu/cuda_emu.h (CANDOR_EMULATE): every CUDA thread becomes a fiber, so
+// the tests run these kernels, barriers and warp shuffles included, on a CPU (see emu/README.md).
+
+#ifdef CANDOR_EMULATE
+#include "emu/cuda_emu.h"
+#else
+#include <stdint.h>
+#endif
+
+typedef uint16_t bf16;
+
+#define NEG_INF __int_as_float(0xff800000)
+#define FULL_MASK 0xffffffffu
+
+// Positions one attention block reads (flash-decoding: a long context is split over blocks, then combined).
+#define ATTN_CHUNK 256
+// Warps per attention block, and the largest head dimension / 32 (head_dim up to 256).
+#define ATTN_WARPS 4
+#define MAX_DIMS_PER_LANE 8
+
+__device__ __forceinline__ float bf16_to_f32(bf16 h) { return __uint_as_float(((uint32_t)h) << 16); }
+
+// Round to nearest even, as torch does; NaN stays NaN.
+__device__ __forceinline__ bf16 f32_to_bf16(float f) {
+  uint32_t u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (bf16)((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (bf16)(u >> 16);
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(FULL_MASK, v, offset);
+  return v;
+}
+
+// Sum over the block (blockDim.x a multiple of 32); every thread gets the total.
+__device__ float block_sum(float v) {
+  __shared__ float partial[32];
+  __shared__ float total;
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  v = warp_sum(v);
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    float s = lane < (int)(blockDim.x >> 5) ? partial[lane] : 0.f;
+    s = warp_sum(s);
+    if (lane == 0) total = s;
+  }
+  __syncthreads();
+  float result = total;
+  __syncthreads();  // partial and total are free for the next call
+  return result;
+}
+
+// x[t] = embed_tokens[tokens[t]] for t < gridDim.x.
+extern "C" __global__ void embed(const bf16* __restrict__ table, const int* __restrict__ tokens, float* __restrict__ x,
+                                 int hidden) {
+  int t = blockIdx.x;
+  const bf16* row = table + (size_t)tokens[t] * hidden;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) x[(size_t)t * hidden + i] = bf16_to_f32(row[i]);
+}
+
+// out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * weight, one block per token; out may be x.
+extern "C" __global__ void rmsnorm(const float* x, const float* __restrict__ weight, float* out, int hidden,
+                                   float eps) {
+  const float* row = x + (size_t)blockIdx.x * hidden;
+  float* result = out + (size_t)blockIdx.x * hidden;
+  float squares = 0.f;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) squares += row[i] * row[i];
+  float scale = rsqrtf(block_sum(squares) / hidden + eps);
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) result[i] = row[i] * scale * weight[i];
+}
+
+// y[t][r] (+)= W[r] . x[t] + bias[r] for rows r < rows and tokens t < n <= N: one warp per row, each weight read once
+// for all n tokens (verification costs about what a decode step costs). W is [rows, in] BF16 row-major; x is
+// [n, in] and y [n, rows], FP32. With accumulate, y += (the residual connection, fused).
+template <int N>
+__device__ __forceinline__ void gemv_rows(const bf16* __restrict__ weight, const float* __restrict__ bias,
+                                          const float* __restrict__ x, float* __restrict__ y, int rows, int in, int n,
+                                          int accumulate) {
+  int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+  int lane = threadIdx.x & 31;
+  if (row >= rows) return;  // the whole warp leaves together
+  const bf16* w = weight + (size_t)row * in;
+  float acc[N];
+#pragma unroll
+  for (int t = 0; t < N; t++) acc[t] = 0.f;
+  if ((in & 7) == 0) {
+    // 16-byte loads: eight weights per lane, 256 per warp per step
+#pragma unroll 4
+    for (int i = lane * 8; i < in; i += 256) {
+      uint4 packed = *(const uint4*)(w + i);
+      float wf[8] = {__uint_as_float(packed.x << 16), __uint_as_float(packed.x & 0xffff0000u),
+                     __uint_as_float(packed.y << 16), __uint_as_float(packed.y & 0xffff0000u),
+                     __uint_as_float(packed.z << 16), __uint_as_float(packed.z & 0xffff0000u),
+                     __uint_as_float(packed.w << 16), __uint_as_float(packed.w & 0xffff0000u)};
+#pragma unroll
+      for (int t = 0; t < N; t++) {
+        if (t < n) {
+          const float4* xt = (const float4*)(x + (size_t)t * in + i);
+          float4 a = xt[0], b = xt[1];
+          acc[t] += wf[0] * a.x + wf[1] * a.y + wf[2] * a.z + wf[3] * a.w + wf[4] * b.x + wf[5] * b.y + wf[6] * b.z +
+                    wf[7] * b.w;
+        }
+      }
+    }
+  } else {
+    for (int i = lane; i < in; i += 32) {
+      float wi = bf16_to_f32(w[i]);
+#pragma unroll
+      for (int t = 0; t < N; t++)
+        if (t < n) acc[t] += wi * x[(size_t)t * in + i];
+    }
+  }
+  float b = bias ? bias[row] : 0.f;
+#pragma unroll
+  for (int t = 0; t < N; t++) {
+    if (t >= n) break;  // the same for the whole warp
+    float sum = warp_sum(acc[t]);
+    if (lane == 0) {
+      float* out = y + (size_t)t * rows + row;
+      *out = accumulate ? *out + sum + b : sum + b;
+    }
+  }
+}
+
+// One token (decode, drafting).
+extern "C" __global__ void gemv1(const bf16* __restrict__ weight, const float* __restrict__ bias,
+                                 const float* __restrict__ x, float* __restrict__ y, int rows, int in, int n,
+                                 int accumulate) {
+  gemv_rows<1>(weight, bias, x, y, rows, in, n, accumulate);
+}
+
+// Up to eight tokens (verification of k + 1 <= 8 positions, prefill in chunks of eight).
+extern "C" __global__ void gemv8(const bf16* __restrict__ weight, const float* __restrict__ bias,
+                                 const float* __restrict__ x, float* __restrict__ y, int rows, int in, int n,
+                                 int accumulate) {
+  gemv_rows<8>(weight, bias, x, y, rows, in, n, accumulate);
+}
+
+// Rotary position embedding (rotate-half) on the q and k heads of qkv [n, q | k | v], then k and v into the BF16
+// cache [capacity, kvHeads * headDim] at position meta[0] + t. One block per token. cos/sin: [maxPositions, hd/2].
+extern "C" __global__ void rope_kv(float* __restrict__ qkv, bf16* __restrict__ keys, bf16* __restrict__ values,
+                                   const float* __restrict__ cos_table, const float* __restrict__ sin_table,
+                                   const int* __restrict__ meta, int heads, int kv_heads, int head_dim) {
+  int t = blockIdx.x;
+  int pos = meta[0] + t;
+  int half = head_dim / 2;
+  int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim;
+  float* row = qkv + (size_t)t * (q_dim + 2 * kv_dim);
+  const float* c = cos_table + (size_t)pos * half;
+  const float* s = sin_table + (size_t)pos * half;
+  // the k heads follow the q heads, so head h < heads + kv_heads starts at h * head_dim
+  for (int j = threadIdx.x; j < (heads + kv_heads) * half; j += blockDim.x) {
+    float* v = row + (j / half) * head_dim;
+    int i = j % half;
+    float x1 = v[i], x2 = v[i + half];
+    v[i] = x1 * c[i] - x2 * s[i];
+    v[i + half] = x2 * c[i] + x1 * s[i];
+  }
+  __syncthreads();
+  for (int j = threadIdx.x; j < kv_dim; j += blockDim.x) {
+    keys[(size_t)pos * kv_dim + j] = f32_to_bf16(row[q_dim + j]);
+    values[(size_t)pos * kv_dim + j] = f32_to_bf16(row[q_dim + kv_dim + j]);
+  }
+}
+
+// Causal grouped-query attention, split over positions (flash-decoding). Block (head, t, split) reads positions
+// [split * ATTN_CHUNK, min(visible, (split + 1) * ATTN_CHUNK)) of query head `head` for token t, whose position is
+// meta[0] + t (visible = position + 1), and writes (max score, sum of exponentials, unnormalised output[head_dim]) to
+// partial[t][head][split]. Each warp keeps an online softmax over every ATTN_WARPS-th position; lane i holds
+// dimensions [i * d, (i + 1) * d), d = head_dim / 32. Splits past the end return at once, so the grid can cover the
+// sequence's capacity and be captured once.
+extern "C" __global__ void attention(const float* __restrict__ qkv, const bf16* __restrict__ keys,
+                                     const bf16* __restrict__ values, float* __restrict__ partial,
+                                     const int* __restrict__ meta, int heads, int kv_heads, int head_dim,
+                                     int max_splits, float scale) {
+  int head = blockIdx.x, t = blockIdx.y, split = blockIdx.z;
+  int visible = meta[0] + t + 1;
+  int from = split * ATTN_CHUNK;
+  if (from >= visible) return;
+  int to = min(visible, from + ATTN_CHUNK);
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  int dims = head_dim >> 5;
+  int kv_dim = kv_heads * head_dim;
+  int kv_offset = (head / (heads / kv_heads)) * head_dim + lane * dims;
+  const float* q = qkv + (size_t)t * (heads * head_dim + 2 * kv_dim) + head * head_dim + lane * dims;
+
+  float qs[MAX_DIMS_PER_LANE], acc[MAX_DIMS_PER_LANE];
+#pragma unroll
+  for (int j = 0; j < MAX_DIMS_PER_LANE; j++) {
+    qs[j] = j < dims ? q[j] * scale : 0.f;
+    acc[j] = 0.f;
+  }
+  float m = NEG_INF, l = 0.f;
+  for (int p = from + warp; p < to; p += ATTN_WARPS) {
+    const bf16* k = keys + (size_t)p * kv_dim + kv_offset;
+    float score = 0.f;
+#pragma unroll
+    for (int j = 0; j < MAX_DIMS_PER_LANE; j++)
+      if (j < dims) score += qs[j] * bf16_to_f32(k[j]);
+    score = warp_sum(score);
+    float m_new = fmaxf(m, score);
+    float correction = __expf(m - m_new);
+    float weight = __expf(score - m_new);
+    l = l * correction + weight;
+    const bf16* v = values + (size_t)p * kv_dim + kv_offset;
+#pragma unroll
+    for (int j = 0; j < MAX_DIMS_PER_LANE; j++)
+      if (j < dims) acc[j] = acc[j] * correction + weight * bf16_to_f32(v[j]);
+    m = m_new;
+  }
+
+  // merge the warps' softmax states
+  __shared__ float warp_m[ATTN_WARPS], warp_l[ATTN_WARPS];
+  __shared__ float warp_acc[ATTN_WARPS][MAX_DIMS_PER_LANE * 32];
+  if (lane == 0) {
+    warp_m[warp] = m;
+    warp_l[warp] = l;
+  }
+  for (int j = 0; j < dims; j++) warp_acc[warp][lane * dims + j] = acc[j];
+  __syncthreads();
+  float block_m = NEG_INF;
+  for (int w = 0; w < ATTN_WARPS; w++) block_m = fmaxf(block_m, warp_m[w]);
+  float* out = partial + ((size_t)(t * heads + head) * max_splits + split) * (head_dim + 2);
+  for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    float sum = 0.f;
+    for (int w = 0; w < ATTN_WARPS; w++)
+      if (warp_m[w] != NEG_INF) sum += warp_acc[w][d] * __expf(warp_m[w] - block_m);
+    out[2 + d] = sum;
+  }
+  if (threadIdx.x == 0) {
+    float sum = 0.f;
+    for (int w = 0; w < ATTN_WARPS; w++)
+      if (warp_m[w] != NEG_INF) sum += warp_l[w] * __expf(warp_m[w] - block_m);
+    out[0] = block_m;
+    out[1] = sum;
+  }
+}
+
+// out[t][head] = the splits of `attention` merged and normalised. Block (head, t).
+extern "C" __global__ void attention_combine(const float* __restrict__ partial, float* __restrict__ out,
+                                             const int* __restrict__ meta, int heads, int head_dim, int max_splits) {
+  int head = blockIdx.x, t = blockIdx.y;
+  int splits = (meta[0] + t + 1 + ATTN_CHUNK - 1) / ATTN_CHUNK;
+  const float* base = partial + (size_t)(t * heads + head) * max_splits * (head_dim + 2);
+  float m = NEG_INF;
+  for (int s = 0; s < splits; s++) m = fmaxf(m, base[s * (head_dim + 2)]);
+  float l = 0.f;
+  for (int s = 0; s < splits; s++) l += base[s * (head_dim + 2) + 1] * __expf(base[s * (head_dim + 2)] - m);
+  float inverse = 1.f / l;
+  for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    float sum = 0.f;
+    for (int s = 0; s < splits; s++) sum += base[s * (head_dim + 2) + 2 + d] * __expf(base[s * (head_dim + 2)] - m);
+    out[(size_t)t * heads * head_dim + head * head_dim + d] = sum * inverse;
+  }
+}
+
+// act[t][i] = silu(gate) * up, from gate_up [n, gate | up], for i < intermediate.
+extern "C" __global__ void swiglu(const float* __restrict__ gate_up, float* __restrict__ act, int intermediate,
+                                  int n) {
+  size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= (size_t)n * intermediate) return;
+  size_t t = i / intermediate, j = i % intermediate;
+  float g = gate_up[t * 2 * intermediate + j];
+  float u = gate_up[t * 2 * intermediate + intermediate + j];
+  act[i] = g / (1.f + __expf(-g)) * u;
+}
+
+#ifdef CANDOR_EMULATE
+// Every kernel above, for the emulator's launch table.
+#define CANDOR_KERNELS(X) \
+  X(embed) X(rmsnorm) X(gemv1) X(gemv8) X(rope_kv) X(attention) X(attention_combine) X(swiglu)
+#endif

@@ -1,0 +1,448 @@
+package dev.candor.engine.cuda;
+
+import dev.candor.engine.checkpoint.Checkpoint;
+import dev.candor.engine.checkpoint.DType;
+import dev.candor.engine.checkpoint.Qwen2Config;
+import dev.candor.engine.checkpoint.Qwen2Tensors;
+import dev.candor.engine.checkpoint.Tensor;
+import dev.candor.engine.model.Backend;
+import dev.candor.engine.model.Forward;
+import dev.candor.engine.model.Qwen2Model;
+import dev.candor.engine.model.Sequence;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A {@link Backend} on a {@link Gpu}, with the kernels of candor.cu: weights and KV cache in BF16 (Qwen's dtype; an
+ * F32 or F16 checkpoint is rounded to BF16 on upload), FP32 activations and accumulation. Q, K and V are one fused
+ * matrix, as are gate and up; the residual additions are fused into the o and down projections. A forward pass of up
+ * to {@link #MAX_TOKENS} tokens is captured once per shape (tokens, logits, taps) into a graph, then replayed: a
+ * decode step is one graph launch, with the token and position uploaded before it and the logits downloaded after.
+ * Longer inputs (prefill) run in chunks of {@link #MAX_TOKENS}.
+ */
+public final class CudaBackend implements Backend {
+  /** Tokens per forward chunk: the widest gemv kernel (gemv8). Verification of k + 1 <= 8 tokens is one chunk. */
+  public static final int MAX_TOKENS = 8;
+  private static final int ATTN_CHUNK = 256; // candor.cu's ATTN_CHUNK
+  private static final int GEMV_ROWS_PER_BLOCK = 4; // four warps of 32, one row each
+  /** The kernels of candor.cu this backend launches. */
+  public static final List<String> KERNELS =
+      List.of("embed", "rmsnorm", "gemv1", "gemv8", "rope_kv", "attention", "attention_combine", "swiglu");
+  private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.nativeOrder());
+  private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.nativeOrder());
+
+  /** One decoder layer on the GPU: BF16 matrices, FP32 vectors. */
+  private record Layer(long inputNorm, long qkv, long qkvBias, long o, long postNorm, long gateUp, long down) {}
+
+  private final Gpu gpu;
+  private final boolean ownsGpu;
+  private final Qwen2Config c;
+  private final Layer[] layers;
+  private final long embedTokens;
+  private final long norm;
+  private final long lmHead;
+  private final long ropeCos;
+  private final long ropeSin;
+  private final List<Long> allocations = new ArrayList<>();
+  private final Gpu.Kernel embed, rmsnorm, gemv1, gemv8, ropeKv, attention, combine, swiglu;
+  private boolean closed;
+
+  private CudaBackend(Gpu gpu, boolean ownsGpu, Checkpoint checkpoint) {
+    this.gpu = gpu;
+    this.ownsGpu = ownsGpu;
+    this.c = checkpoint.config();
+    check(c);
+    embed = gpu.kernel("embed");
+    rmsnorm = gpu.kernel("rmsnorm");
+    gemv1 = gpu.kernel("gemv1");
+    gemv8 = gpu.kernel("gemv8");
+    ropeKv = gpu.kernel("rope_kv");
+    attention = gpu.kernel("attention");
+    combine = gpu.kernel("attention_combine");
+    swiglu = gpu.kernel("swiglu");
+    try {
+      var weights = checkpoint.weights();
+      layers = new Layer[c.numHiddenLayers()];
+      for (int l = 0; l < layers.length; l++) {
+        int i = l;
+        java.util.function.Function<String, Tensor> at =
+            suffix -> Qwen2Tensors.get(weights, c, Qwen2Tensors.layer(i, suffix));
+        layers[l] = new Layer(
+            f32(at.apply("input_layernorm.weight")),
+            bf16(at.apply("self_attn.q_proj.weight"), at.apply("self_attn.k_proj.weight"),
+                at.apply("self_attn.v_proj.weight")),
+            f32(at.apply("self_attn.q_proj.bias"), at.apply("self_attn.k_proj.bias"), at.apply("self_attn.v_proj.bias")),
+            bf16(at.apply("self_attn.o_proj.weight")),
+            f32(at.apply("post_attention_layernorm.weight")),
+            bf16(at.apply("mlp.gate_proj.weight"), at.apply("mlp.up_proj.weight")),
+            bf16(at.apply("mlp.down_proj.weight")));
+      }
+      embedTokens = bf16(Qwen2Tensors.get(weights, c, Qwen2Tensors.EMBED_TOKENS));
+      lmHead = c.tieWordEmbeddings() ? embedTokens : bf16(Qwen2Tensors.get(weights, c, Qwen2Tensors.LM_HEAD));
+      norm = f32(Qwen2Tensors.get(weights, c, Qwen2Tensors.NORM));
+      float[][] rope = Qwen2Model.ropeTables(c);
+      ropeCos = f32(rope[0]);
+      ropeSin = f32(rope[1]);
+      gpu.synchronize();
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  /** Uploads a checkpoint's weights to {@code gpu}. The checkpoint can be closed afterwards; the gpu cannot. */
+  public static CudaBackend load(Checkpoint checkpoint, Gpu gpu) {
+    return new CudaBackend(gpu, false, checkpoint);
+  }
+
+  /** Opens CUDA GPU {@code ordinal} for this backend alone (closed with it) and uploads the weights. */
+  public static CudaBackend load(Checkpoint checkpoint, int ordinal) {
+    check(checkpoint.config());
+    DriverGpu gpu = DriverGpu.open(ordinal);
+    try {
+      return new CudaBackend(gpu, true, checkpoint);
+    } catch (RuntimeException e) {
+      gpu.close();
+      throw e;
+    }
+  }
+
+  /** The shapes the kernels handle; anything else is refused at load with the reason. */
+  static void check(Qwen2Config c) {
+    if (c.headDim() % 32 != 0 || c.headDim() > 256) {
+      throw new IllegalArgumentException("the cuda backend needs head_dim a multiple of 32 up to 256, got " + c.headDim());
+    }
+  }
+
+  @Override
+  public Qwen2Config config() {
+    return c;
+  }
+
+  @Override
+  public String description() {
+    return "cuda " + gpu.name() + " bfloat16";
+  }
+
+  @Override
+  public Sequence newSequence(int capacity) {
+    if (capacity <= 0 || capacity > c.maxPositionEmbeddings()) {
+      throw new IllegalArgumentException("sequence capacity " + capacity + " outside 1.." + c.maxPositionEmbeddings());
+    }
+    return new CudaSequence(capacity);
+  }
+
+  /** Bytes of weights one decode step reads: every matrix but the embedding rows it does not gather. */
+  public long bytesReadPerToken() {
+    long h = c.hiddenSize(), kv = (long) c.numKeyValueHeads() * c.headDim(), q = (long) c.numAttentionHeads() * c.headDim();
+    long perLayer = 2 * ((q + 2 * kv) * h + h * q + 3L * c.intermediateSize() * h) + 4 * (2 * h + q + 2 * kv);
+    return c.numHiddenLayers() * perLayer + 2L * c.vocabSize() * h + 4 * h;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (long address : allocations) {
+      gpu.free(address);
+    }
+    allocations.clear();
+    if (ownsGpu) {
+      gpu.close();
+    }
+  }
+
+  private long alloc(long bytes) {
+    long address = gpu.alloc(bytes);
+    allocations.add(address);
+    return address;
+  }
+
+  /** Tensors concatenated along their first dimension, as BF16. */
+  private long bf16(Tensor... parts) {
+    long count = 0;
+    for (Tensor t : parts) {
+      count += t.numel();
+    }
+    long address = alloc(count * 2);
+    long offset = 0;
+    for (Tensor t : parts) {
+      upload(address + offset * 2, t);
+      offset += t.numel();
+    }
+    return address;
+  }
+
+  private static final long UPLOAD_CHUNK = 1 << 22; // elements converted per host buffer
+
+  private void upload(long dst, Tensor t) {
+    if (t.dtype() == DType.BF16) {
+      gpu.upload(dst, t.data()); // the checkpoint's bytes as they are: memory-mapped, no copy on the host
+      return;
+    }
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment buffer = arena.allocate(Math.min(t.numel(), UPLOAD_CHUNK) * 2, 64);
+      for (long from = 0; from < t.numel(); from += UPLOAD_CHUNK) {
+        long n = Math.min(UPLOAD_CHUNK, t.numel() - from);
+        for (long i = 0; i < n; i++) {
+          buffer.setAtIndex(I16, i, DType.floatToBf16(t.dtype().get(t.data(), from + i)));
+        }
+        gpu.upload(dst + from * 2, buffer.asSlice(0, n * 2));
+        gpu.synchronize(); // the buffer is reused
+      }
+    }
+  }
+
+  /** Vectors concatenated, as FP32. */
+  private long f32(Tensor... parts) {
+    List<float[]> arrays = new ArrayList<>();
+    for (Tensor t : parts) {
+      arrays.add(t.toFloatArray());
+    }
+    int total = arrays.stream().mapToInt(a -> a.length).sum();
+    float[] all = new float[total];
+    int offset = 0;
+    for (float[] a : arrays) {
+      System.arraycopy(a, 0, all, offset, a.length);
+      offset += a.length;
+    }
+    return f32(all);
+  }
+
+  private long f32(float[] values) {
+    long address = alloc(values.length * 4L);
+    gpu.upload(address, MemorySegment.ofArray(values));
+    return address;
+  }
+
+  /** Graphs captured per shape: (tokens, logits, taps) */
+  private record Shape(int tokens, int logits, String taps) {}
+
+  /** One sequence: its BF16 KV cache, FP32 scratch for {@link #MAX_TOKENS} tokens, and its captured graphs. */
+  private final class CudaSequence implements Sequence {
+    private static final int MAX_GRAPHS = 16;
+
+    private final int capacity;
+    private final int maxSplits;
+    private final long[] keys, values; // per layer [capacity, kvHeads * headDim] BF16
+    private final long meta; // int[1 + MAX_TOKENS]: start position, then the tokens
+    private final long x, h, qkv, attn, gateUp, act, partial, logits, taps;
+    private final List<Long> owned = new ArrayList<>();
+    private final Map<Shape, Gpu.Graph> graphs = new LinkedHashMap<>(16, 0.75f, true);
+    private final Arena host = Arena.ofShared(); // a sequence may be closed by another thread
+    private final MemorySegment metaHost = host.allocate(4L * (1 + MAX_TOKENS), 8);
+    private final MemorySegment logitsHost = host.allocate(4L * MAX_TOKENS * c.vocabSize(), 64);
+    private final MemorySegment tapHost = host.allocate(4L * MAX_TOKENS * c.hiddenSize(), 64);
+    private int length;
+    private boolean closed;
+
+    CudaSequence(int capacity) {
+      this.capacity = capacity;
+      this.maxSplits = (capacity + ATTN_CHUNK - 1) / ATTN_CHUNK;
+      int layers = c.numHiddenLayers();
+      long kvBytes = 2L * capacity * c.numKeyValueHeads() * c.headDim();
+      keys = new long[layers];
+      values = new long[layers];
+      try {
+        for (int l = 0; l < layers; l++) {
+          keys[l] = own(kvBytes);
+          values[l] = own(kvBytes);
+        }
+        long t = MAX_TOKENS;
+        int hd = c.headDim();
+        int qDim = c.numAttentionHeads() * hd;
+        int kvDim = c.numKeyValueHeads() * hd;
+        meta = own(4L * (1 + MAX_TOKENS));
+        x = own(4 * t * c.hiddenSize());
+        h = own(4 * t * c.hiddenSize());
+        qkv = own(4 * t * (qDim + 2L * kvDim));
+        attn = own(4 * t * qDim);
+        gateUp = own(4 * t * 2L * c.intermediateSize());
+        act = own(4 * t * c.intermediateSize());
+        partial = own(4 * t * c.numAttentionHeads() * (long) maxSplits * (hd + 2));
+        logits = own(4 * t * c.vocabSize());
+        taps = own(4 * t * c.hiddenSize() * (layers + 1L));
+      } catch (RuntimeException e) {
+        close();
+        throw e;
+      }
+    }
+
+    private long own(long bytes) {
+      long address = gpu.alloc(bytes);
+      owned.add(address);
+      return address;
+    }
+
+    @Override
+    public int length() {
+      return length;
+    }
+
+    @Override
+    public int capacity() {
+      return capacity;
+    }
+
+    @Override
+    public void truncate(int newLength) {
+      if (newLength < 0 || newLength > length) {
+        throw new IllegalArgumentException("cannot truncate a sequence of " + length + " to " + newLength);
+      }
+      length = newLength;
+    }
+
+    @Override
+    public Forward forward(int[] tokens, int numLogits, int... tapIndices) {
+      int n = tokens.length;
+      if (closed) {
+        throw new IllegalStateException("sequence is closed");
+      }
+      if (n == 0 || numLogits < 0 || numLogits > n) {
+        throw new IllegalArgumentException("forward of " + n + " tokens with " + numLogits + " logits");
+      }
+      if (length + n > capacity) {
+        throw new IllegalArgumentException("sequence of " + (length + n) + " positions exceeds its capacity " + capacity);
+      }
+      for (int t : tokens) {
+        if (t < 0 || t >= c.vocabSize()) {
+          throw new IllegalArgumentException("token id " + t + " outside the vocabulary 0.." + (c.vocabSize() - 1));
+        }
+      }
+      for (int tap : tapIndices) {
+        if (tap < 0 || tap > c.numHiddenLayers()) {
+          throw new IllegalArgumentException("tap " + tap + " outside 0.." + c.numHiddenLayers());
+        }
+      }
+      String tapKey = Arrays.toString(Arrays.stream(tapIndices).sorted().distinct().toArray());
+      float[][] logitRows = new float[numLogits][];
+      float[][][] tapOut = new float[tapIndices.length][n][];
+      int hidden = c.hiddenSize();
+      for (int from = 0; from < n; from += MAX_TOKENS) {
+        int m = Math.min(MAX_TOKENS, n - from);
+        // logits wanted from this chunk: the positions among the last numLogits of the whole input
+        int firstLogit = n - numLogits;
+        int chunkLogits = Math.max(0, from + m - Math.max(from, firstLogit));
+        metaHost.set(ValueLayout.JAVA_INT, 0, length);
+        for (int i = 0; i < m; i++) {
+          metaHost.setAtIndex(ValueLayout.JAVA_INT, 1 + i, tokens[from + i]);
+        }
+        gpu.upload(meta, metaHost.asSlice(0, 4L * (1 + m)));
+        graph(new Shape(m, chunkLogits, tapKey), tapIndices).replay();
+        int vocab = c.vocabSize();
+        if (chunkLogits > 0) {
+          gpu.download(logitsHost.asSlice(0, 4L * chunkLogits * vocab), logits);
+          for (int r = 0; r < chunkLogits; r++) {
+            float[] row = new float[vocab];
+            MemorySegment.copy(logitsHost, F32, 4L * r * vocab, row, 0, vocab);
+            logitRows[from + m - chunkLogits + r - firstLogit] = row;
+          }
+        }
+        for (int i = 0; i < tapIndices.length; i++) {
+          gpu.download(tapHost.asSlice(0, 4L * m * hidden), taps + 4L * MAX_TOKENS * hidden * tapIndices[i]);
+          for (int t = 0; t < m; t++) {
+            float[] row = new float[hidden];
+            MemorySegment.copy(tapHost, F32, 4L * t * hidden, row, 0, hidden);
+            tapOut[i][from + t] = row;
+          }
+        }
+        if (chunkLogits == 0 && tapIndices.length == 0) {
+          gpu.synchronize();
+        }
+        length += m;
+      }
+      return new Forward(logitRows, tapOut);
+    }
+
+    private Gpu.Graph graph(Shape shape, int[] tapIndices) {
+      Gpu.Graph graph = graphs.get(shape);
+      if (graph == null) {
+        if (graphs.size() >= MAX_GRAPHS) { // the least recently used goes
+          var eldest = graphs.entrySet().iterator().next();
+          eldest.getValue().close();
+          graphs.remove(eldest.getKey());
+        }
+        boolean[] tapped = new boolean[c.numHiddenLayers() + 1];
+        for (int tap : tapIndices) {
+          tapped[tap] = true;
+        }
+        graph = gpu.capture(() -> record(shape.tokens(), shape.logits(), tapped));
+        graphs.put(shape, graph);
+      }
+      return graph;
+    }
+
+    /** Queues one forward pass of m tokens: the work a graph holds. */
+    private void record(int m, int numLogits, boolean[] tapped) {
+      int hidden = c.hiddenSize();
+      int heads = c.numAttentionHeads();
+      int kvHeads = c.numKeyValueHeads();
+      int hd = c.headDim();
+      int qDim = heads * hd;
+      int kvDim = kvHeads * hd;
+      int inter = c.intermediateSize();
+      float eps = (float) c.rmsNormEps();
+      float scale = (float) (1.0 / Math.sqrt(hd));
+
+      gpu.launch(embed, Gpu.Grid.of(m), 128, embedTokens, meta + 4, x, hidden);
+      tap(0, m, x, tapped);
+      for (int l = 0; l < layers.length; l++) {
+        Layer layer = layers[l];
+        gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, x, layer.inputNorm(), h, hidden, eps);
+        gemv(layer.qkv(), layer.qkvBias(), h, qkv, qDim + 2 * kvDim, hidden, m, false);
+        gpu.launch(ropeKv, Gpu.Grid.of(m), 128, qkv, keys[l], values[l], ropeCos, ropeSin, meta, heads, kvHeads, hd);
+        gpu.launch(attention, new Gpu.Grid(heads, m, maxSplits), 128, qkv, keys[l], values[l], partial, meta, heads,
+            kvHeads, hd, maxSplits, scale);
+        gpu.launch(combine, new Gpu.Grid(heads, m, 1), 128, partial, attn, meta, heads, hd, maxSplits);
+        gemv(layer.o(), 0L, attn, x, hidden, qDim, m, true);
+        gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, x, layer.postNorm(), h, hidden, eps);
+        gemv(layer.gateUp(), 0L, h, gateUp, 2 * inter, hidden, m, false);
+        gpu.launch(swiglu, Gpu.Grid.of((m * inter + 255) / 256), 256, gateUp, act, inter, m);
+        gemv(layer.down(), 0L, act, x, hidden, inter, m, true);
+        if (l + 1 < layers.length) {
+          tap(l + 1, m, x, tapped);
+        }
+      }
+      gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, x, norm, h, hidden, eps);
+      tap(layers.length, m, h, tapped);
+      if (numLogits > 0) {
+        gemv(lmHead, 0L, h + 4L * (m - numLogits) * hidden, logits, c.vocabSize(), hidden, numLogits, false);
+      }
+    }
+
+    private void tap(int index, int m, long source, boolean[] tapped) {
+      if (tapped[index]) {
+        gpu.copy(taps + 4L * MAX_TOKENS * c.hiddenSize() * index, source, 4L * m * c.hiddenSize());
+      }
+    }
+
+    private void gemv(long weight, long bias, long in, long out, int rows, int inDim, int m, boolean accumulate) {
+      gpu.launch(m == 1 ? gemv1 : gemv8, Gpu.Grid.of((rows + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK),
+          32 * GEMV_ROWS_PER_BLOCK, weight, bias, in, out, rows, inDim, m, accumulate ? 1 : 0);
+    }
+
+    @Override
+    public void close() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      graphs.values().forEach(Gpu.Graph::close);
+      graphs.clear();
+      for (long address : owned) {
+        gpu.free(address);
+      }
+      owned.clear();
+      host.close();
+    }
+  }
+}

@@ -1,0 +1,254 @@
+package dev.candor.engine.cuda;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A {@link Gpu} on the CUDA driver API: the device's primary context, one non-blocking stream, and the kernels of
+ * candor.cu from the fatbin that the build compiled with nvcc (sm_80, sm_89, sm_90 and PTX for newer GPUs) and packed
+ * into the jar. Not thread-safe: one thread at a time, as the backend uses it; any thread may be that thread.
+ */
+public final class DriverGpu implements Gpu {
+  /** Where the build puts the kernels (see bin/build-kernels). */
+  public static final String KERNELS = "/dev/candor/engine/cuda/candor.fatbin";
+
+  private final CudaDriver cuda;
+  private final int device;
+  private final MemorySegment context;
+  private final MemorySegment stream;
+  private final MemorySegment module;
+  private final Map<String, DriverKernel> kernels = new HashMap<>();
+  private final String name;
+  private boolean closed;
+
+  private record DriverKernel(String name, MemorySegment function) implements Kernel {}
+
+  private DriverGpu(CudaDriver cuda, int device) {
+    this.cuda = cuda;
+    this.device = device;
+    this.context = cuda.handleOut("cuDevicePrimaryCtxRetain", device);
+    cuda.call("cuCtxSetCurrent", context);
+    this.stream = cuda.handleOut("cuStreamCreate", CudaDriver.CU_STREAM_NON_BLOCKING);
+    byte[] image = kernelImage();
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment bytes = arena.allocate(image.length + 1L, 64);
+      MemorySegment.copy(MemorySegment.ofArray(image), 0, bytes, 0, image.length);
+      this.module = cuda.handleOut("cuModuleLoadData", bytes);
+    }
+    int major = cuda.attribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+    int minor = cuda.attribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+    this.name = cuda.deviceName(device) + " (sm_" + major + minor + ", driver "
+        + cuda.driverVersion() / 1000 + "." + cuda.driverVersion() % 1000 / 10 + ")";
+  }
+
+  /** GPU {@code ordinal}, with a clear error when there is no driver, no such GPU, or no kernels in this build. */
+  public static DriverGpu open(int ordinal) {
+    CudaDriver cuda = CudaDriver.get();
+    int count = cuda.deviceCount();
+    if (ordinal < 0 || ordinal >= count) {
+      throw new CudaException("no CUDA GPU " + ordinal + ": the driver sees " + count);
+    }
+    return new DriverGpu(cuda, cuda.intOut("cuDeviceGet", ordinal));
+  }
+
+  /** True when the build packed compiled kernels into the jar (nvcc was there). */
+  public static boolean hasKernels() {
+    return DriverGpu.class.getResource(KERNELS) != null;
+  }
+
+  private static byte[] kernelImage() {
+    try (InputStream in = DriverGpu.class.getResourceAsStream(KERNELS)) {
+      if (in == null) {
+        throw new CudaException("this build of Candor has no CUDA kernels (" + KERNELS + "): nvcc was not on PATH when"
+            + " it was built. Install the CUDA toolkit and rebuild (make build) to use the cuda backend");
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new CudaException("cannot read the CUDA kernels: " + e.getMessage(), e);
+    }
+  }
+
+  private void current() {
+    cuda.call("cuCtxSetCurrent", context);
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  /** Free and total device memory in bytes. */
+  public long[] memoryInfo() {
+    current();
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment free = arena.allocate(JAVA_LONG);
+      MemorySegment total = arena.allocate(JAVA_LONG);
+      cuda.call("cuMemGetInfo_v2", free, total);
+      return new long[] {free.get(JAVA_LONG, 0), total.get(JAVA_LONG, 0)};
+    }
+  }
+
+  @Override
+  public long alloc(long bytes) {
+    current();
+    long address = cuda.longOut("cuMemAlloc_v2", Math.max(bytes, 1));
+    cuda.call("cuMemsetD8Async", address, (byte) 0, bytes, stream);
+    return address;
+  }
+
+  @Override
+  public void free(long address) {
+    current();
+    cuda.call("cuMemFree_v2", address);
+  }
+
+  @Override
+  public void upload(long dst, MemorySegment src) {
+    current();
+    if (!src.isNative()) { // a Java array: the driver needs native memory
+      try (Arena arena = Arena.ofConfined()) {
+        MemorySegment staged = arena.allocate(src.byteSize(), 64);
+        staged.copyFrom(src);
+        cuda.call("cuMemcpyHtoDAsync_v2", dst, staged, src.byteSize(), stream);
+        cuda.call("cuStreamSynchronize", stream);
+      }
+      return;
+    }
+    cuda.call("cuMemcpyHtoDAsync_v2", dst, src, src.byteSize(), stream);
+  }
+
+  @Override
+  public void download(MemorySegment dst, long src) {
+    current();
+    if (!dst.isNative()) { // a Java array: the driver needs native memory
+      try (Arena arena = Arena.ofConfined()) {
+        MemorySegment staged = arena.allocate(dst.byteSize(), 64);
+        cuda.call("cuMemcpyDtoHAsync_v2", staged, src, dst.byteSize(), stream);
+        cuda.call("cuStreamSynchronize", stream);
+        dst.copyFrom(staged);
+      }
+      return;
+    }
+    cuda.call("cuMemcpyDtoHAsync_v2", dst, src, dst.byteSize(), stream);
+    cuda.call("cuStreamSynchronize", stream);
+  }
+
+  @Override
+  public void copy(long dst, long src, long bytes) {
+    cuda.call("cuMemcpyDtoDAsync_v2", dst, src, bytes, stream);
+  }
+
+  @Override
+  public Kernel kernel(String kernelName) {
+    return kernels.computeIfAbsent(kernelName, n -> {
+      current();
+      try (Arena arena = Arena.ofConfined()) {
+        return new DriverKernel(n, cuda.handleOut("cuModuleGetFunction", module, arena.allocateFrom(n)));
+      }
+    });
+  }
+
+  @Override
+  public void launch(Kernel kernel, Grid grid, int threads, Object... args) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment values = arena.allocate(8L * args.length, 8);
+      MemorySegment pointers = arena.allocate(ADDRESS, args.length);
+      for (int i = 0; i < args.length; i++) {
+        MemorySegment slot = values.asSlice(8L * i, 8);
+        switch (args[i]) {
+          case Long l -> slot.set(JAVA_LONG, 0, l);
+          case Integer n -> slot.set(JAVA_INT, 0, n);
+          case Float f -> slot.set(JAVA_FLOAT, 0, f);
+          default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
+        }
+        pointers.setAtIndex(ADDRESS, i, slot);
+      }
+      cuda.call("cuLaunchKernel", ((DriverKernel) kernel).function(), grid.x(), grid.y(), grid.z(), threads, 1, 1, 0,
+          stream, pointers, MemorySegment.NULL);
+    }
+  }
+
+  @Override
+  public Graph capture(Runnable work) {
+    current();
+    cuda.call("cuStreamBeginCapture_v2", stream, CudaDriver.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+    MemorySegment graph;
+    try {
+      work.run();
+    } finally {
+      try (Arena arena = Arena.ofConfined()) {
+        MemorySegment out = arena.allocate(ADDRESS);
+        cuda.call("cuStreamEndCapture", stream, out);
+        graph = out.get(ADDRESS, 0);
+      }
+    }
+    MemorySegment exec;
+    try {
+      exec = cuda.handleOut("cuGraphInstantiateWithFlags", graph, 0L);
+    } finally {
+      cuda.call("cuGraphDestroy", graph);
+    }
+    return new Graph() {
+      private boolean closed;
+
+      @Override
+      public void replay() {
+        cuda.call("cuGraphLaunch", exec, stream);
+      }
+
+      @Override
+      public void close() {
+        if (!closed) {
+          closed = true;
+          current();
+          cuda.call("cuGraphExecDestroy", exec);
+        }
+      }
+    };
+  }
+
+  @Override
+  public void synchronize() {
+    current();
+    cuda.call("cuStreamSynchronize", stream);
+  }
+
+  /** Milliseconds {@code work} takes on the stream, between two events (work is queued, then waited for). */
+  public float time(Runnable work) {
+    current();
+    MemorySegment start = cuda.handleOut("cuEventCreate", 0);
+    MemorySegment end = cuda.handleOut("cuEventCreate", 0);
+    try {
+      cuda.call("cuEventRecord", start, stream);
+      work.run();
+      cuda.call("cuEventRecord", end, stream);
+      cuda.call("cuEventSynchronize", end);
+      return cuda.floatOut("cuEventElapsedTime_v2", start, end);
+    } finally {
+      cuda.call("cuEventDestroy_v2", start);
+      cuda.call("cuEventDestroy_v2", end);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    current();
+    cuda.call("cuStreamSynchronize", stream);
+    cuda.call("cuModuleUnload", module);
+    cuda.call("cuStreamDestroy_v2", stream);
+    cuda.call("cuDevicePrimaryCtxRelease_v2", device);
+  }
+}

@@ -1,0 +1,68 @@
+package dev.candor.engine.cuda;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * What {@link CudaBackend} needs of a GPU: memory, copies, kernel launches on one stream, and capturing that stream's
+ * work into a graph to replay. {@link DriverGpu} implements it on the CUDA driver API; the tests' emulator implements
+ * it on a CPU, running the same kernels (candor.cu), so the backend's logic is tested without a GPU.
+ *
+ * <p>Addresses are device pointers as longs. Launches and device copies are queued on the stream in order; uploads
+ * and downloads are ordered with them, and a download returns when its data is on the host.
+ */
+public interface Gpu extends AutoCloseable {
+
+  /** A kernel of candor.cu, by its extern "C" name. */
+  interface Kernel {
+    String name();
+  }
+
+  /** Work recorded by {@link #capture}, replayed as one launch. */
+  interface Graph extends AutoCloseable {
+    void replay();
+
+    @Override
+    void close();
+  }
+
+  /** A grid of blocks. */
+  record Grid(int x, int y, int z) {
+    public static Grid of(int x) {
+      return new Grid(x, 1, 1);
+    }
+  }
+
+  /** What the GPU is, for logs and the backend's description. */
+  String name();
+
+  /** {@code bytes} of zeroed device memory, 256-byte aligned. */
+  long alloc(long bytes);
+
+  void free(long address);
+
+  /** Host to device, queued behind the stream's work; {@code src} may be reused when this returns. */
+  void upload(long dst, MemorySegment src);
+
+  /** Device to host, after the stream's work; the data is in {@code dst} when this returns. */
+  void download(MemorySegment dst, long src);
+
+  /** Device to device, queued. */
+  void copy(long dst, long src, long bytes);
+
+  Kernel kernel(String name);
+
+  /**
+   * Queues {@code kernel} over {@code grid} with {@code threads} threads per block. Arguments, in the kernel's order:
+   * Long for pointers, Integer for int, Float for float.
+   */
+  void launch(Kernel kernel, Grid grid, int threads, Object... args);
+
+  /** Runs {@code work} (launches and device copies only) into a graph instead of executing it. */
+  Graph capture(Runnable work);
+
+  /** Waits for the stream's work. */
+  void synchronize();
+
+  @Override
+  void close();
+}

@@ -1,0 +1,210 @@
+package dev.candor.engine.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.candor.engine.checkpoint.Checkpoint;
+import dev.candor.engine.checkpoint.DType;
+import dev.candor.engine.checkpoint.Qwen2Config;
+import dev.candor.engine.model.Backend;
+import dev.candor.engine.model.Forward;
+import dev.candor.engine.model.ReferenceQwen2;
+import dev.candor.engine.model.Sequence;
+import dev.candor.engine.testing.TestCheckpoints;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The CUDA backend, kernels included, on the kernel emulator: against the double-precision reference on the same BF16
+ * weights with its KV cache rounded to BF16 as the backend's is, and the cache invariants the decoder relies on. What this cannot show is speed, and what a GPU does differently from the
+ * emulator's rules (memory ordering between warps without a barrier, real BF16 hardware paths): that is the device
+ * run's job (bench/gpu/).
+ */
+class CudaBackendTest {
+  /**
+   * Odd sizes so no dimension can stand in for another: hidden 96 (16-byte weight loads, a partial last step), three
+   * query heads on one key/value head (GQA), intermediate 212 (not a multiple of 8: the scalar gemv path), 640
+   * positions (attention split over blocks of 256).
+   */
+  static final Qwen2Config SHAPE = new Qwen2Config(96, 212, 3, 3, 1, 32, 1e-6, 10000.0, 301, 640, false, DType.BF16);
+
+  static EmulatedGpu gpu;
+  static Checkpoint checkpoint;
+  static CudaBackend cuda;
+
+  @BeforeAll
+  static void load() {
+    String why = EmulatedGpu.why();
+    Assumptions.assumeTrue(why == null, why);
+    gpu = EmulatedGpu.open();
+    Path dir = TestCheckpoints.write("cuda-bf16", SHAPE, 11, DType.BF16, 0, null);
+    checkpoint = Checkpoint.open(dir);
+    cuda = CudaBackend.load(checkpoint, gpu);
+  }
+
+  @AfterAll
+  static void close() {
+    if (cuda != null) {
+      cuda.close();
+      assertEquals(0, gpu.liveAllocations(), "device memory left allocated after the backend closed");
+      checkpoint.close();
+    }
+  }
+
+  static int[] tokens(int n, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    return random.ints(n, 0, SHAPE.vocabSize()).toArray();
+  }
+
+  /** The reference's hidden states [numHiddenLayers + 1] and logits (last row) for every token, one step at a time. */
+  static double[][][] reference(int[] input) {
+    ReferenceQwen2 reference = new ReferenceQwen2(checkpoint.weights(), SHAPE, true);
+    double[][][] out = new double[input.length][][];
+    for (int i = 0; i < input.length; i++) {
+      out[i] = reference.step(input[i]);
+    }
+    return out;
+  }
+
+  static double[] logits(double[][] step) {
+    return step[SHAPE.numHiddenLayers() + 1];
+  }
+
+  /** |a - e| relative to the largest |e| of the row. */
+  static double error(double[] expected, float[] actual) {
+    double scale = 0, worst = 0;
+    for (double e : expected) {
+      scale = Math.max(scale, Math.abs(e));
+    }
+    for (int i = 0; i < expected.length; i++) {
+      worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
+    }
+    return worst / Math.max(scale, 1e-6);
+  }
+
+  /**
+   * FP32 sums against double ones, and now and then a cache element rounded to the neighbouring BF16 value. A wrong
+   * index, head or position gives errors of the order of the logits themselves.
+   */
+  static final double TOLERANCE = 1e-3;
+
+  @Test
+  void logitsAndEveryTapAgreeWithTheJavaBackend() {
+    int[] input = tokens(13, 1); // two chunks: 8 + 5
+    int[] taps = {0, 1, 2, 3};
+    double[][][] e = reference(input);
+    try (Sequence actual = cuda.newSequence(64)) {
+      Forward a = actual.forward(input, input.length, taps);
+      for (int i = 0; i < input.length; i++) {
+        double logitError = error(logits(e[i]), a.logits()[i]);
+        assertTrue(logitError < TOLERANCE, "logits at " + i + ": relative error " + logitError);
+        for (int t = 0; t < taps.length; t++) {
+          double tapError = error(e[i][taps[t]], a.taps()[t][i]);
+          assertTrue(tapError < TOLERANCE, "tap " + taps[t] + " at " + i + ": relative error " + tapError);
+        }
+      }
+      assertEquals(input.length, actual.length());
+    }
+  }
+
+  @Test
+  void aLongContextIsSplitOverAttentionBlocksAndStillAgrees() {
+    int[] input = tokens(301, 2); // positions 0..300: two splits of 256, combined
+    double[][][] e = reference(input);
+    try (Sequence actual = cuda.newSequence(320)) {
+      float[][] a = actual.forward(Arrays.copyOf(input, 300), 3).logits();
+      for (int i = 0; i < 3; i++) {
+        double logitError = error(logits(e[297 + i]), a[i]);
+        assertTrue(logitError < TOLERANCE, "logits " + i + " of the last three: relative error " + logitError);
+      }
+      double decodeError = error(logits(e[300]), actual.decode(input[300]));
+      assertTrue(decodeError < TOLERANCE, "decode after 300 positions: relative error " + decodeError);
+    }
+  }
+
+  @Test
+  void aKTokenVerifyEqualsKSingleDecodeSteps() {
+    int[] prompt = tokens(9, 3);
+    int[] draft = tokens(5, 4);
+    try (Sequence batched = cuda.newSequence(64); Sequence single = cuda.newSequence(64)) {
+      batched.prefill(prompt);
+      single.prefill(prompt);
+      float[][] verified = batched.verify(draft);
+      for (int i = 0; i < draft.length; i++) {
+        assertArrayEquals(single.decode(draft[i]), verified[i], 1e-5f, "draft position " + i);
+      }
+    }
+  }
+
+  @Test
+  void cachedDecodingEqualsOneForwardOverTheWholeSequence() {
+    int[] input = tokens(20, 5);
+    float[][] whole;
+    try (Sequence s = cuda.newSequence(32)) {
+      whole = s.verify(input);
+    }
+    try (Sequence s = cuda.newSequence(32)) {
+      assertArrayEquals(whole[4], s.prefill(Arrays.copyOf(input, 5)), 1e-5f);
+      for (int i = 5; i < input.length; i++) {
+        assertArrayEquals(whole[i], s.decode(input[i]), 1e-5f, "position " + i);
+      }
+    }
+  }
+
+  @Test
+  void truncateThenDecodeEqualsDecodingFresh() {
+    int[] prompt = tokens(8, 6);
+    int[] rejected = tokens(4, 7);
+    int[] next = tokens(3, 8);
+    try (Sequence rolledBack = cuda.newSequence(32); Sequence fresh = cuda.newSequence(32)) {
+      rolledBack.prefill(prompt);
+      rolledBack.verify(rejected);
+      rolledBack.truncate(prompt.length + 1);
+      fresh.prefill(prompt);
+      fresh.decode(rejected[0]);
+      for (int token : next) {
+        assertArrayEquals(fresh.decode(token), rolledBack.decode(token), 1e-6f);
+      }
+    }
+  }
+
+  @Test
+  void eachForwardShapeIsCapturedOnceThenReplayed() {
+    try (Sequence s = cuda.newSequence(32)) {
+      s.prefill(tokens(3, 9));
+      int before = gpu.captures();
+      for (int token : tokens(10, 10)) {
+        s.decode(token);
+      }
+      assertEquals(before + 1, gpu.captures(), "ten decode steps, one graph");
+    }
+  }
+
+  @Test
+  void badInputIsRefusedWithTheReasonAndLeavesTheSequenceUsable() {
+    try (Sequence s = cuda.newSequence(16)) {
+      s.prefill(tokens(4, 11));
+      assertThrows(IllegalArgumentException.class, () -> s.decode(SHAPE.vocabSize()));
+      assertThrows(IllegalArgumentException.class, () -> s.forward(tokens(13, 12), 1));
+      assertThrows(IllegalArgumentException.class, () -> s.forward(tokens(2, 13), 1, SHAPE.numHiddenLayers() + 1));
+      assertEquals(4, s.length());
+      s.decode(1);
+      assertEquals(5, s.length());
+    }
+    assertThrows(IllegalArgumentException.class, () -> cuda.newSequence(SHAPE.maxPositionEmbeddings() + 1));
+  }
+
+  @Test
+  void aHeadDimTheKernelsCannotHoldIsRefusedAtLoad() {
+    Qwen2Config odd = TestCheckpoints.tiny(99, false); // head_dim 8
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaBackend.check(odd));
+    assertTrue(e.getMessage().contains("head_dim"), e.getMessage());
+  }
+}
