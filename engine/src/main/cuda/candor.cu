@@ -177,21 +177,19 @@ extern "C" __global__ void rope_kv(float* __restrict__ qkv, bf16* __restrict__ k
   }
 }
 
-// Causal grouped-query attention, split over positions (flash-decoding). Block (head, t, split) reads positions
-// [split * ATTN_CHUNK, min(visible, (split + 1) * ATTN_CHUNK)) of query head `head` for token t, whose position is
-// meta[0] + t (visible = position + 1), and writes (max score, sum of exponentials, unnormalised output[head_dim]) to
-// partial[t][head][split]. Each warp keeps an online softmax over every ATTN_WARPS-th position; lane i holds
-// dimensions [i * d, (i + 1) * d), d = head_dim / 32. Splits past the end return at once, so the grid can cover the
-// sequence's capacity and be captured once.
+// Causal grouped-query attention, split over positions (flash-decoding). The positions 0..visible-1 of token t
+// (visible = meta[0] + t + 1) are cut into chunks of ATTN_CHUNK; block (head, t, split) reads chunks split,
+// split + splits, split + 2 * splits, ... of query head `head` and writes (max score, sum of exponentials,
+// unnormalised output[head_dim]) to partial[t][head][split]. Each warp keeps an online softmax over every
+// ATTN_WARPS-th position; lane i holds dimensions [i * d, (i + 1) * d), d = head_dim / 32. The grid is fixed
+// (captured once), whatever the length: a split with no chunk yet returns at once.
 extern "C" __global__ void attention(const float* __restrict__ qkv, const bf16* __restrict__ keys,
                                      const bf16* __restrict__ values, float* __restrict__ partial,
-                                     const int* __restrict__ meta, int heads, int kv_heads, int head_dim,
-                                     int max_splits, float scale) {
+                                     const int* __restrict__ meta, int heads, int kv_heads, int head_dim, int splits,
+                                     float scale) {
   int head = blockIdx.x, t = blockIdx.y, split = blockIdx.z;
   int visible = meta[0] + t + 1;
-  int from = split * ATTN_CHUNK;
-  if (from >= visible) return;
-  int to = min(visible, from + ATTN_CHUNK);
+  if (split * ATTN_CHUNK >= visible) return;  // the whole block: before any barrier
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   int dims = head_dim >> 5;
   int kv_dim = kv_heads * head_dim;
@@ -205,22 +203,25 @@ extern "C" __global__ void attention(const float* __restrict__ qkv, const bf16* 
     acc[j] = 0.f;
   }
   float m = NEG_INF, l = 0.f;
-  for (int p = from + warp; p < to; p += ATTN_WARPS) {
-    const bf16* k = keys + (size_t)p * kv_dim + kv_offset;
-    float score = 0.f;
+  for (int from = split * ATTN_CHUNK; from < visible; from += splits * ATTN_CHUNK) {
+    int to = min(visible, from + ATTN_CHUNK);
+    for (int p = from + warp; p < to; p += ATTN_WARPS) {
+      const bf16* k = keys + (size_t)p * kv_dim + kv_offset;
+      float score = 0.f;
 #pragma unroll
-    for (int j = 0; j < MAX_DIMS_PER_LANE; j++)
-      if (j < dims) score += qs[j] * bf16_to_f32(k[j]);
-    score = warp_sum(score);
-    float m_new = fmaxf(m, score);
-    float correction = __expf(m - m_new);
-    float weight = __expf(score - m_new);
-    l = l * correction + weight;
-    const bf16* v = values + (size_t)p * kv_dim + kv_offset;
+      for (int j = 0; j < MAX_DIMS_PER_LANE; j++)
+        if (j < dims) score += qs[j] * bf16_to_f32(k[j]);
+      score = warp_sum(score);
+      float m_new = fmaxf(m, score);
+      float correction = __expf(m - m_new);
+      float weight = __expf(score - m_new);
+      l = l * correction + weight;
+      const bf16* v = values + (size_t)p * kv_dim + kv_offset;
 #pragma unroll
-    for (int j = 0; j < MAX_DIMS_PER_LANE; j++)
-      if (j < dims) acc[j] = acc[j] * correction + weight * bf16_to_f32(v[j]);
-    m = m_new;
+      for (int j = 0; j < MAX_DIMS_PER_LANE; j++)
+        if (j < dims) acc[j] = acc[j] * correction + weight * bf16_to_f32(v[j]);
+      m = m_new;
+    }
   }
 
   // merge the warps' softmax states
@@ -234,7 +235,7 @@ extern "C" __global__ void attention(const float* __restrict__ qkv, const bf16* 
   __syncthreads();
   float block_m = NEG_INF;
   for (int w = 0; w < ATTN_WARPS; w++) block_m = fmaxf(block_m, warp_m[w]);
-  float* out = partial + ((size_t)(t * heads + head) * max_splits + split) * (head_dim + 2);
+  float* out = partial + ((size_t)(t * heads + head) * splits + split) * (head_dim + 2);
   for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
     float sum = 0.f;
     for (int w = 0; w < ATTN_WARPS; w++)
@@ -250,20 +251,20 @@ extern "C" __global__ void attention(const float* __restrict__ qkv, const bf16* 
   }
 }
 
-// out[t][head] = the splits of `attention` merged and normalised. Block (head, t).
+// out[t][head] = the splits of `attention` that hold positions, merged and normalised. Block (head, t).
 extern "C" __global__ void attention_combine(const float* __restrict__ partial, float* __restrict__ out,
-                                             const int* __restrict__ meta, int heads, int head_dim, int max_splits) {
+                                             const int* __restrict__ meta, int heads, int head_dim, int splits) {
   int head = blockIdx.x, t = blockIdx.y;
-  int splits = (meta[0] + t + 1 + ATTN_CHUNK - 1) / ATTN_CHUNK;
-  const float* base = partial + (size_t)(t * heads + head) * max_splits * (head_dim + 2);
+  int used = min(splits, (meta[0] + t + 1 + ATTN_CHUNK - 1) / ATTN_CHUNK);
+  const float* base = partial + (size_t)(t * heads + head) * splits * (head_dim + 2);
   float m = NEG_INF;
-  for (int s = 0; s < splits; s++) m = fmaxf(m, base[s * (head_dim + 2)]);
+  for (int s = 0; s < used; s++) m = fmaxf(m, base[s * (head_dim + 2)]);
   float l = 0.f;
-  for (int s = 0; s < splits; s++) l += base[s * (head_dim + 2) + 1] * __expf(base[s * (head_dim + 2)] - m);
+  for (int s = 0; s < used; s++) l += base[s * (head_dim + 2) + 1] * __expf(base[s * (head_dim + 2)] - m);
   float inverse = 1.f / l;
   for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
     float sum = 0.f;
-    for (int s = 0; s < splits; s++) sum += base[s * (head_dim + 2) + 2 + d] * __expf(base[s * (head_dim + 2)] - m);
+    for (int s = 0; s < used; s++) sum += base[s * (head_dim + 2) + 2 + d] * __expf(base[s * (head_dim + 2)] - m);
     out[(size_t)t * heads * head_dim + head * head_dim + d] = sum * inverse;
   }
 }

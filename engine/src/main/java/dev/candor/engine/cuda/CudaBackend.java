@@ -31,6 +31,11 @@ public final class CudaBackend implements Backend {
   /** Tokens per forward chunk: the widest gemv kernel (gemv8). Verification of k + 1 <= 8 tokens is one chunk. */
   public static final int MAX_TOKENS = 8;
   private static final int ATTN_CHUNK = 256; // candor.cu's ATTN_CHUNK
+  /**
+   * Attention blocks per (head, token) at most: enough, with the heads, to fill a GPU's multiprocessors at long
+   * contexts; each block takes every splits-th chunk, so the grid stays fixed as the sequence grows.
+   */
+  static final int ATTENTION_SPLITS = 16;
   private static final int GEMV_ROWS_PER_BLOCK = 4; // four warps of 32, one row each
   /** The kernels of candor.cu this backend launches. */
   public static final List<String> KERNELS =
@@ -52,11 +57,13 @@ public final class CudaBackend implements Backend {
   private final long ropeSin;
   private final List<Long> allocations = new ArrayList<>();
   private final Gpu.Kernel embed, rmsnorm, gemv1, gemv8, ropeKv, attention, combine, swiglu;
+  private final int attentionSplits;
   private boolean closed;
 
-  private CudaBackend(Gpu gpu, boolean ownsGpu, Checkpoint checkpoint) {
+  private CudaBackend(Gpu gpu, boolean ownsGpu, Checkpoint checkpoint, int attentionSplits) {
     this.gpu = gpu;
     this.ownsGpu = ownsGpu;
+    this.attentionSplits = attentionSplits;
     this.c = checkpoint.config();
     check(c);
     embed = gpu.kernel("embed");
@@ -99,7 +106,12 @@ public final class CudaBackend implements Backend {
 
   /** Uploads a checkpoint's weights to {@code gpu}. The checkpoint can be closed afterwards; the gpu cannot. */
   public static CudaBackend load(Checkpoint checkpoint, Gpu gpu) {
-    return new CudaBackend(gpu, false, checkpoint);
+    return new CudaBackend(gpu, false, checkpoint, ATTENTION_SPLITS);
+  }
+
+  /** With at most {@code attentionSplits} attention blocks per head and token (tests: 1 makes a block loop). */
+  static CudaBackend load(Checkpoint checkpoint, Gpu gpu, int attentionSplits) {
+    return new CudaBackend(gpu, false, checkpoint, attentionSplits);
   }
 
   /** Opens CUDA GPU {@code ordinal} for this backend alone (closed with it) and uploads the weights. */
@@ -107,7 +119,7 @@ public final class CudaBackend implements Backend {
     check(checkpoint.config());
     DriverGpu gpu = DriverGpu.open(ordinal);
     try {
-      return new CudaBackend(gpu, true, checkpoint);
+      return new CudaBackend(gpu, true, checkpoint, ATTENTION_SPLITS);
     } catch (RuntimeException e) {
       gpu.close();
       throw e;
@@ -232,7 +244,7 @@ public final class CudaBackend implements Backend {
     private static final int MAX_GRAPHS = 16;
 
     private final int capacity;
-    private final int maxSplits;
+    private final int splits; // attention blocks per (head, token)
     private final long[] keys, values; // per layer [capacity, kvHeads * headDim] BF16
     private final long meta; // int[1 + MAX_TOKENS]: start position, then the tokens
     private final long x, h, qkv, attn, gateUp, act, partial, logits, taps;
@@ -247,7 +259,7 @@ public final class CudaBackend implements Backend {
 
     CudaSequence(int capacity) {
       this.capacity = capacity;
-      this.maxSplits = (capacity + ATTN_CHUNK - 1) / ATTN_CHUNK;
+      this.splits = Math.min(attentionSplits, (capacity + ATTN_CHUNK - 1) / ATTN_CHUNK);
       int layers = c.numHiddenLayers();
       long kvBytes = 2L * capacity * c.numKeyValueHeads() * c.headDim();
       keys = new long[layers];
@@ -268,7 +280,7 @@ public final class CudaBackend implements Backend {
         attn = own(4 * t * qDim);
         gateUp = own(4 * t * 2L * c.intermediateSize());
         act = own(4 * t * c.intermediateSize());
-        partial = own(4 * t * c.numAttentionHeads() * (long) maxSplits * (hd + 2));
+        partial = own(4 * t * c.numAttentionHeads() * (long) splits * (hd + 2));
         logits = own(4 * t * c.vocabSize());
         taps = own(4 * t * c.hiddenSize() * (layers + 1L));
       } catch (RuntimeException e) {
@@ -400,9 +412,9 @@ public final class CudaBackend implements Backend {
         gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, x, layer.inputNorm(), h, hidden, eps);
         gemv(layer.qkv(), layer.qkvBias(), h, qkv, qDim + 2 * kvDim, hidden, m, false);
         gpu.launch(ropeKv, Gpu.Grid.of(m), 128, qkv, keys[l], values[l], ropeCos, ropeSin, meta, heads, kvHeads, hd);
-        gpu.launch(attention, new Gpu.Grid(heads, m, maxSplits), 128, qkv, keys[l], values[l], partial, meta, heads,
-            kvHeads, hd, maxSplits, scale);
-        gpu.launch(combine, new Gpu.Grid(heads, m, 1), 128, partial, attn, meta, heads, hd, maxSplits);
+        gpu.launch(attention, new Gpu.Grid(heads, m, splits), 128, qkv, keys[l], values[l], partial, meta, heads,
+            kvHeads, hd, splits, scale);
+        gpu.launch(combine, new Gpu.Grid(heads, m, 1), 128, partial, attn, meta, heads, hd, splits);
         gemv(layer.o(), 0L, attn, x, hidden, qDim, m, true);
         gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, x, layer.postNorm(), h, hidden, eps);
         gemv(layer.gateUp(), 0L, h, gateUp, 2 * inter, hidden, m, false);

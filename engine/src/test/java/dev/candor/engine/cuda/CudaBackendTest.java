@@ -127,6 +127,12 @@ class CudaBackendTest {
       double decodeError = error(logits(e[300]), actual.decode(input[300]));
       assertTrue(decodeError < TOLERANCE, "decode after 300 positions: relative error " + decodeError);
     }
+    // one attention block per head: it takes both chunks itself
+    try (CudaBackend oneSplit = CudaBackend.load(checkpoint, gpu, 1); Sequence actual = oneSplit.newSequence(320)) {
+      float[] last = actual.forward(input, 1).logits()[0];
+      double logitError = error(logits(e[300]), last);
+      assertTrue(logitError < TOLERANCE, "one split over two chunks: relative error " + logitError);
+    }
   }
 
   @Test
