@@ -15,7 +15,7 @@ LIB := build/lib/.built
 # the embedded default: a small target and drafter trained on the code-trace task, and their calibrated probe
 DEFAULT := models/default
 
-.PHONY: build test run models bench bench-quick bench-jmh bench-decode stress clean help
+.PHONY: build test run models bench bench-quick bench-jmh bench-decode gpu-bundle stress clean help
 
 help:
 	@echo "make run     serve the default model on $(HOST):$(PORT) (PORT=... to change)"
@@ -56,6 +56,11 @@ bench-jmh: $(LIB)
 # JMH: one decode step of a random Qwen2.5-0.5B-shaped checkpoint against the machine's read bandwidth, in one run
 bench-decode: $(LIB)
 	$(JAVA) --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "build/bench-lib/*" dev.candor.bench.DecodeVsBandwidth qwen2.5-0.5b 2
+
+# What bench/gpu/run.sh needs on a GPU machine with no Java and no network: a jlink runtime and the jars, packed
+# into build/gpu-bundle.tar.xz (carry it with the call; see bench/gpu/README.md).
+gpu-bundle: $(LIB)
+	bash bench/gpu/bundle.sh
 
 test:
 	$(MVN) test

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The GPU proof of the cuda backend in one command, on a bare GPU machine with no network and no Java:
+#   bash bench/gpu/run.sh [0.5b] [7b] [--no-compile]        (default: 0.5b 7b)
+# It needs build/gpu-bundle.tar.xz next to the tree (make gpu-bundle here, carried with the call), nvcc is not
+# needed (the kernels are in the jar), python3 with torch, transformers and safetensors is. Writes to $OUT (or
+# build/gpu-out): nvidia-smi.txt, djl-cuda.txt, candor-SHAPE.json, hf-SHAPE.json, REPORT.md (printed last).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-build/gpu-out}
+WORK=${WORK:-/tmp/candor-gpu}
+mkdir -p "$OUT" "$WORK"
+shapes=()
+compile=()
+for a in "$@"; do
+  case $a in
+    --no-compile) compile=(--no-compile) ;;
+    *) shapes+=("$a") ;;
+  esac
+done
+[[ ${#shapes[@]} -eq 0 ]] && shapes=(0.5b 7b)
+
+log() { echo "[$(date +%T)] $*"; }
+
+if [[ ! -x $WORK/gpu-bundle/runtime/bin/java ]]; then
+  tar -C "$WORK" -xJf build/gpu-bundle.tar.xz || { echo "no build/gpu-bundle.tar.xz: run make gpu-bundle first"; exit 2; }
+fi
+JAVA=("$WORK/gpu-bundle/runtime/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
+  -Xmx48g -XX:MaxDirectMemorySize=32g -Dai.djl.offline=true -DDJL_CACHE_DIR="$WORK/djl" -DENGINE_CACHE_DIR="$WORK/djl"
+  -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$WORK/gpu-bundle/lib/*")
+
+nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
+python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__, torch.cuda.get_device_name())' \
+  | tee "$OUT/python.txt"
+
+# DJL's own CUDA path with the machine's PyTorch (issue 9 asks whether it works: recorded either way)
+torchlib=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
+torchver=$(python3 -c 'import torch; print(torch.__version__.split("+")[0])')
+PYTORCH_LIBRARY_PATH=$torchlib PYTORCH_VERSION=$torchver PYTORCH_FLAVOR=cu130 timeout 120 "${JAVA[@]}" \
+  dev.candor.bench.DjlCudaProbe > "$OUT/djl-cuda.txt" 2>&1
+log "$(grep djl-cuda: "$OUT/djl-cuda.txt" | head -1)"
+
+for shape in "${shapes[@]}"; do
+  model=$WORK/qwen2.5-$shape-random
+  log "checkpoint $shape"
+  python3 bench/gpu/hf.py make --shape "$shape" --out "$model" || continue
+  drafter=()
+  hfdrafter=()
+  if [[ $shape == 7b ]]; then  # the 0.5B shape with the 7B's vocabulary, as a drafter
+    python3 bench/gpu/hf.py make --shape 0.5b --vocab 152064 --seed 2 --out "$WORK/qwen2.5-0.5b-v152064-random"
+    drafter=(--drafter "$WORK/qwen2.5-0.5b-v152064-random")
+    hfdrafter=(--drafter "$WORK/qwen2.5-0.5b-v152064-random")
+  fi
+  cpu=()
+  [[ $shape == 0.5b ]] && cpu=(--cpu-check)
+  log "transformers reference $shape"
+  python3 bench/gpu/hf.py reference --model "$model" --out "$WORK/$shape-hf"
+  log "candor $shape"
+  "${JAVA[@]}" dev.candor.bench.GpuBench --model "$model" --hf "$WORK/$shape-hf" "${cpu[@]}" "${drafter[@]}" \
+    --out "$OUT/candor-$shape.json" > "$OUT/candor-$shape.log" 2>&1
+  log "transformers bench $shape"
+  python3 bench/gpu/hf.py bench --model "$model" "${hfdrafter[@]}" "${compile[@]}" --out "$OUT/hf-$shape.json" \
+    > "$OUT/hf-$shape.log" 2>&1
+done
+python3 bench/gpu/report.py "$OUT" > "$OUT/REPORT.md"
+cat "$OUT/REPORT.md"

@@ -1,0 +1,426 @@
+package dev.candor.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.candor.engine.checkpoint.Checkpoint;
+import dev.candor.engine.cuda.CudaBackend;
+import dev.candor.engine.cuda.DriverGpu;
+import dev.candor.engine.generate.GenerationRequest;
+import dev.candor.engine.generate.GenerationResult;
+import dev.candor.engine.generate.Generator;
+import dev.candor.engine.generate.Source;
+import dev.candor.engine.generate.TokenRecord;
+import dev.candor.engine.model.Backend;
+import dev.candor.engine.model.JavaBackend;
+import dev.candor.engine.model.Sequence;
+import dev.candor.engine.sampling.SamplingParams;
+import dev.candor.engine.sampling.TokenDistribution;
+import dev.candor.engine.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The CUDA backend on a GPU, in one run per checkpoint (bench/gpu/run.sh calls it): the bandwidth limit measured by a
+ * device-to-device copy, decode speed as a fraction of it, the costs of a verify step and a draft step, speculative
+ * decoding against plain decoding (with the given drafter and with a self-draft, the ceiling), the host-side cost of
+ * the full distribution record per token, and agreement with the CPU path (Java backend, same BF16 weights) and with
+ * Hugging Face transformers' logits and greedy tokens (written by bench/gpu/hf.py). Writes one JSON object.
+ *
+ * <pre>
+ * GpuBench --model DIR [--drafter DIR] [--hf DIR] [--cpu-check] [--tokens N] --out FILE.json
+ * </pre>
+ */
+public final class GpuBench {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  public static void main(String[] args) throws IOException {
+    Map<String, String> options = new LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      if (!args[i].startsWith("--")) {
+        throw new IllegalArgumentException("unexpected argument " + args[i]);
+      }
+      boolean flag = i + 1 >= args.length || args[i + 1].startsWith("--");
+      options.put(args[i].substring(2), flag ? "true" : args[++i]);
+    }
+    Path model = Path.of(require(options, "model"));
+    Path out = Path.of(require(options, "out"));
+    int tokens = Integer.parseInt(options.getOrDefault("tokens", "256"));
+    ObjectNode r = JSON.createObjectNode();
+    r.put("model", model.getFileName().toString());
+    try (DriverGpu gpu = DriverGpu.open(0)) {
+      r.put("device", gpu.name());
+      r.put("bandwidth_gb_per_s", bandwidth(gpu) / 1e9);
+      run(r, gpu, model, options, tokens);
+    } catch (RuntimeException e) {
+      r.put("error", e.toString());
+      e.printStackTrace();
+    }
+    Files.writeString(out, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(r));
+    System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(r));
+  }
+
+  private static String require(Map<String, String> options, String name) {
+    String value = options.get(name);
+    if (value == null) {
+      throw new IllegalArgumentException("--" + name + " is required");
+    }
+    return value;
+  }
+
+  /**
+   * Bytes read plus bytes written per second by a 1 GiB device-to-device copy: the median of five timings of ten
+   * copies each, after a warm-up.
+   */
+  static double bandwidth(DriverGpu gpu) {
+    long bytes = 1L << 30;
+    long a = gpu.alloc(bytes);
+    long b = gpu.alloc(bytes);
+    try {
+      for (int i = 0; i < 3; i++) {
+        gpu.copy(b, a, bytes);
+      }
+      gpu.synchronize();
+      double[] rates = new double[5];
+      for (int r = 0; r < rates.length; r++) {
+        long from = r % 2 == 0 ? a : b;
+        long to = r % 2 == 0 ? b : a;
+        float ms = gpu.time(() -> {
+          for (int i = 0; i < 10; i++) {
+            gpu.copy(to, from, bytes);
+          }
+        });
+        rates[r] = 2.0 * bytes * 10 / (ms / 1e3);
+      }
+      return median(rates);
+    } finally {
+      gpu.free(a);
+      gpu.free(b);
+    }
+  }
+
+  private static void run(ObjectNode r, DriverGpu gpu, Path model, Map<String, String> options, int tokens)
+      throws IOException {
+    long t0 = System.nanoTime();
+    try (Checkpoint checkpoint = Checkpoint.open(model); CudaBackend target = CudaBackend.load(checkpoint, gpu);
+        Tokenizer tokenizer = Tokenizer.load(checkpoint.tokenizerJson())) {
+      r.put("load_seconds", (System.nanoTime() - t0) / 1e9);
+      Path hf = options.containsKey("hf") ? Path.of(options.get("hf")) : null;
+      JavaBackend cpu = options.containsKey("cpu-check") ? JavaBackend.load(checkpoint) : null;
+      Checkpoint drafterCheckpoint = options.containsKey("drafter") ? Checkpoint.open(Path.of(options.get("drafter")))
+          : null;
+      try (CudaBackend drafter = drafterCheckpoint == null ? null : CudaBackend.load(drafterCheckpoint, gpu)) {
+        if (drafter != null) {
+          r.put("drafter_model", drafterCheckpoint.dir().getFileName().toString());
+        }
+        measure(r, checkpoint, target, target.bytesReadPerToken(), r.get("bandwidth_gb_per_s").asDouble() * 1e9,
+            tokenizer, drafter, hf, cpu, tokens);
+      } finally {
+        if (drafterCheckpoint != null) {
+          drafterCheckpoint.close();
+        }
+        if (cpu != null) {
+          cpu.close();
+        }
+      }
+    }
+  }
+
+  /**
+   * Everything but the GPU itself, on any backend (the bench's test runs it on the Java backend): agreement with
+   * transformers' reference in {@code hf} and with {@code cpu}, decode and verify step costs, the generator with
+   * full records, the host cost of a record, and speculative decoding with a self-draft and with {@code drafter}.
+   */
+  static void measure(ObjectNode r, Checkpoint checkpoint, Backend target, long weightBytes, double bandwidth,
+      Tokenizer tokenizer, Backend drafter, Path hf, Backend cpu, int tokens) throws IOException {
+    r.put("backend", target.description());
+    r.put("parameters", checkpoint.config().parameterCount());
+    int[] prompt = prompt(hf, checkpoint.config().vocabSize());
+    r.put("prompt_tokens", prompt.length);
+
+    // agreement: Hugging Face on this GPU, and Candor's CPU path, on the same weights
+    if (hf != null) {
+      r.set("vs_transformers", compareWithTransformers(target, hf, prompt));
+    }
+    if (cpu != null) {
+      r.set("vs_cpu", compare(cpu, target, prompt, 32));
+    }
+
+    // decode: the raw loop (graph replay, logits to the host, argmax)
+    double step = decodeStepSeconds(target, prompt, tokens);
+    long bytes = weightBytes + kvBytes(checkpoint, prompt.length + tokens / 2);
+    r.put("decode_step_ms", step * 1e3);
+    r.put("decode_tokens_per_second", 1 / step);
+    r.put("bytes_per_token", bytes);
+    r.put("bandwidth_limit_tokens_per_second", bandwidth / bytes);
+    r.put("fraction_of_bandwidth_limit", (1 / step) / (bandwidth / bytes));
+    int[] longPrompt = new int[Math.min(2048, checkpoint.config().maxPositionEmbeddings() - 128)];
+    for (int i = 0; i < longPrompt.length; i++) {
+      longPrompt[i] = prompt[i % prompt.length];
+    }
+    r.put("decode_step_ms_at_2k_context", decodeStepSeconds(target, longPrompt, 64) * 1e3);
+    r.put("long_context_tokens", longPrompt.length);
+    r.put("prefill_tokens_per_second", longPrompt.length / prefillSeconds(target, longPrompt));
+
+    int k = 4;
+    double verify = verifyStepSeconds(target, prompt, k + 1);
+    r.put("verify_step_ms_k4", verify * 1e3);
+    r.put("verify_over_decode", verify / step);
+
+    // the generator as the server runs it: every token's full distribution record
+    GenerationRequest request = GenerationRequest.of(tokens, SamplingParams.greedy()).withIgnoreEos(true)
+        .withTopLogprobs(20);
+    Generator plain = new Generator(target, null, tokenizer, Set.of(), k);
+    double plainRate = generate(plain, prompt, request).rate();
+    r.put("generator_tokens_per_second", plainRate);
+    // the record (softmax, entropy, top-20 over the vocabulary) is computed on the host
+    float[] logits;
+    try (Sequence s = target.newSequence(prompt.length)) {
+      logits = s.prefill(prompt);
+    }
+    double record = medianSeconds(200, () -> {
+      TokenDistribution d = TokenDistribution.of(logits.clone(), SamplingParams.greedy());
+      TokenRecord.of(0, d.argmax(), new byte[0], d, 20, Source.TARGET);
+    });
+    r.put("distribution_record_us", record * 1e6);
+    r.put("distribution_record_fraction_of_step", record / step);
+
+    // speculative decoding: self-draft (every draft accepted at T=0: the ceiling), then the given drafter
+    ObjectNode self = r.putObject("self_draft");
+    Generated s = generate(new Generator(target, target, tokenizer, Set.of(), k), prompt, request);
+    self.put("tokens_per_second", s.rate());
+    self.put("acceptance", s.result().stats().drafterAcceptance());
+    self.put("speedup_over_generator", s.rate() / plainRate);
+    if (drafter != null) {
+      ObjectNode d = r.putObject("drafter");
+      double draftStep = decodeStepSeconds(drafter, prompt, 64);
+      d.put("draft_step_ms", draftStep * 1e3);
+      d.put("draft_over_decode", draftStep / step);
+      Generated g = generate(new Generator(target, drafter, tokenizer, Set.of(), k), prompt, request);
+      d.put("tokens_per_second", g.rate());
+      d.put("acceptance", g.result().stats().drafterAcceptance());
+      d.put("speedup_over_generator", g.rate() / plainRate);
+      // what acceptance a would buy with these step costs: tokens per step (1 - a^(k+1)) / (1 - a)
+      ObjectNode expected = d.putObject("expected_speedup_at_acceptance");
+      for (double a : new double[] {0.5, 0.7, 0.8, 0.9}) {
+        double perStep = (1 - Math.pow(a, k + 1)) / (1 - a);
+        expected.put(String.valueOf(a), perStep / ((k * draftStep + verify) / step));
+      }
+    }
+  }
+
+  /** The prompt ids bench/gpu/hf.py wrote (hf/reference.json), else 64 fixed ids. */
+  static int[] prompt(Path hf, int vocab) throws IOException {
+    if (hf != null) {
+      JsonNode meta = JSON.readTree(hf.resolve("reference.json").toFile());
+      int[] ids = new int[meta.get("prompt").size()];
+      for (int i = 0; i < ids.length; i++) {
+        ids[i] = meta.get("prompt").get(i).asInt();
+      }
+      return ids;
+    }
+    int[] ids = new int[64];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = (int) ((i * 2654435761L) % Math.min(vocab, 150000));
+    }
+    return ids;
+  }
+
+  /** Candor against transformers' logits for the prompt's last rows and its greedy continuation. */
+  static ObjectNode compareWithTransformers(Backend target, Path hf, int[] prompt) throws IOException {
+    JsonNode meta = JSON.readTree(hf.resolve("reference.json").toFile());
+    int rows = meta.get("logit_rows").asInt();
+    int vocab = target.config().vocabSize();
+    float[][] expected = new float[rows][vocab];
+    try (FileChannel channel = FileChannel.open(hf.resolve("logits.f32"), StandardOpenOption.READ);
+        Arena arena = Arena.ofConfined()) {
+      MemorySegment data = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
+      for (int i = 0; i < rows; i++) {
+        MemorySegment.copy(data, ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.LITTLE_ENDIAN), 4L * i * vocab,
+            expected[i], 0, vocab);
+      }
+    }
+    int[] greedy = new int[meta.get("greedy").size()];
+    for (int i = 0; i < greedy.length; i++) {
+      greedy[i] = meta.get("greedy").get(i).asInt();
+    }
+    ObjectNode o = JSON.createObjectNode();
+    o.put("transformers", meta.path("transformers").asText());
+    try (Sequence s = target.newSequence(prompt.length + greedy.length + 1)) {
+      float[][] actual = s.forward(prompt, rows).logits();
+      o.put("logits_relative_error", relativeError(expected, actual));
+      o.put("argmax_agreeing_rows", agreeingArgmax(expected, actual));
+      o.put("rows", rows);
+      int[] ours = greedy(s, actual[rows - 1], greedy.length);
+      o.put("greedy_tokens_agreeing", prefix(greedy, ours));
+      o.put("greedy_tokens", greedy.length);
+    }
+    return o;
+  }
+
+  /** Two backends on the same prompt: logits of every position, and the greedy continuation. */
+  static ObjectNode compare(Backend expected, Backend actual, int[] prompt, int continuation) {
+    ObjectNode o = JSON.createObjectNode();
+    try (Sequence a = expected.newSequence(prompt.length + continuation + 1);
+        Sequence b = actual.newSequence(prompt.length + continuation + 1)) {
+      float[][] e = a.forward(prompt, prompt.length).logits();
+      float[][] g = b.forward(prompt, prompt.length).logits();
+      o.put("logits_relative_error", relativeError(e, g));
+      o.put("argmax_agreeing_rows", agreeingArgmax(e, g));
+      o.put("rows", prompt.length);
+      o.put("greedy_tokens_agreeing", prefix(greedy(a, e[e.length - 1], continuation), greedy(b, g[g.length - 1],
+          continuation)));
+      o.put("greedy_tokens", continuation);
+    }
+    return o;
+  }
+
+  /** ‖actual − expected‖ / ‖expected‖ over all rows. */
+  static double relativeError(float[][] expected, float[][] actual) {
+    double diff = 0, norm = 0;
+    for (int i = 0; i < expected.length; i++) {
+      for (int j = 0; j < expected[i].length; j++) {
+        double d = actual[i][j] - expected[i][j];
+        diff += d * d;
+        norm += (double) expected[i][j] * expected[i][j];
+      }
+    }
+    return Math.sqrt(diff / norm);
+  }
+
+  static int agreeingArgmax(float[][] expected, float[][] actual) {
+    int agree = 0;
+    for (int i = 0; i < expected.length; i++) {
+      agree += argmax(expected[i]) == argmax(actual[i]) ? 1 : 0;
+    }
+    return agree;
+  }
+
+  static int[] greedy(Sequence s, float[] logits, int n) {
+    int[] out = new int[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = argmax(logits);
+      if (i + 1 < n) {
+        logits = s.decode(out[i]);
+      }
+    }
+    return out;
+  }
+
+  static int prefix(int[] a, int[] b) {
+    int n = 0;
+    while (n < Math.min(a.length, b.length) && a[n] == b[n]) {
+      n++;
+    }
+    return n;
+  }
+
+  static int argmax(float[] v) {
+    int best = 0;
+    for (int i = 1; i < v.length; i++) {
+      if (v[i] > v[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  /** Median seconds per greedy decode step after a prompt: graph replay, logits to the host, argmax. */
+  static double decodeStepSeconds(Backend backend, int[] prompt, int steps) {
+    double[] runs = new double[3];
+    for (int r = 0; r < runs.length; r++) {
+      try (Sequence s = backend.newSequence(prompt.length + steps + 16)) {
+        float[] logits = s.prefill(prompt);
+        for (int i = 0; i < 8; i++) { // warm-up: graph capture
+          logits = s.decode(argmax(logits));
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < steps; i++) {
+          logits = s.decode(argmax(logits));
+        }
+        runs[r] = (System.nanoTime() - t0) / 1e9 / steps;
+      }
+    }
+    return median(runs);
+  }
+
+  static double prefillSeconds(Backend backend, int[] prompt) {
+    double[] runs = new double[3];
+    for (int r = 0; r < runs.length; r++) {
+      try (Sequence s = backend.newSequence(prompt.length)) {
+        long t0 = System.nanoTime();
+        s.prefill(prompt);
+        runs[r] = (System.nanoTime() - t0) / 1e9;
+      }
+    }
+    return median(runs);
+  }
+
+  /** Median seconds of a forward of n tokens with n logits, rolled back each time. */
+  static double verifyStepSeconds(Backend backend, int[] prompt, int n) {
+    try (Sequence s = backend.newSequence(prompt.length + n)) {
+      s.prefill(prompt);
+      int[] draft = Arrays.copyOf(prompt, n);
+      for (int i = 0; i < 8; i++) {
+        s.verify(draft);
+        s.truncate(prompt.length);
+      }
+      double[] times = new double[64];
+      for (int i = 0; i < times.length; i++) {
+        long t0 = System.nanoTime();
+        s.verify(draft);
+        times[i] = (System.nanoTime() - t0) / 1e9;
+        s.truncate(prompt.length);
+      }
+      return median(times);
+    }
+  }
+
+  record Generated(GenerationResult result, double rate) {}
+
+  static Generated generate(Generator generator, int[] prompt, GenerationRequest request) {
+    List<Generated> runs = new ArrayList<>();
+    for (int i = 0; i < 4; i++) { // the first is a warm-up
+      GenerationResult result = generator.generate(prompt, request, (records, offsets, text) -> {});
+      var t = result.timings();
+      runs.add(new Generated(result, (result.tokens().size() - 1) / ((t.totalNanos() - t.firstTokenNanos()) / 1e9)));
+    }
+    runs.removeFirst();
+    runs.sort((a, b) -> Double.compare(a.rate(), b.rate()));
+    return runs.get(1);
+  }
+
+  static long kvBytes(Checkpoint checkpoint, int positions) {
+    var c = checkpoint.config();
+    return 2L * 2 * c.numHiddenLayers() * positions * c.numKeyValueHeads() * c.headDim();
+  }
+
+  static double medianSeconds(int n, Runnable work) {
+    double[] times = new double[n];
+    for (int i = 0; i < n; i++) {
+      long t0 = System.nanoTime();
+      work.run();
+      times[i] = (System.nanoTime() - t0) / 1e9;
+    }
+    return median(times);
+  }
+
+  static double median(double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    return sorted[sorted.length / 2];
+  }
+}
