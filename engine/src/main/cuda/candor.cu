@@ -280,8 +280,122 @@ extern "C" __global__ void swiglu(const float* __restrict__ gate_up, float* __re
   act[i] = g / (1.f + __expf(-g)) * u;
 }
 
+// What a greedy step needs of a row of logits, so that these 44 floats cross to the host instead of the vocabulary:
+// out = [max logit, log partition, entropy (nats), argmax, SUMMARY_TOP token ids, their logits], ids as int bits,
+// best first, ties to the lower id (as the host's TokenDistribution breaks them). One block of SUMMARY_THREADS
+// threads per row: each lane keeps its own top list in registers, the warps merge theirs, then warp 0 merges the
+// warps'; the sums run in a second pass, shifted by the max.
+#define SUMMARY_TOP 20
+#define SUMMARY_FLOATS (4 + 2 * SUMMARY_TOP)
+#define SUMMARY_THREADS 1024
+#define NO_TOKEN 0x7fffffff
+
+__device__ __forceinline__ bool ranks_before(float v, int i, float w, int j) { return v > w || (v == w && i < j); }
+
+// The warp's best SUMMARY_TOP (value, id) pairs from every lane's sorted list, into (out_v, out_i) at lane 0.
+// The lists are consumed.
+__device__ void warp_merge_top(float (&tv)[SUMMARY_TOP], int (&ti)[SUMMARY_TOP], float* out_v, int* out_i) {
+  int lane = threadIdx.x & 31;
+  for (int r = 0; r < SUMMARY_TOP; r++) {
+    float best_v = tv[0];
+    int best_i = ti[0];
+    for (int offset = 16; offset > 0; offset >>= 1) {
+      float other_v = __shfl_xor_sync(FULL_MASK, best_v, offset);
+      int other_i = __shfl_xor_sync(FULL_MASK, best_i, offset);
+      if (ranks_before(other_v, other_i, best_v, best_i)) {
+        best_v = other_v;
+        best_i = other_i;
+      }
+    }
+    if (lane == 0) {
+      out_v[r] = best_v;
+      out_i[r] = best_i;
+    }
+    if (ti[0] == best_i && best_i != NO_TOKEN) {  // ids are unique: one lane pops its head
+#pragma unroll
+      for (int j = 0; j + 1 < SUMMARY_TOP; j++) {
+        tv[j] = tv[j + 1];
+        ti[j] = ti[j + 1];
+      }
+      tv[SUMMARY_TOP - 1] = NEG_INF;
+      ti[SUMMARY_TOP - 1] = NO_TOKEN;
+    }
+  }
+}
+
+extern "C" __global__ void __launch_bounds__(SUMMARY_THREADS)
+    logits_summary(const float* __restrict__ logits, int vocab, float* __restrict__ out) {
+  const float* row = logits + (size_t)blockIdx.x * vocab;
+  float* result = out + (size_t)blockIdx.x * SUMMARY_FLOATS;
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+
+  // this lane's top list, best first
+  float tv[SUMMARY_TOP];
+  int ti[SUMMARY_TOP];
+#pragma unroll
+  for (int j = 0; j < SUMMARY_TOP; j++) {
+    tv[j] = NEG_INF;
+    ti[j] = NO_TOKEN;
+  }
+  for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+    float v = row[i];
+    if (!ranks_before(v, i, tv[SUMMARY_TOP - 1], ti[SUMMARY_TOP - 1])) continue;
+    tv[SUMMARY_TOP - 1] = v;
+    ti[SUMMARY_TOP - 1] = i;
+#pragma unroll
+    for (int j = SUMMARY_TOP - 1; j > 0; j--) {  // bubble it up to its place
+      if (ranks_before(tv[j], ti[j], tv[j - 1], ti[j - 1])) {
+        float sv = tv[j];
+        tv[j] = tv[j - 1];
+        tv[j - 1] = sv;
+        int si = ti[j];
+        ti[j] = ti[j - 1];
+        ti[j - 1] = si;
+      }
+    }
+  }
+  __shared__ float warp_v[32][SUMMARY_TOP];
+  __shared__ int warp_i[32][SUMMARY_TOP];
+  __shared__ float top_v[SUMMARY_TOP];
+  __shared__ int top_i[SUMMARY_TOP];
+  warp_merge_top(tv, ti, warp_v[warp], warp_i[warp]);
+  __syncthreads();
+  if (warp == 0) {
+    int warps = blockDim.x >> 5;
+#pragma unroll
+    for (int j = 0; j < SUMMARY_TOP; j++) {
+      tv[j] = lane < warps ? warp_v[lane][j] : NEG_INF;
+      ti[j] = lane < warps ? warp_i[lane][j] : NO_TOKEN;
+    }
+    warp_merge_top(tv, ti, top_v, top_i);
+  }
+  __syncthreads();
+
+  // Z = sum of exp(l - max), H = log Z - sum of exp(l - max) (l - max) / Z; a -inf logit counts as -1e30
+  float max = top_v[0];
+  float sum = 0.f, weighted = 0.f;
+  for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+    float shifted = fmaxf(row[i] - max, -1e30f);
+    float e = expf(shifted);
+    sum += e;
+    weighted += e * shifted;
+  }
+  sum = block_sum(sum);
+  weighted = block_sum(weighted);
+  if (threadIdx.x == 0) {
+    result[0] = max;
+    result[1] = max + logf(sum);
+    result[2] = logf(sum) - weighted / sum;
+    result[3] = __int_as_float(top_i[0]);
+  }
+  if (threadIdx.x < SUMMARY_TOP) {
+    result[4 + threadIdx.x] = __int_as_float(top_i[threadIdx.x]);
+    result[4 + SUMMARY_TOP + threadIdx.x] = top_v[threadIdx.x];
+  }
+}
+
 #ifdef CANDOR_EMULATE
 // Every kernel above, for the emulator's launch table.
 #define CANDOR_KERNELS(X) \
-  X(embed) X(rmsnorm) X(gemv1) X(gemv8) X(rope_kv) X(attention) X(attention_combine) X(swiglu)
+  X(embed) X(rmsnorm) X(gemv1) X(gemv8) X(rope_kv) X(attention) X(attention_combine) X(swiglu) X(logits_summary)
 #endif

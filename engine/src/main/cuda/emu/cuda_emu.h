@@ -39,6 +39,7 @@ uint3 emu_thread_idx();
 void __syncthreads();
 void __syncwarp(unsigned mask = 0xffffffffu);
 float __shfl_xor_sync(unsigned mask, float value, int lane_mask);
+int __shfl_xor_sync(unsigned mask, int value, int lane_mask);
 
 using std::max;
 using std::min;

@@ -194,6 +194,10 @@ float __shfl_xor_sync(unsigned, float value, int lane_mask) {
   return buffer[lane ^ lane_mask];
 }
 
+int __shfl_xor_sync(unsigned mask, int value, int lane_mask) {
+  return (int)__float_as_uint(__shfl_xor_sync(mask, __uint_as_float((uint32_t)value), lane_mask));
+}
+
 extern "C" {
 
 // The last launch's error, or "" (read it before the next launch).

@@ -9,6 +9,7 @@ import dev.candor.engine.model.Backend;
 import dev.candor.engine.model.Forward;
 import dev.candor.engine.model.Qwen2Model;
 import dev.candor.engine.model.Sequence;
+import dev.candor.engine.sampling.LogitSummary;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -39,7 +40,10 @@ public final class CudaBackend implements Backend {
   private static final int GEMV_ROWS_PER_BLOCK = 4; // four warps of 32, one row each
   /** The kernels of candor.cu this backend launches. */
   public static final List<String> KERNELS =
-      List.of("embed", "rmsnorm", "gemv1", "gemv8", "rope_kv", "attention", "attention_combine", "swiglu");
+      List.of("embed", "rmsnorm", "gemv1", "gemv8", "rope_kv", "attention", "attention_combine", "swiglu",
+          "logits_summary");
+  /** candor.cu's SUMMARY_FLOATS: max, log partition, entropy, argmax, then SUMMARY_TOP ids and SUMMARY_TOP logits. */
+  private static final int SUMMARY_FLOATS = 4 + 2 * LogitSummary.TOP;
   private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.nativeOrder());
   private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.nativeOrder());
 
@@ -56,7 +60,7 @@ public final class CudaBackend implements Backend {
   private final long ropeCos;
   private final long ropeSin;
   private final List<Long> allocations = new ArrayList<>();
-  private final Gpu.Kernel embed, rmsnorm, gemv1, gemv8, ropeKv, attention, combine, swiglu;
+  private final Gpu.Kernel embed, rmsnorm, gemv1, gemv8, ropeKv, attention, combine, swiglu, summary;
   private final int attentionSplits;
   private boolean closed;
 
@@ -74,6 +78,7 @@ public final class CudaBackend implements Backend {
     attention = gpu.kernel("attention");
     combine = gpu.kernel("attention_combine");
     swiglu = gpu.kernel("swiglu");
+    summary = gpu.kernel("logits_summary");
     try {
       var weights = checkpoint.weights();
       layers = new Layer[c.numHiddenLayers()];
@@ -236,8 +241,8 @@ public final class CudaBackend implements Backend {
     return address;
   }
 
-  /** Graphs captured per shape: (tokens, logits, taps) */
-  private record Shape(int tokens, int logits, String taps) {}
+  /** Graphs captured per shape: (tokens, logit rows, taps, whether the rows are summarised on the device) */
+  private record Shape(int tokens, int logits, String taps, boolean summarise) {}
 
   /** One sequence: its BF16 KV cache, FP32 scratch for {@link #MAX_TOKENS} tokens, and its captured graphs. */
   private final class CudaSequence implements Sequence {
@@ -247,13 +252,14 @@ public final class CudaBackend implements Backend {
     private final int splits; // attention blocks per (head, token)
     private final long[] keys, values; // per layer [capacity, kvHeads * headDim] BF16
     private final long meta; // int[1 + MAX_TOKENS]: start position, then the tokens
-    private final long x, h, qkv, attn, gateUp, act, partial, logits, taps;
+    private final long x, h, qkv, attn, gateUp, act, partial, logits, summaries, taps;
     private final List<Long> owned = new ArrayList<>();
     private final Map<Shape, Gpu.Graph> graphs = new LinkedHashMap<>(16, 0.75f, true);
     private final Arena host = Arena.ofShared(); // a sequence may be closed by another thread
     private final MemorySegment metaHost = host.allocate(4L * (1 + MAX_TOKENS), 8);
     private final MemorySegment logitsHost = host.allocate(4L * MAX_TOKENS * c.vocabSize(), 64);
     private final MemorySegment tapHost = host.allocate(4L * MAX_TOKENS * c.hiddenSize(), 64);
+    private final MemorySegment summaryHost = host.allocate(4L * MAX_TOKENS * SUMMARY_FLOATS, 64);
     private int length;
     private boolean closed;
 
@@ -282,6 +288,7 @@ public final class CudaBackend implements Backend {
         act = own(4 * t * c.intermediateSize());
         partial = own(4 * t * c.numAttentionHeads() * (long) splits * (hd + 2));
         logits = own(4 * t * c.vocabSize());
+        summaries = own(4 * t * SUMMARY_FLOATS);
         taps = own(4 * t * c.hiddenSize() * (layers + 1L));
       } catch (RuntimeException e) {
         close();
@@ -315,6 +322,16 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Forward forward(int[] tokens, int numLogits, int... tapIndices) {
+      return run(tokens, numLogits, false, tapIndices);
+    }
+
+    /** The rows are summarised on the GPU (logits_summary): 44 floats a row cross to the host, not the vocabulary. */
+    @Override
+    public Forward forwardSummaries(int[] tokens, int numRows, int... tapIndices) {
+      return run(tokens, numRows, true, tapIndices);
+    }
+
+    private Forward run(int[] tokens, int numLogits, boolean summarise, int... tapIndices) {
       int n = tokens.length;
       if (closed) {
         throw new IllegalStateException("sequence is closed");
@@ -336,7 +353,8 @@ public final class CudaBackend implements Backend {
         }
       }
       String tapKey = Arrays.toString(Arrays.stream(tapIndices).sorted().distinct().toArray());
-      float[][] logitRows = new float[numLogits][];
+      float[][] logitRows = summarise ? null : new float[numLogits][];
+      LogitSummary[] summaryRows = summarise ? new LogitSummary[numLogits] : null;
       float[][][] tapOut = new float[tapIndices.length][n][];
       int hidden = c.hiddenSize();
       for (int from = 0; from < n; from += MAX_TOKENS) {
@@ -349,9 +367,14 @@ public final class CudaBackend implements Backend {
           metaHost.setAtIndex(ValueLayout.JAVA_INT, 1 + i, tokens[from + i]);
         }
         gpu.upload(meta, metaHost.asSlice(0, 4L * (1 + m)));
-        graph(new Shape(m, chunkLogits, tapKey), tapIndices).replay();
+        graph(new Shape(m, chunkLogits, tapKey, summarise), tapIndices).replay();
         int vocab = c.vocabSize();
-        if (chunkLogits > 0) {
+        if (chunkLogits > 0 && summarise) {
+          gpu.download(summaryHost.asSlice(0, 4L * chunkLogits * SUMMARY_FLOATS), summaries);
+          for (int r = 0; r < chunkLogits; r++) {
+            summaryRows[from + m - chunkLogits + r - firstLogit] = summary(summaryHost, r);
+          }
+        } else if (chunkLogits > 0) {
           gpu.download(logitsHost.asSlice(0, 4L * chunkLogits * vocab), logits);
           for (int r = 0; r < chunkLogits; r++) {
             float[] row = new float[vocab];
@@ -372,7 +395,21 @@ public final class CudaBackend implements Backend {
         }
         length += m;
       }
-      return new Forward(logitRows, tapOut);
+      return new Forward(logitRows, tapOut, summaryRows);
+    }
+
+    /** Row r of logits_summary's output. */
+    private LogitSummary summary(MemorySegment rows, int r) {
+      long base = 4L * r * SUMMARY_FLOATS;
+      int top = Math.min(LogitSummary.TOP, c.vocabSize());
+      int[] tokens = new int[top];
+      float[] values = new float[top];
+      for (int i = 0; i < top; i++) {
+        tokens[i] = rows.get(ValueLayout.JAVA_INT, base + 4L * (4 + i));
+        values[i] = rows.get(F32, base + 4L * (4 + LogitSummary.TOP + i));
+      }
+      return new LogitSummary(c.vocabSize(), rows.get(ValueLayout.JAVA_INT, base + 12), rows.get(F32, base + 4),
+          rows.get(F32, base + 8), tokens, values);
     }
 
     private Gpu.Graph graph(Shape shape, int[] tapIndices) {
@@ -387,14 +424,14 @@ public final class CudaBackend implements Backend {
         for (int tap : tapIndices) {
           tapped[tap] = true;
         }
-        graph = gpu.capture(() -> record(shape.tokens(), shape.logits(), tapped));
+        graph = gpu.capture(() -> record(shape.tokens(), shape.logits(), tapped, shape.summarise()));
         graphs.put(shape, graph);
       }
       return graph;
     }
 
     /** Queues one forward pass of m tokens: the work a graph holds. */
-    private void record(int m, int numLogits, boolean[] tapped) {
+    private void record(int m, int numLogits, boolean[] tapped, boolean summarise) {
       int hidden = c.hiddenSize();
       int heads = c.numAttentionHeads();
       int kvHeads = c.numKeyValueHeads();
@@ -428,6 +465,9 @@ public final class CudaBackend implements Backend {
       tap(layers.length, m, h, tapped);
       if (numLogits > 0) {
         gemv(lmHead, 0L, h + 4L * (m - numLogits) * hidden, logits, c.vocabSize(), hidden, numLogits, false);
+        if (summarise) {
+          gpu.launch(summary, Gpu.Grid.of(numLogits), 1024, logits, c.vocabSize(), summaries);
+        }
       }
     }
 

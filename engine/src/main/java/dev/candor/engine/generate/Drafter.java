@@ -2,6 +2,7 @@ package dev.candor.engine.generate;
 
 import dev.candor.engine.model.Backend;
 import dev.candor.engine.model.Sequence;
+import dev.candor.engine.sampling.LogitSummary;
 import dev.candor.engine.sampling.Sampler;
 import dev.candor.engine.sampling.SamplingParams;
 import dev.candor.engine.sampling.TokenDistribution;
@@ -15,10 +16,12 @@ import java.util.Arrays;
  */
 final class Drafter implements AutoCloseable {
   private final Sequence sequence;
+  private final int vocab;
   private final int targetVocab;
 
   Drafter(Backend drafter, int capacity, int targetVocab) {
     this.sequence = drafter.newSequence(capacity);
+    this.vocab = drafter.config().vocabSize();
     this.targetVocab = targetVocab;
   }
 
@@ -39,6 +42,9 @@ final class Drafter implements AutoCloseable {
    */
   Draft propose(IntList committed, int k, SamplingParams params, Sampler sampler) {
     int[] catchUp = committed.slice(sequence.length(), committed.size());
+    if (params.isGreedy() && vocab <= targetVocab) {
+      return proposeGreedy(catchUp, k);
+    }
     float[] logits = sequence.forward(catchUp, 1).logits()[0];
     int[] tokens = new int[k];
     TokenDistribution[] distributions = new TokenDistribution[k];
@@ -47,6 +53,24 @@ final class Drafter implements AutoCloseable {
       tokens[i] = sampler.sample(distributions[i]);
       if (i + 1 < k) {
         logits = sequence.decode(tokens[i]);
+      }
+    }
+    return new Draft(tokens, distributions);
+  }
+
+  /**
+   * Greedy drafting needs only each position's argmax: from summaries, which a GPU backend computes on the device.
+   * (A drafter with a larger vocabulary than the target's drafts through the logits, which are cut to the target's.)
+   */
+  private Draft proposeGreedy(int[] catchUp, int k) {
+    LogitSummary summary = sequence.forwardSummaries(catchUp, 1).summaries()[0];
+    int[] tokens = new int[k];
+    TokenDistribution[] distributions = new TokenDistribution[k];
+    for (int i = 0; i < k; i++) {
+      distributions[i] = TokenDistribution.of(summary);
+      tokens[i] = distributions[i].argmax();
+      if (i + 1 < k) {
+        summary = sequence.forwardSummaries(new int[] {tokens[i]}, 1).summaries()[0];
       }
     }
     return new Draft(tokens, distributions);

@@ -3,6 +3,7 @@ package dev.candor.engine.generate;
 import dev.candor.engine.model.Backend;
 import dev.candor.engine.model.Forward;
 import dev.candor.engine.model.Sequence;
+import dev.candor.engine.sampling.LogitSummary;
 import dev.candor.engine.sampling.Sampler;
 import dev.candor.engine.sampling.TokenDistribution;
 import dev.candor.engine.tokenizer.Tokenizer;
@@ -90,6 +91,10 @@ public final class Generator {
     int capacity = (int) Math.min(context, (long) prompt.length + request.maxTokens() + draftLength + 1);
     Sampler sampler = new Sampler(request.sampling().seed());
     int[] taps = request.tap() >= 0 ? new int[] {request.tap()} : new int[0];
+    // a greedy step needs only each position's summary (argmax, log partition, entropy, top 20), which a GPU backend
+    // computes on the device; an observer (the distribution dump) wants the full logits
+    boolean summarise = request.sampling().isGreedy() && request.observer() == null
+        && request.topLogprobs() <= LogitSummary.TOP;
     long prefillNanos;
     long draftNanos = 0;
     long verifyNanos = 0;
@@ -135,7 +140,8 @@ public final class Generator {
         // one target forward over the pending token and the draft: k + 1 distributions
         int base = targetSequence.length();
         int[] feed = concat(committed.slice(base, committed.size()), proposal.tokens());
-        Forward forward = targetSequence.forward(feed, k + 1, taps);
+        Forward forward = summarise ? targetSequence.forwardSummaries(feed, k + 1, taps)
+            : targetSequence.forward(feed, k + 1, taps);
         verifyNanos += System.nanoTime() - t1;
         draftNanos += t1 - t0;
         steps++;
@@ -150,7 +156,8 @@ public final class Generator {
 
         TokenDistribution[] targetDistributions = new TokenDistribution[k + 1];
         for (int i = 0; i <= k; i++) {
-          targetDistributions[i] = TokenDistribution.of(forward.logits()[i], request.sampling());
+          targetDistributions[i] = summarise ? TokenDistribution.of(forward.summaries()[i])
+              : TokenDistribution.of(forward.logits()[i], request.sampling());
         }
         RejectionSampler.Verdict verdict = verifier.verify(proposal, targetDistributions, sampler);
         drafted += k;

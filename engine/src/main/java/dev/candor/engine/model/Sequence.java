@@ -1,5 +1,7 @@
 package dev.candor.engine.model;
 
+import dev.candor.engine.sampling.LogitSummary;
+
 /**
  * One sequence and its KV cache. Every entry point appends tokens at positions {@code length()..} and returns what
  * the caller asked for, so prefill, decode and speculative verification are one operation with different sizes.
@@ -21,6 +23,21 @@ public interface Sequence extends AutoCloseable {
    *     final-normed output), for every new position
    */
   Forward forward(int[] tokens, int numLogits, int... taps);
+
+  /**
+   * As {@link #forward}, but each of the last {@code numRows} positions comes back as a {@link LogitSummary}
+   * (argmax, log partition, entropy, top 20) instead of its logits: all a greedy step needs. A backend on a GPU
+   * computes the summaries there, so a few numbers cross to the host instead of the vocabulary; this default
+   * computes them from the logits.
+   */
+  default Forward forwardSummaries(int[] tokens, int numRows, int... taps) {
+    Forward forward = forward(tokens, numRows, taps);
+    LogitSummary[] summaries = new LogitSummary[numRows];
+    for (int i = 0; i < numRows; i++) {
+      summaries[i] = LogitSummary.of(forward.logits()[i]);
+    }
+    return new Forward(null, forward.taps(), summaries);
+  }
 
   /** Prefill: the prompt, logits of its last position. */
   default float[] prefill(int[] tokens) {

@@ -26,7 +26,8 @@ public final class TokenDistribution {
   /** An alternative token and its reported logprob. */
   public record Alternative(int token, double logprob) {}
 
-  private final float[] logits; // [vocab], raw
+  private final float[] logits; // [vocab], raw; null when built from a summary
+  private final LogitSummary summary; // the greedy summary this was built from, or null
   private final SamplingParams params;
   private final int argmax;
   private final double logZ; // log Σ exp(logits)
@@ -34,7 +35,13 @@ public final class TokenDistribution {
   private final float[] probs; // [vocab], the sampling distribution; null when greedy
 
   private TokenDistribution(float[] logits, SamplingParams params, int argmax, double logZ, double entropy, float[] probs) {
+    this(logits, null, params, argmax, logZ, entropy, probs);
+  }
+
+  private TokenDistribution(float[] logits, LogitSummary summary, SamplingParams params, int argmax, double logZ,
+      double entropy, float[] probs) {
     this.logits = logits;
+    this.summary = summary;
     this.params = params;
     this.argmax = argmax;
     this.logZ = logZ;
@@ -78,6 +85,20 @@ public final class TokenDistribution {
     double entropy = Math.log(sum) - weighted / sum;
     float[] probs = params.isGreedy() ? null : samplingProbs(logits, max, params);
     return new TokenDistribution(logits, params, argmax, logZ, entropy, probs);
+  }
+
+  /**
+   * A greedy distribution known only by its summary (computed where the logits are): everything a greedy step and
+   * its record need. Logits and logprobs are known for the summary's top tokens, which always include the argmax;
+   * asking for another token's is an error.
+   */
+  public static TokenDistribution of(LogitSummary summary) {
+    if (!Double.isFinite(summary.logPartition())) {
+      throw new IllegalStateException("logits are not finite (log partition " + summary.logPartition()
+          + "): the model produced NaN or infinity");
+    }
+    return new TokenDistribution(null, summary, SamplingParams.greedy(), summary.argmax(), summary.logPartition(),
+        summary.entropy(), null);
   }
 
   private static float[] samplingProbs(float[] logits, float max, SamplingParams params) {
@@ -161,7 +182,7 @@ public final class TokenDistribution {
   }
 
   public int vocabSize() {
-    return logits.length;
+    return logits != null ? logits.length : summary.vocabSize();
   }
 
   public SamplingParams params() {
@@ -179,7 +200,7 @@ public final class TokenDistribution {
 
   /** log softmax(logits)[token]. */
   public double rawLogprob(int token) {
-    return logits[token] - logZ;
+    return logit(token) - logZ;
   }
 
   /** The probability the sampler draws {@code token} with (greedy: 1 for the argmax, 0 otherwise). */
@@ -200,6 +221,9 @@ public final class TokenDistribution {
    * are the next by raw logit, with logprob −∞.
    */
   public Alternative[] top(int n) {
+    if (summary != null) {
+      return topRaw(n); // greedy: the reported distribution is the raw one
+    }
     int[] best = probs == null
         ? TopK.select(logits.length, n, (a, b) -> Float.compare(logits[a], logits[b]))
         : TopK.select(logits.length, n, (a, b) -> {
@@ -215,6 +239,16 @@ public final class TokenDistribution {
 
   /** The n most likely tokens by raw logprob, best first, with raw logprobs. */
   public Alternative[] topRaw(int n) {
+    if (summary != null) {
+      if (n > summary.topTokens().length) {
+        throw new IllegalArgumentException("a summary keeps the top " + summary.topTokens().length + ", not " + n);
+      }
+      Alternative[] out = new Alternative[n];
+      for (int i = 0; i < n; i++) {
+        out[i] = new Alternative(summary.topTokens()[i], summary.topLogits()[i] - logZ);
+      }
+      return out;
+    }
     int[] best = TopK.select(logits.length, n, (a, b) -> Float.compare(logits[a], logits[b]));
     Alternative[] out = new Alternative[best.length];
     for (int i = 0; i < best.length; i++) {
@@ -226,7 +260,7 @@ public final class TokenDistribution {
   /** A copy of the sampling distribution (greedy: the one-hot argmax), for verification and analysis. */
   public float[] samplingProbs() {
     if (probs == null) {
-      float[] oneHot = new float[logits.length];
+      float[] oneHot = new float[vocabSize()];
       oneHot[argmax] = 1;
       return oneHot;
     }
@@ -235,7 +269,22 @@ public final class TokenDistribution {
 
   /** The raw logit of {@code token}. */
   public float logit(int token) {
-    return logits[token];
+    if (logits != null) {
+      return logits[token];
+    }
+    int[] top = summary.topTokens();
+    for (int i = 0; i < top.length; i++) {
+      if (top[i] == token) {
+        return summary.topLogits()[i];
+      }
+    }
+    throw new IllegalArgumentException("token " + token + " is not among the " + top.length
+        + " a greedy summary keeps");
+  }
+
+  /** True when this distribution was built from a {@link LogitSummary} and has no full logits. */
+  public boolean summarised() {
+    return logits == null;
   }
 
   /** log Σ exp(logits): rawLogprob(t) = logit(t) − logPartition(). */

@@ -12,8 +12,15 @@ final class TopK {
     int compare(int a, int b);
   }
 
-  /** The n highest-ranked indices in [0, size), best first. */
-  static int[] select(int size, int n, Order order) {
+  /**
+   * The n highest-ranked indices in [0, size), best first; equal ranks go to the lower index, so the first of a top
+   * list is always the argmax (which takes the first of equal maxima), and the GPU's summary gives the same list.
+   */
+  static int[] select(int size, int n, Order ranking) {
+    Order order = (a, b) -> {
+      int c = ranking.compare(a, b);
+      return c != 0 ? c : Integer.compare(b, a);
+    };
     n = Math.min(n, size);
     if (n <= 0) {
       return new int[0];

@@ -10,11 +10,19 @@ import dev.candor.engine.checkpoint.DType;
 import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.model.Backend;
 import dev.candor.engine.model.Forward;
+import dev.candor.engine.generate.GenerationRequest;
+import dev.candor.engine.generate.GenerationResult;
+import dev.candor.engine.generate.Generator;
+import dev.candor.engine.generate.TokenRecord;
 import dev.candor.engine.model.ReferenceQwen2;
 import dev.candor.engine.model.Sequence;
+import dev.candor.engine.sampling.LogitSummary;
+import dev.candor.engine.sampling.SamplingParams;
 import dev.candor.engine.testing.TestCheckpoints;
+import dev.candor.engine.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -205,6 +213,104 @@ class CudaBackendTest {
       assertEquals(5, s.length());
     }
     assertThrows(IllegalArgumentException.class, () -> cuda.newSequence(SHAPE.maxPositionEmbeddings() + 1));
+  }
+
+  @Test
+  void summariesOnTheDeviceMatchTheHostsOfTheSameLogits() {
+    int[] input = tokens(11, 14);
+    try (Sequence full = cuda.newSequence(32); Sequence summarised = cuda.newSequence(32)) {
+      float[][] logits = full.forward(input, 4).logits();
+      LogitSummary[] summaries = summarised.forwardSummaries(input, 4).summaries();
+      for (int i = 0; i < 4; i++) {
+        assertSummary(LogitSummary.of(logits[i]), summaries[i], "row " + i);
+      }
+      assertEquals(input.length, summarised.length());
+    }
+  }
+
+  /** The kernel alone, on rows a model does not produce: ties, -inf, fewer tokens than the top list. */
+  @Test
+  void theSummaryKernelBreaksTiesToTheLowerIdAndHandlesTinyAndMaskedRows() {
+    SplittableRandom random = new SplittableRandom(15);
+    float[] ties = new float[3000];
+    for (int i = 0; i < ties.length; i++) {
+      ties[i] = (float) Math.floor(random.nextDouble() * 8); // eight values: many ties, at the top too
+    }
+    float[] masked = new float[1500];
+    for (int i = 0; i < masked.length; i++) {
+      masked[i] = i % 3 == 0 ? Float.NEGATIVE_INFINITY : (float) random.nextGaussian() * 4;
+    }
+    float[] tiny = {0.5f, -1f, 2f, 2f, Float.NEGATIVE_INFINITY, 0f, 1f};
+    for (float[] row : new float[][] {ties, masked, tiny}) {
+      assertSummary(LogitSummary.of(row), summariseOnDevice(row), "row of " + row.length);
+    }
+  }
+
+  static LogitSummary summariseOnDevice(float[] row) {
+    long logits = gpu.alloc(4L * row.length);
+    long out = gpu.alloc(4L * 44);
+    try {
+      gpu.upload(logits, java.lang.foreign.MemorySegment.ofArray(row));
+      gpu.launch(gpu.kernel("logits_summary"), Gpu.Grid.of(1), 1024, logits, row.length, out);
+      float[] result = new float[44];
+      gpu.download(java.lang.foreign.MemorySegment.ofArray(result), out);
+      int top = Math.min(LogitSummary.TOP, row.length);
+      int[] ids = new int[top];
+      float[] values = new float[top];
+      for (int i = 0; i < top; i++) {
+        ids[i] = Float.floatToRawIntBits(result[4 + i]);
+        values[i] = result[4 + LogitSummary.TOP + i];
+      }
+      return new LogitSummary(row.length, Float.floatToRawIntBits(result[3]), result[1], result[2], ids, values);
+    } finally {
+      gpu.free(logits);
+      gpu.free(out);
+    }
+  }
+
+  static void assertSummary(LogitSummary expected, LogitSummary actual, String where) {
+    assertEquals(expected.argmax(), actual.argmax(), where + ": argmax");
+    assertArrayEquals(expected.topTokens(), actual.topTokens(), where + ": top tokens");
+    assertArrayEquals(expected.topLogits(), actual.topLogits(), where + ": top logits");
+    // float sums on the device, double on the host
+    assertEquals(expected.logPartition(), actual.logPartition(), 1e-5 * Math.max(1, Math.abs(expected.logPartition())),
+        where + ": log partition");
+    assertEquals(expected.entropy(), actual.entropy(), 1e-4, where + ": entropy");
+  }
+
+  /**
+   * The generator on the device's summaries (greedy, the default path) against the same generator on full logits
+   * (an observer asks for them): the same tokens and records; and speculative decoding with a self-draft emits the
+   * same tokens with every draft accepted.
+   */
+  @Test
+  void greedyGenerationOnSummariesEqualsGenerationOnLogits() {
+    try (Tokenizer tokenizer = Tokenizer.load(TestCheckpoints.qwenTokenizer().resolve("tokenizer.json"))) {
+      int[] prompt = tokens(6, 16);
+      GenerationRequest request = GenerationRequest.of(12, SamplingParams.greedy()).withIgnoreEos(true)
+          .withTopLogprobs(5);
+      Generator plain = new Generator(cuda, null, tokenizer, Set.of(), 4);
+      GenerationResult summarised = plain.generate(prompt, request, (r, o, t) -> {});
+      GenerationResult onLogits = plain.generate(prompt, request.withObserver((record, distribution) -> {}),
+          (r, o, t) -> {});
+      GenerationResult speculative = new Generator(cuda, cuda, tokenizer, Set.of(), 3).generate(prompt, request,
+          (r, o, t) -> {});
+      assertEquals(12, summarised.tokens().size());
+      for (int i = 0; i < 12; i++) {
+        TokenRecord a = summarised.tokens().get(i);
+        TokenRecord b = onLogits.tokens().get(i);
+        assertEquals(b.token(), a.token(), "token " + i);
+        assertEquals(b.token(), speculative.tokens().get(i).token(), "speculative token " + i);
+        assertEquals(b.logprob(), a.logprob(), 1e-5, "logprob " + i);
+        assertEquals(b.entropy(), a.entropy(), 1e-4, "entropy " + i);
+        assertEquals(b.top().length, a.top().length);
+        for (int j = 0; j < a.top().length; j++) {
+          assertEquals(b.top()[j].token(), a.top()[j].token(), "alternative " + j + " of token " + i);
+        }
+      }
+      assertEquals(1.0, speculative.stats().drafterAcceptance(), "a self-draft is always accepted at T=0");
+      assertEquals(1.0, speculative.stats().coverage());
+    }
   }
 
   @Test
