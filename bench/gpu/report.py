@@ -35,15 +35,18 @@ def main(folder):
         out += ["", "| measure | value |", "|---|---|"]
         rows = [
             ("bandwidth limit (D2D copy, read + write)", fmt(c.get("bandwidth_gb_per_s")) + " GB/s"),
-            ("decode tokens/s (graph replay, logits to host)", fmt(c.get("decode_tokens_per_second"))),
+            ("decode tokens/s (graph replay, summary to host)", fmt(c.get("decode_tokens_per_second"))),
+            ("decode step ms on full logits (logits to host)", fmt(c.get("decode_step_on_logits_ms"))),
             ("bytes per token (weights + KV)", fmt(c.get("bytes_per_token"))),
             ("**fraction of the bandwidth limit**", fmt(c.get("fraction_of_bandwidth_limit"))),
             ("decode step ms at 2k context", fmt(c.get("decode_step_ms_at_2k_context"))),
             ("prefill tokens/s (2k, chunks of 8)", fmt(c.get("prefill_tokens_per_second"))),
             ("verify step (k=4) / decode step", fmt(c.get("verify_over_decode"))),
             ("generator tokens/s (full records)", fmt(c.get("generator_tokens_per_second"))),
-            ("distribution record (host) µs / fraction of step", fmt(c.get("distribution_record_us")) + " / "
-             + fmt(c.get("distribution_record_fraction_of_step"))),
+            ("**generator overhead, fraction of a step** (records from summaries)",
+             fmt(c.get("generator_overhead_fraction_of_step"))),
+            ("record from full logits on the host (sampling) µs / fraction of step",
+             fmt(c.get("distribution_record_us")) + " / " + fmt(c.get("distribution_record_fraction_of_step"))),
             ("self-draft speedup (acceptance)", fmt(get(c, "self_draft", "speedup_over_generator")) + " ("
              + fmt(get(c, "self_draft", "acceptance")) + ")"),
             ("drafter: draft step / decode step", fmt(get(c, "drafter", "draft_over_decode"))),

@@ -11,7 +11,7 @@
 // never from its arguments, so one captured CUDA graph replays every decode step of a sequence.
 //
 // The same file compiles for the host with emu/cuda_emu.h (CANDOR_EMULATE): every CUDA thread becomes a fiber, so
-// the tests run these kernels, barriers and warp shuffles included, on a CPU (see emu/README.md).
+// the tests run these kernels, barriers and warp shuffles included, on a CPU (see emu/emu.cpp).
 
 #ifdef CANDOR_EMULATE
 #include "emu/cuda_emu.h"

@@ -159,8 +159,11 @@ public final class GpuBench {
       r.set("vs_cpu", compare(cpu, target, prompt, 32));
     }
 
-    // decode: the raw loop (graph replay, logits to the host, argmax)
+    // decode: the raw greedy loop on summaries (graph replay with the summary kernel, 44 floats to the host), and the
+    // same on full logits (the vocabulary to the host, argmax there), as sampling at T > 0 still needs
     double step = decodeStepSeconds(target, prompt, tokens);
+    double logitsStep = decodeStepOnLogitsSeconds(target, prompt, tokens);
+    r.put("decode_step_on_logits_ms", logitsStep * 1e3);
     long bytes = weightBytes + kvBytes(checkpoint, prompt.length + tokens / 2);
     r.put("decode_step_ms", step * 1e3);
     r.put("decode_tokens_per_second", 1 / step);
@@ -186,7 +189,9 @@ public final class GpuBench {
     Generator plain = new Generator(target, null, tokenizer, Set.of(), k);
     double plainRate = generate(plain, prompt, request).rate();
     r.put("generator_tokens_per_second", plainRate);
-    // the record (softmax, entropy, top-20 over the vocabulary) is computed on the host
+    // what the generator adds to a step: records from the summaries, detokenizing, the emitter
+    r.put("generator_overhead_fraction_of_step", (1 / plainRate - step) / step);
+    // the record from full logits (softmax, entropy, top-20 over the vocabulary), on the host, as sampling needs
     float[] logits;
     try (Sequence s = target.newSequence(prompt.length)) {
       logits = s.prefill(prompt);
@@ -338,13 +343,32 @@ public final class GpuBench {
     return best;
   }
 
-  /** Median seconds per greedy decode step after a prompt: graph replay, logits to the host, argmax. */
+  /** Median seconds per greedy decode step after a prompt, on summaries: the path greedy serving takes. */
   static double decodeStepSeconds(Backend backend, int[] prompt, int steps) {
     double[] runs = new double[3];
     for (int r = 0; r < runs.length; r++) {
       try (Sequence s = backend.newSequence(prompt.length + steps + 16)) {
-        float[] logits = s.prefill(prompt);
+        int next = s.forwardSummaries(prompt, 1).summaries()[0].argmax();
         for (int i = 0; i < 8; i++) { // warm-up: graph capture
+          next = s.forwardSummaries(new int[] {next}, 1).summaries()[0].argmax();
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < steps; i++) {
+          next = s.forwardSummaries(new int[] {next}, 1).summaries()[0].argmax();
+        }
+        runs[r] = (System.nanoTime() - t0) / 1e9 / steps;
+      }
+    }
+    return median(runs);
+  }
+
+  /** The same on full logits: the vocabulary to the host, argmax there. */
+  static double decodeStepOnLogitsSeconds(Backend backend, int[] prompt, int steps) {
+    double[] runs = new double[3];
+    for (int r = 0; r < runs.length; r++) {
+      try (Sequence s = backend.newSequence(prompt.length + steps + 16)) {
+        float[] logits = s.prefill(prompt);
+        for (int i = 0; i < 8; i++) {
           logits = s.decode(argmax(logits));
         }
         long t0 = System.nanoTime();
