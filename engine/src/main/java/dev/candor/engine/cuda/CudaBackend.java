@@ -148,12 +148,108 @@ public final class CudaBackend implements Backend {
     return "cuda " + gpu.name() + " bfloat16";
   }
 
+  /**
+   * A sequence of {@code capacity} positions. Its device memory and captured graphs come from a closed sequence of
+   * at least that capacity when there is one (the smallest), so a request after the first allocates nothing and
+   * captures nothing: the graphs hold the buffers' addresses, which stay the same.
+   */
   @Override
   public Sequence newSequence(int capacity) {
     if (capacity <= 0 || capacity > c.maxPositionEmbeddings()) {
       throw new IllegalArgumentException("sequence capacity " + capacity + " outside 1.." + c.maxPositionEmbeddings());
     }
-    return new CudaSequence(capacity);
+    CudaSequence memory = takeIdle(capacity);
+    return new PooledSequence(memory != null ? memory : new CudaSequence(capacity), capacity);
+  }
+
+  /** Closed sequences kept for reuse, most recent first. */
+  private static final int IDLE_SEQUENCES = 2;
+  private final java.util.ArrayDeque<CudaSequence> idle = new java.util.ArrayDeque<>();
+
+  private synchronized CudaSequence takeIdle(int capacity) {
+    CudaSequence best = null;
+    for (CudaSequence s : idle) {
+      if (s.capacity() >= capacity && (best == null || s.capacity() < best.capacity())) {
+        best = s;
+      }
+    }
+    if (best != null) {
+      idle.remove(best);
+    }
+    return best;
+  }
+
+  private synchronized void giveBack(CudaSequence memory) {
+    if (closed) {
+      memory.close();
+      return;
+    }
+    memory.truncate(0);
+    idle.addFirst(memory);
+    if (idle.size() > IDLE_SEQUENCES) {
+      idle.removeLast().close();
+    }
+  }
+
+  /** What a caller holds: a sequence's memory, lent until close, with the capacity the caller asked for. */
+  private final class PooledSequence implements Sequence {
+    private final int capacity;
+    private CudaSequence memory; // null once closed
+
+    PooledSequence(CudaSequence memory, int capacity) {
+      this.memory = memory;
+      this.capacity = capacity;
+    }
+
+    private CudaSequence memory() {
+      if (memory == null) {
+        throw new IllegalStateException("sequence is closed");
+      }
+      return memory;
+    }
+
+    private void fits(int n) {
+      if (memory().length() + n > capacity) {
+        throw new IllegalArgumentException("sequence of " + (memory().length() + n) + " positions exceeds its capacity "
+            + capacity);
+      }
+    }
+
+    @Override
+    public int length() {
+      return memory().length();
+    }
+
+    @Override
+    public int capacity() {
+      return capacity;
+    }
+
+    @Override
+    public Forward forward(int[] tokens, int numLogits, int... taps) {
+      fits(tokens.length);
+      return memory().forward(tokens, numLogits, taps);
+    }
+
+    @Override
+    public Forward forwardSummaries(int[] tokens, int numRows, int... taps) {
+      fits(tokens.length);
+      return memory().forwardSummaries(tokens, numRows, taps);
+    }
+
+    @Override
+    public void truncate(int length) {
+      memory().truncate(length);
+    }
+
+    @Override
+    public void close() {
+      if (memory != null) {
+        CudaSequence m = memory;
+        memory = null;
+        giveBack(m);
+      }
+    }
   }
 
   /** Bytes of weights one decode step reads: every matrix but the embedding rows it does not gather. */
@@ -165,10 +261,14 @@ public final class CudaBackend implements Backend {
 
   @Override
   public void close() {
-    if (closed) {
-      return;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      idle.forEach(CudaSequence::close);
+      idle.clear();
     }
-    closed = true;
     for (long address : allocations) {
       gpu.free(address);
     }
@@ -244,7 +344,10 @@ public final class CudaBackend implements Backend {
   /** Graphs captured per shape: (tokens, logit rows, taps, whether the rows are summarised on the device) */
   private record Shape(int tokens, int logits, String taps, boolean summarise) {}
 
-  /** One sequence: its BF16 KV cache, FP32 scratch for {@link #MAX_TOKENS} tokens, and its captured graphs. */
+  /**
+   * One sequence's memory: its BF16 KV cache, FP32 scratch for {@link #MAX_TOKENS} tokens, and the graphs captured
+   * on them. Callers hold it through a {@link PooledSequence}; closing this frees it.
+   */
   private final class CudaSequence implements Sequence {
     private static final int MAX_GRAPHS = 16;
 

@@ -181,15 +181,23 @@ public final class DriverGpu implements Gpu {
   public Graph capture(Runnable work) {
     current();
     cuda.call("cuStreamBeginCapture_v2", stream, CudaDriver.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
-    MemorySegment graph;
+    RuntimeException failure = null;
     try {
       work.run();
-    } finally {
-      try (Arena arena = Arena.ofConfined()) {
-        MemorySegment out = arena.allocate(ADDRESS);
-        cuda.call("cuStreamEndCapture", stream, out);
-        graph = out.get(ADDRESS, 0);
+    } catch (RuntimeException e) {
+      failure = e;
+    }
+    MemorySegment graph; // capture must end, failed or not, or the stream stays in capture mode
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment out = arena.allocate(ADDRESS);
+      cuda.call("cuStreamEndCapture", stream, out);
+      graph = out.get(ADDRESS, 0);
+    }
+    if (failure != null) {
+      if (!graph.equals(MemorySegment.NULL)) {
+        cuda.call("cuGraphDestroy", graph);
       }
+      throw failure;
     }
     MemorySegment exec;
     try {
