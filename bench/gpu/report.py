@@ -73,7 +73,8 @@ def main(folder):
     djl = os.path.join(folder, "djl-cuda.txt")
     if os.path.exists(djl):
         lines = [l for l in open(djl) if l.strip()]
-        out += ["## DJL's own CUDA path", "", "```", *[l.rstrip() for l in lines[-6:]], "```", ""]
+        keep = [l.rstrip() for l in lines if l.startswith("==") or "djl-cuda:" in l or "caused by" in l]
+        out += ["## DJL's own CUDA path", "", "```", *keep[:20], "```", ""]
     print("\n".join(out))
 
 

@@ -32,12 +32,18 @@ nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__, torch.cuda.get_device_name())' \
   | tee "$OUT/python.txt"
 
-# DJL's own CUDA path with the machine's PyTorch (issue 9 asks whether it works: recorded either way)
+# DJL's own CUDA path with the machine's PyTorch (recorded either way): DJL 0.35.1 ships JNI for PyTorch 2.7.1
+# only, so try it asking for the machine's version (DJL then looks for a JNI build of that version), and with the
+# bundled 2.7.1 JNI against the machine's libtorch
 torchlib=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
 torchver=$(python3 -c 'import torch; print(torch.__version__.split("+")[0])')
-PYTORCH_LIBRARY_PATH=$torchlib PYTORCH_VERSION=$torchver PYTORCH_FLAVOR=cu130 timeout 120 "${JAVA[@]}" \
-  dev.candor.bench.DjlCudaProbe > "$OUT/djl-cuda.txt" 2>&1
-log "$(grep djl-cuda: "$OUT/djl-cuda.txt" | head -1)"
+for version in "$torchver" 2.7.1; do
+  echo "== PYTORCH_VERSION=$version PYTORCH_LIBRARY_PATH=$torchlib" >> "$OUT/djl-cuda.txt"
+  PYTORCH_LIBRARY_PATH=$torchlib PYTORCH_VERSION=$version PYTORCH_FLAVOR=cu130 timeout 120 "${JAVA[@]}" \
+    dev.candor.bench.DjlCudaProbe >> "$OUT/djl-cuda.txt" 2>&1
+  echo "== exit $?" >> "$OUT/djl-cuda.txt"
+done
+log "$(grep djl-cuda: "$OUT/djl-cuda.txt" | tr '\n' ' ')"
 
 for shape in "${shapes[@]}"; do
   model=$WORK/qwen2.5-$shape-random
