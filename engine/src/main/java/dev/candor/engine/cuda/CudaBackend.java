@@ -24,9 +24,10 @@ import java.util.Map;
  * A {@link Backend} on a {@link Gpu}, with the kernels of candor.cu: weights and KV cache in BF16 (Qwen's dtype; an
  * F32 or F16 checkpoint is rounded to BF16 on upload), FP32 activations and accumulation. Q, K and V are one fused
  * matrix, as are gate and up; the residual additions are fused into the o and down projections. A forward pass of up
- * to {@link #MAX_TOKENS} tokens is captured once per shape (tokens, logits, taps) into a graph, then replayed: a
- * decode step is one graph launch, with the token and position uploaded before it and the logits downloaded after.
- * Longer inputs (prefill) run in chunks of {@link #MAX_TOKENS}.
+ * to {@link #MAX_TOKENS} tokens is captured once per shape (tokens, logit rows, taps, summaries or logits) into a
+ * graph, then replayed: a decode step is one graph launch, with the token and position uploaded before it and the
+ * row's {@link LogitSummary} (or its logits) downloaded after. Longer inputs (prefill) run in chunks of
+ * {@link #MAX_TOKENS}. Closed sequences lend their memory and graphs to the next (see {@link #newSequence}).
  */
 public final class CudaBackend implements Backend {
   /** Tokens per forward chunk: the widest gemv kernel (gemv8). Verification of k + 1 <= 8 tokens is one chunk. */
