@@ -47,6 +47,8 @@ def main(folder):
              fmt(c.get("generator_overhead_fraction_of_step"))),
             ("record from full logits on the host (sampling) µs / fraction of step",
              fmt(c.get("distribution_record_us")) + " / " + fmt(c.get("distribution_record_fraction_of_step"))),
+            ("**probe per token, fraction of a step** (tap to host + probe on host)",
+             fmt(c.get("probe_fraction_of_step"))),
             ("self-draft speedup (acceptance)", fmt(get(c, "self_draft", "speedup_over_generator")) + " ("
              + fmt(get(c, "self_draft", "acceptance")) + ")"),
             ("drafter: draft step / decode step", fmt(get(c, "drafter", "draft_over_decode"))),

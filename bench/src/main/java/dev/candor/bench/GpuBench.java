@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.candor.engine.checkpoint.Checkpoint;
+import dev.candor.engine.confidence.Probe;
 import dev.candor.engine.cuda.CudaBackend;
 import dev.candor.engine.cuda.DriverGpu;
 import dev.candor.engine.generate.GenerationRequest;
@@ -203,6 +204,20 @@ public final class GpuBench {
     r.put("distribution_record_us", record * 1e6);
     r.put("distribution_record_fraction_of_step", record / step);
 
+    // the probe: a middle layer's hidden state to the host each step, and the probe's arithmetic there (a random
+    // probe of the real width: 32 down-projections of the hidden state, max-pooled, logistic)
+    int tap = checkpoint.config().numHiddenLayers() / 2;
+    double tapStep = decodeStepSeconds(target, prompt, tokens, tap);
+    Probe probe = randomProbe(tap, checkpoint.config().hiddenSize());
+    float[] hidden;
+    try (Sequence seq = target.newSequence(prompt.length)) {
+      hidden = seq.forward(prompt, 0, tap).taps()[0][prompt.length - 1];
+    }
+    double probeToken = medianSeconds(2000, () -> probe.logit(List.of(hidden)));
+    r.put("tap_download_fraction_of_step", (tapStep - step) / step);
+    r.put("probe_token_us", probeToken * 1e6);
+    r.put("probe_fraction_of_step", (tapStep - step + probeToken) / step);
+
     // speculative decoding: self-draft (every draft accepted at T=0: the ceiling), then the given drafter
     ObjectNode self = r.putObject("self_draft");
     Generated s = generate(new Generator(target, target, tokenizer, Set.of(), k), prompt, request);
@@ -343,18 +358,21 @@ public final class GpuBench {
     return best;
   }
 
-  /** Median seconds per greedy decode step after a prompt, on summaries: the path greedy serving takes. */
-  static double decodeStepSeconds(Backend backend, int[] prompt, int steps) {
+  /**
+   * Median seconds per greedy decode step after a prompt, on summaries: the path greedy serving takes (with the
+   * hidden states of {@code taps} to the host too, as a probe needs).
+   */
+  static double decodeStepSeconds(Backend backend, int[] prompt, int steps, int... taps) {
     double[] runs = new double[3];
     for (int r = 0; r < runs.length; r++) {
       try (Sequence s = backend.newSequence(prompt.length + steps + 16)) {
-        int next = s.forwardSummaries(prompt, 1).summaries()[0].argmax();
+        int next = s.forwardSummaries(prompt, 1, taps).summaries()[0].argmax();
         for (int i = 0; i < 8; i++) { // warm-up: graph capture
-          next = s.forwardSummaries(new int[] {next}, 1).summaries()[0].argmax();
+          next = s.forwardSummaries(new int[] {next}, 1, taps).summaries()[0].argmax();
         }
         long t0 = System.nanoTime();
         for (int i = 0; i < steps; i++) {
-          next = s.forwardSummaries(new int[] {next}, 1).summaries()[0].argmax();
+          next = s.forwardSummaries(new int[] {next}, 1, taps).summaries()[0].argmax();
         }
         runs[r] = (System.nanoTime() - t0) / 1e9 / steps;
       }
@@ -411,6 +429,24 @@ public final class GpuBench {
       }
       return median(times);
     }
+  }
+
+  /** A probe of the shape Candor trains (width 32, max-pooled), with random weights: its cost, not its answers. */
+  static Probe randomProbe(int tap, int hidden) {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+    int width = 32;
+    float[] proj = new float[width * hidden];
+    for (int i = 0; i < proj.length; i++) {
+      proj[i] = (float) (random.nextGaussian() / Math.sqrt(hidden));
+    }
+    float[] bias = new float[width];
+    float[] out = new float[width];
+    for (int i = 0; i < width; i++) {
+      out[i] = (float) random.nextGaussian();
+    }
+    Probe.Platt[] platt = new Probe.Platt[Probe.Level.values().length];
+    java.util.Arrays.fill(platt, Probe.Platt.IDENTITY);
+    return new Probe(tap, hidden, width, true, proj, bias, out, 0f, platt, "random", JSON.createObjectNode());
   }
 
   record Generated(GenerationResult result, double rate) {}

@@ -69,7 +69,7 @@ class GpuBenchTest {
       assertEquals(1.0, r.get("self_draft").get("acceptance").asDouble(), "a self-draft at T=0 is always accepted");
       for (String key : new String[] {"decode_tokens_per_second", "fraction_of_bandwidth_limit", "verify_over_decode",
           "generator_tokens_per_second", "distribution_record_fraction_of_step", "prefill_tokens_per_second",
-          "decode_step_on_logits_ms"}) {
+          "decode_step_on_logits_ms", "probe_token_us"}) {
         assertTrue(r.get(key).asDouble() > 0, key + " = " + r.get(key));
       }
       assertTrue(r.get("drafter").get("acceptance").asDouble() > 0, r.get("drafter").toString());
