@@ -67,28 +67,32 @@ def make(args):
         return
     os.makedirs(args.out, exist_ok=True)
     c = config_json(args.shape, args.vocab)
+    # plan the shards (at most 4 GB each, as the hub's), then make and write one shard at a time
+    specs = list(tensors(c))
+    plan, size, limit = [[]], 0, 4 << 30
+    for spec in specs:
+        n = 2 * torch.Size(spec[1]).numel()
+        if size + n > limit and plan[-1]:
+            plan.append([])
+            size = 0
+        plan[-1].append(spec)
+        size += n
     g = torch.Generator(device="cuda").manual_seed(args.seed)
-    shards, shard, size, limit = [], {}, 0, 4 << 30
-    for name, shape, kind in tensors(c):
-        if kind == "norm":  # around 1, as trained norms are, not exactly 1
-            t = 1 + 0.1 * torch.randn(shape, generator=g, device="cuda")
-        else:
-            t = args.std * torch.randn(shape, generator=g, device="cuda")
-        t = t.to(torch.bfloat16).cpu()
-        if size + t.numel() * 2 > limit and shard:
-            shards.append(shard)
-            shard, size = {}, 0
-        shard[name] = t
-        size += t.numel() * 2
-    shards.append(shard)
     index = {"metadata": {"total_size": 0}, "weight_map": {}}
-    for n, s in enumerate(shards):
-        file = f"model-{n + 1:05d}-of-{len(shards):05d}.safetensors" if len(shards) > 1 else "model.safetensors"
-        save_file(s, os.path.join(args.out, file), metadata={"format": "pt"})
-        for name, t in s.items():
+    for k, shard_specs in enumerate(plan):
+        file = f"model-{k + 1:05d}-of-{len(plan):05d}.safetensors" if len(plan) > 1 else "model.safetensors"
+        shard = {}
+        for name, shape, kind in shard_specs:
+            if kind == "norm":  # around 1, as trained norms are, not exactly 1
+                t = 1 + 0.1 * torch.randn(shape, generator=g, device="cuda")
+            else:
+                t = args.std * torch.randn(shape, generator=g, device="cuda")
+            shard[name] = t.to(torch.bfloat16).cpu().contiguous()
             index["weight_map"][name] = file
             index["metadata"]["total_size"] += t.numel() * 2
-    if len(shards) > 1:
+        save_file(shard, os.path.join(args.out, file), metadata={"format": "pt"})
+        del shard
+    if len(plan) > 1:
         with open(os.path.join(args.out, "model.safetensors.index.json"), "w") as f:
             json.dump(index, f, indent=2)
     with open(os.path.join(args.out, "config.json"), "w") as f:
@@ -97,16 +101,21 @@ def make(args):
         json.dump({"bos_token_id": 151643, "eos_token_id": [151645, 151643], "do_sample": False}, f, indent=2)
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(os.path.join(args.tokenizer, name), args.out)
-    print(f"{args.out}: {len(shards)} shard(s), {index['metadata']['total_size'] / 1e9:.2f} GB")
+    print(f"{args.out}: {len(plan)} shard(s), {index['metadata']['total_size'] / 1e9:.2f} GB")
 
 
 def load(path, device="cuda"):
+    """The checkpoint in BF16 on the GPU, whatever this transformers calls the dtype argument."""
+    import transformers
     from transformers import AutoModelForCausalLM
+    key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16)
-    except TypeError:  # transformers 4 names it torch_dtype
-        model = AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.bfloat16)
-    return model.to(device).eval()
+        model = AutoModelForCausalLM.from_pretrained(path, device_map=device, **{key: torch.bfloat16})
+    except (ImportError, ValueError):  # no accelerate for device_map: load, then move
+        model = AutoModelForCausalLM.from_pretrained(path, **{key: torch.bfloat16}).to(device)
+    if model.dtype != torch.bfloat16:
+        model = model.to(torch.bfloat16)
+    return model.eval()
 
 
 def prompt_ids(path):
