@@ -69,7 +69,7 @@ def make(args):
     c = config_json(args.shape, args.vocab)
     # plan the shards (at most 4 GB each, as the hub's), then make and write one shard at a time
     specs = list(tensors(c))
-    plan, size, limit = [[]], 0, 4 << 30
+    plan, size, limit = [[]], 0, int(args.shard_gb * (1 << 30))
     for spec in specs:
         n = 2 * torch.Size(spec[1]).numel()
         if size + n > limit and plan[-1]:
@@ -77,16 +77,16 @@ def make(args):
             size = 0
         plan[-1].append(spec)
         size += n
-    g = torch.Generator(device="cuda").manual_seed(args.seed)
+    g = torch.Generator(device=args.device).manual_seed(args.seed)
     index = {"metadata": {"total_size": 0}, "weight_map": {}}
     for k, shard_specs in enumerate(plan):
         file = f"model-{k + 1:05d}-of-{len(plan):05d}.safetensors" if len(plan) > 1 else "model.safetensors"
         shard = {}
         for name, shape, kind in shard_specs:
             if kind == "norm":  # around 1, as trained norms are, not exactly 1
-                t = 1 + 0.1 * torch.randn(shape, generator=g, device="cuda")
+                t = 1 + 0.1 * torch.randn(shape, generator=g, device=args.device)
             else:
-                t = args.std * torch.randn(shape, generator=g, device="cuda")
+                t = args.std * torch.randn(shape, generator=g, device=args.device)
             shard[name] = t.to(torch.bfloat16).cpu().contiguous()
             index["weight_map"][name] = file
             index["metadata"]["total_size"] += t.numel() * 2
@@ -199,6 +199,8 @@ def main():
     m.add_argument("--tokenizer", default="models/tokenizers/qwen2.5")
     m.add_argument("--std", type=float, default=0.02)
     m.add_argument("--seed", type=int, default=1)
+    m.add_argument("--shard-gb", type=float, default=4.0, help="largest shard, in GiB")
+    m.add_argument("--device", default="cuda", help="where to draw the random numbers (cpu works, slowly)")
     ref = sub.add_parser("reference")
     ref.add_argument("--model", required=True)
     ref.add_argument("--out", required=True)
