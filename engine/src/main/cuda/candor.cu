@@ -83,71 +83,100 @@ extern "C" __global__ void rmsnorm(const float* x, const float* __restrict__ wei
   for (int i = threadIdx.x; i < hidden; i += blockDim.x) result[i] = row[i] * scale * weight[i];
 }
 
-// y[t][r] (+)= W[r] . x[t] + bias[r] for rows r < rows and tokens t < n <= N: one warp per row, each weight read once
-// for all n tokens (verification costs about what a decode step costs). W is [rows, in] BF16 row-major; x is
-// [n, in] and y [n, rows], FP32. With accumulate, y += (the residual connection, fused).
-template <int N>
+// y[t][r] (+)= W[r] . x[t] + bias[r] for rows r < rows and tokens t < n <= N: each warp takes R consecutive rows,
+// each weight read once for all n tokens (verification costs about what a decode step costs), each input element
+// once for all R rows. W is [rows, in] BF16 row-major; x is [n, in] and y [n, rows], FP32. With accumulate, y += (the
+// residual connection, fused). Lane l sums elements l*8..l*8+7 of every 256, in the same order whatever N and R, so
+// a row's result for a token does not depend on how many tokens or rows share the pass.
+//
+// Why R: the input is read from L1 by every warp of a block. One row per warp costs N * 32 bytes of input per 16 bytes
+// of weight; at N = 8 that is more L1 traffic than an SM's L1 can serve while DRAM streams the weights (128 B/clock
+// against about 15 B/clock of DRAM per SM on an H100). Four rows per warp divide it by four.
+template <int N, int R>
 __device__ __forceinline__ void gemv_rows(const bf16* __restrict__ weight, const float* __restrict__ bias,
                                           const float* __restrict__ x, float* __restrict__ y, int rows, int in, int n,
                                           int accumulate) {
-  int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+  int row0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * R;
   int lane = threadIdx.x & 31;
-  if (row >= rows) return;  // the whole warp leaves together
-  const bf16* w = weight + (size_t)row * in;
-  float acc[N];
+  if (row0 >= rows) return;  // the whole warp leaves together
+  float acc[R][N];
 #pragma unroll
-  for (int t = 0; t < N; t++) acc[t] = 0.f;
+  for (int r = 0; r < R; r++)
+#pragma unroll
+    for (int t = 0; t < N; t++) acc[r][t] = 0.f;
   if ((in & 7) == 0) {
     // 16-byte loads: eight weights per lane, 256 per warp per step
-#pragma unroll 4
+#pragma unroll 2
     for (int i = lane * 8; i < in; i += 256) {
-      uint4 packed = *(const uint4*)(w + i);
-      float wf[8] = {__uint_as_float(packed.x << 16), __uint_as_float(packed.x & 0xffff0000u),
-                     __uint_as_float(packed.y << 16), __uint_as_float(packed.y & 0xffff0000u),
-                     __uint_as_float(packed.z << 16), __uint_as_float(packed.z & 0xffff0000u),
-                     __uint_as_float(packed.w << 16), __uint_as_float(packed.w & 0xffff0000u)};
+      float wf[R][8];
+#pragma unroll
+      for (int r = 0; r < R; r++) {
+        uint4 packed = row0 + r < rows ? *(const uint4*)(weight + (size_t)(row0 + r) * in + i) : uint4{0, 0, 0, 0};
+        wf[r][0] = __uint_as_float(packed.x << 16);
+        wf[r][1] = __uint_as_float(packed.x & 0xffff0000u);
+        wf[r][2] = __uint_as_float(packed.y << 16);
+        wf[r][3] = __uint_as_float(packed.y & 0xffff0000u);
+        wf[r][4] = __uint_as_float(packed.z << 16);
+        wf[r][5] = __uint_as_float(packed.z & 0xffff0000u);
+        wf[r][6] = __uint_as_float(packed.w << 16);
+        wf[r][7] = __uint_as_float(packed.w & 0xffff0000u);
+      }
 #pragma unroll
       for (int t = 0; t < N; t++) {
         if (t < n) {
           const float4* xt = (const float4*)(x + (size_t)t * in + i);
           float4 a = xt[0], b = xt[1];
-          acc[t] += wf[0] * a.x + wf[1] * a.y + wf[2] * a.z + wf[3] * a.w + wf[4] * b.x + wf[5] * b.y + wf[6] * b.z +
-                    wf[7] * b.w;
+#pragma unroll
+          for (int r = 0; r < R; r++)
+            acc[r][t] += wf[r][0] * a.x + wf[r][1] * a.y + wf[r][2] * a.z + wf[r][3] * a.w + wf[r][4] * b.x +
+                         wf[r][5] * b.y + wf[r][6] * b.z + wf[r][7] * b.w;
         }
       }
     }
   } else {
     for (int i = lane; i < in; i += 32) {
-      float wi = bf16_to_f32(w[i]);
+      float wi[R];
 #pragma unroll
-      for (int t = 0; t < N; t++)
-        if (t < n) acc[t] += wi * x[(size_t)t * in + i];
+      for (int r = 0; r < R; r++) wi[r] = row0 + r < rows ? bf16_to_f32(weight[(size_t)(row0 + r) * in + i]) : 0.f;
+#pragma unroll
+      for (int t = 0; t < N; t++) {
+        if (t < n) {
+          float xi = x[(size_t)t * in + i];
+#pragma unroll
+          for (int r = 0; r < R; r++) acc[r][t] += wi[r] * xi;
+        }
+      }
     }
   }
-  float b = bias ? bias[row] : 0.f;
 #pragma unroll
-  for (int t = 0; t < N; t++) {
-    if (t >= n) break;  // the same for the whole warp
-    float sum = warp_sum(acc[t]);
-    if (lane == 0) {
-      float* out = y + (size_t)t * rows + row;
-      *out = accumulate ? *out + sum + b : sum + b;
+  for (int r = 0; r < R; r++) {
+    if (row0 + r >= rows) break;  // the same for the whole warp
+    float b = bias ? bias[row0 + r] : 0.f;
+#pragma unroll
+    for (int t = 0; t < N; t++) {
+      if (t >= n) break;
+      float sum = warp_sum(acc[r][t]);
+      if (lane == 0) {
+        float* out = y + (size_t)t * rows + row0 + r;
+        *out = accumulate ? *out + sum + b : sum + b;
+      }
     }
   }
 }
 
-// One token (decode, drafting).
+// One token (decode, drafting): one row per warp, four warps a block.
 extern "C" __global__ void gemv1(const bf16* __restrict__ weight, const float* __restrict__ bias,
                                  const float* __restrict__ x, float* __restrict__ y, int rows, int in, int n,
                                  int accumulate) {
-  gemv_rows<1>(weight, bias, x, y, rows, in, n, accumulate);
+  gemv_rows<1, 1>(weight, bias, x, y, rows, in, n, accumulate);
 }
 
-// Up to eight tokens (verification of k + 1 <= 8 positions, prefill in chunks of eight).
+// Up to eight tokens (verification of k + 1 <= 8 positions, prefill in chunks of eight): four rows per warp,
+// sixteen a block.
 extern "C" __global__ void gemv8(const bf16* __restrict__ weight, const float* __restrict__ bias,
                                  const float* __restrict__ x, float* __restrict__ y, int rows, int in, int n,
                                  int accumulate) {
-  gemv_rows<8>(weight, bias, x, y, rows, in, n, accumulate);
+  gemv_rows<8, 4>(weight, bias, x, y, rows, in, n, accumulate);
 }
 
 // Rotary position embedding (rotate-half) on the q and k heads of qkv [n, q | k | v], then k and v into the BF16

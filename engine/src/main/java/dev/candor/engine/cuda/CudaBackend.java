@@ -38,7 +38,7 @@ public final class CudaBackend implements Backend {
    * contexts; each block takes every splits-th chunk, so the grid stays fixed as the sequence grows.
    */
   static final int ATTENTION_SPLITS = 16;
-  private static final int GEMV_ROWS_PER_BLOCK = 4; // four warps of 32, one row each
+  private static final int GEMV_WARPS = 4; // per block; gemv1 takes one row per warp, gemv8 four
   /** The kernels of candor.cu this backend launches. */
   public static final List<String> KERNELS =
       List.of("embed", "rmsnorm", "gemv1", "gemv8", "rope_kv", "attention", "attention_combine", "swiglu",
@@ -582,8 +582,9 @@ public final class CudaBackend implements Backend {
     }
 
     private void gemv(long weight, long bias, long in, long out, int rows, int inDim, int m, boolean accumulate) {
-      gpu.launch(m == 1 ? gemv1 : gemv8, Gpu.Grid.of((rows + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK),
-          32 * GEMV_ROWS_PER_BLOCK, weight, bias, in, out, rows, inDim, m, accumulate ? 1 : 0);
+      int rowsPerBlock = GEMV_WARPS * (m == 1 ? 1 : 4);
+      gpu.launch(m == 1 ? gemv1 : gemv8, Gpu.Grid.of((rows + rowsPerBlock - 1) / rowsPerBlock), 32 * GEMV_WARPS,
+          weight, bias, in, out, rows, inDim, m, accumulate ? 1 : 0);
     }
 
     @Override
