@@ -209,13 +209,6 @@ public final class CudaBackend implements Backend {
       return memory;
     }
 
-    private void fits(int n) {
-      if (memory().length() + n > capacity) {
-        throw new IllegalArgumentException("sequence of " + (memory().length() + n) + " positions exceeds its capacity "
-            + capacity);
-      }
-    }
-
     @Override
     public int length() {
       return memory().length();
@@ -228,13 +221,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Forward forward(int[] tokens, int numLogits, int... taps) {
-      fits(tokens.length);
+      Sequence.checkForward(c, memory().length(), capacity, tokens, numLogits, taps);
       return memory().forward(tokens, numLogits, taps);
     }
 
     @Override
     public Forward forwardSummaries(int[] tokens, int numRows, int... taps) {
-      fits(tokens.length);
+      Sequence.checkForward(c, memory().length(), capacity, tokens, numRows, taps);
       return memory().forwardSummaries(tokens, numRows, taps);
     }
 
@@ -436,26 +429,11 @@ public final class CudaBackend implements Backend {
     }
 
     private Forward run(int[] tokens, int numLogits, boolean summarise, int... tapIndices) {
-      int n = tokens.length;
       if (closed) {
         throw new IllegalStateException("sequence is closed");
       }
-      if (n == 0 || numLogits < 0 || numLogits > n) {
-        throw new IllegalArgumentException("forward of " + n + " tokens with " + numLogits + " logits");
-      }
-      if (length + n > capacity) {
-        throw new IllegalArgumentException("sequence of " + (length + n) + " positions exceeds its capacity " + capacity);
-      }
-      for (int t : tokens) {
-        if (t < 0 || t >= c.vocabSize()) {
-          throw new IllegalArgumentException("token id " + t + " outside the vocabulary 0.." + (c.vocabSize() - 1));
-        }
-      }
-      for (int tap : tapIndices) {
-        if (tap < 0 || tap > c.numHiddenLayers()) {
-          throw new IllegalArgumentException("tap " + tap + " outside 0.." + c.numHiddenLayers());
-        }
-      }
+      Sequence.checkForward(c, length, capacity, tokens, numLogits, tapIndices);
+      int n = tokens.length;
       String tapKey = Arrays.toString(Arrays.stream(tapIndices).sorted().distinct().toArray());
       float[][] logitRows = summarise ? null : new float[numLogits][];
       LogitSummary[] summaryRows = summarise ? new LogitSummary[numLogits] : null;

@@ -157,38 +157,31 @@ public final class CudaDriver {
     }
   }
 
-  // Typed wrappers for the calls that return a value through a pointer.
+  // The calls that return a value through a pointer, their first argument.
+
+  private <T> T out(java.lang.foreign.MemoryLayout layout, java.util.function.Function<MemorySegment, T> read,
+      String name, Object... args) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment out = arena.allocate(layout);
+      call(name, prepend(out, args));
+      return read.apply(out);
+    }
+  }
 
   int intOut(String name, Object... args) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_INT);
-      call(name, prepend(out, args));
-      return out.get(JAVA_INT, 0);
-    }
+    return out(JAVA_INT, s -> s.get(JAVA_INT, 0), name, args);
   }
 
   long longOut(String name, Object... args) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_LONG);
-      call(name, prepend(out, args));
-      return out.get(JAVA_LONG, 0);
-    }
+    return out(JAVA_LONG, s -> s.get(JAVA_LONG, 0), name, args);
   }
 
   MemorySegment handleOut(String name, Object... args) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(ADDRESS);
-      call(name, prepend(out, args));
-      return out.get(ADDRESS, 0);
-    }
+    return out(ADDRESS, s -> s.get(ADDRESS, 0), name, args);
   }
 
   float floatOut(String name, Object... args) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_FLOAT);
-      call(name, prepend(out, args));
-      return out.get(JAVA_FLOAT, 0);
-    }
+    return out(JAVA_FLOAT, s -> s.get(JAVA_FLOAT, 0), name, args);
   }
 
   private static Object[] prepend(Object first, Object[] rest) {

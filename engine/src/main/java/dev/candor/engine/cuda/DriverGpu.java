@@ -1,8 +1,6 @@
 package dev.candor.engine.cuda;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.io.IOException;
@@ -160,20 +158,8 @@ public final class DriverGpu implements Gpu {
   @Override
   public void launch(Kernel kernel, Grid grid, int threads, Object... args) {
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment values = arena.allocate(8L * args.length, 8);
-      MemorySegment pointers = arena.allocate(ADDRESS, args.length);
-      for (int i = 0; i < args.length; i++) {
-        MemorySegment slot = values.asSlice(8L * i, 8);
-        switch (args[i]) {
-          case Long l -> slot.set(JAVA_LONG, 0, l);
-          case Integer n -> slot.set(JAVA_INT, 0, n);
-          case Float f -> slot.set(JAVA_FLOAT, 0, f);
-          default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
-        }
-        pointers.setAtIndex(ADDRESS, i, slot);
-      }
       cuda.call("cuLaunchKernel", ((DriverKernel) kernel).function(), grid.x(), grid.y(), grid.z(), threads, 1, 1, 0,
-          stream, pointers, MemorySegment.NULL);
+          stream, Gpu.kernelParams(arena, args), MemorySegment.NULL);
     }
   }
 

@@ -1,6 +1,8 @@
 package dev.candor.engine.cuda;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * What {@link CudaBackend} needs of a GPU: memory, copies, kernel launches on one stream, and capturing that stream's
@@ -30,6 +32,26 @@ public interface Gpu extends AutoCloseable {
     public static Grid of(int x) {
       return new Grid(x, 1, 1);
     }
+  }
+
+  /**
+   * A launch's arguments as the driver takes them (cuLaunchKernel's kernelParams): an array of pointers, each to one
+   * argument's value, allocated in {@code arena}. Long for pointers, Integer for int, Float for float.
+   */
+  static MemorySegment kernelParams(Arena arena, Object... args) {
+    MemorySegment values = arena.allocate(8L * Math.max(1, args.length), 8);
+    MemorySegment pointers = arena.allocate(ValueLayout.ADDRESS, Math.max(1, args.length));
+    for (int i = 0; i < args.length; i++) {
+      MemorySegment slot = values.asSlice(8L * i, 8);
+      switch (args[i]) {
+        case Long l -> slot.set(ValueLayout.JAVA_LONG, 0, l);
+        case Integer n -> slot.set(ValueLayout.JAVA_INT, 0, n);
+        case Float f -> slot.set(ValueLayout.JAVA_FLOAT, 0, f);
+        default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
+      }
+      pointers.setAtIndex(ValueLayout.ADDRESS, i, slot);
+    }
+    return pointers;
   }
 
   /** What the GPU is, for logs and the backend's description. */

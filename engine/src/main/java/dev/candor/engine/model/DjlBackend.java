@@ -110,24 +110,8 @@ public final class DjlBackend implements Backend {
       if (closed) {
         throw new IllegalStateException("sequence is closed");
       }
+      Sequence.checkForward(config, cache.length, cache.capacity, tokens, numLogits, taps);
       int n = tokens.length;
-      if (n == 0 || numLogits < 0 || numLogits > n) {
-        throw new IllegalArgumentException("forward of " + n + " tokens with " + numLogits + " logits");
-      }
-      if (cache.length + n > cache.capacity) {
-        throw new IllegalArgumentException("sequence of " + (cache.length + n) + " positions exceeds its capacity "
-            + cache.capacity);
-      }
-      for (int t : tokens) {
-        if (t < 0 || t >= config.vocabSize()) {
-          throw new IllegalArgumentException("token id " + t + " outside the vocabulary 0.." + (config.vocabSize() - 1));
-        }
-      }
-      for (int tap : taps) {
-        if (tap < 0 || tap > config.numHiddenLayers()) {
-          throw new IllegalArgumentException("tap " + tap + " outside 0.." + config.numHiddenLayers());
-        }
-      }
       try (NDScope scope = new NDScope()) {
         NDArray ids = manager.create(toLongs(tokens), new Shape(1, n));
         NDArray[] tapOut = new NDArray[taps.length];

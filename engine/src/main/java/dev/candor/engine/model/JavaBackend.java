@@ -130,23 +130,8 @@ public final class JavaBackend implements Backend {
 
     @Override
     public Forward forward(int[] tokens, int numLogits, int... taps) {
+      Sequence.checkForward(c, length, capacity, tokens, numLogits, taps);
       int n = tokens.length;
-      if (n == 0 || numLogits < 0 || numLogits > n) {
-        throw new IllegalArgumentException("forward of " + n + " tokens with " + numLogits + " logits");
-      }
-      if (length + n > capacity) {
-        throw new IllegalArgumentException("sequence of " + (length + n) + " positions exceeds its capacity " + capacity);
-      }
-      for (int t : tokens) {
-        if (t < 0 || t >= c.vocabSize()) {
-          throw new IllegalArgumentException("token id " + t + " outside the vocabulary 0.." + (c.vocabSize() - 1));
-        }
-      }
-      for (int tap : taps) {
-        if (tap < 0 || tap > c.numHiddenLayers()) {
-          throw new IllegalArgumentException("tap " + tap + " outside 0.." + c.numHiddenLayers());
-        }
-      }
       int hidden = c.hiddenSize();
       int hd = c.headDim();
       int heads = c.numAttentionHeads();

@@ -1,5 +1,6 @@
 package dev.candor.engine.model;
 
+import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.sampling.LogitSummary;
 
 /**
@@ -37,6 +38,30 @@ public interface Sequence extends AutoCloseable {
       summaries[i] = LogitSummary.of(forward.logits()[i]);
     }
     return new Forward(null, forward.taps(), summaries);
+  }
+
+  /**
+   * The checks every backend makes before a forward: at least one token, 0..n logit rows, room in the cache, token
+   * ids in the vocabulary, taps between 0 and the number of layers. Each failure says what was asked.
+   */
+  static void checkForward(Qwen2Config config, int length, int capacity, int[] tokens, int numLogits, int[] taps) {
+    int n = tokens.length;
+    if (n == 0 || numLogits < 0 || numLogits > n) {
+      throw new IllegalArgumentException("forward of " + n + " tokens with " + numLogits + " logits");
+    }
+    if (length + n > capacity) {
+      throw new IllegalArgumentException("sequence of " + (length + n) + " positions exceeds its capacity " + capacity);
+    }
+    for (int t : tokens) {
+      if (t < 0 || t >= config.vocabSize()) {
+        throw new IllegalArgumentException("token id " + t + " outside the vocabulary 0.." + (config.vocabSize() - 1));
+      }
+    }
+    for (int tap : taps) {
+      if (tap < 0 || tap > config.numHiddenLayers()) {
+        throw new IllegalArgumentException("tap " + tap + " outside 0.." + config.numHiddenLayers());
+      }
+    }
   }
 
   /** Prefill: the prompt, logits of its last position. */

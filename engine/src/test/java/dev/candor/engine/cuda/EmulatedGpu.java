@@ -1,9 +1,7 @@
 package dev.candor.engine.cuda;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -181,18 +179,7 @@ final class EmulatedGpu implements Gpu {
     run(() -> {
       launches++;
       try (Arena arena = Arena.ofConfined()) {
-        MemorySegment slots = arena.allocate(8L * values.length, 8);
-        MemorySegment pointers = arena.allocate(ADDRESS, values.length);
-        for (int i = 0; i < values.length; i++) {
-          MemorySegment slot = slots.asSlice(8L * i, 8);
-          switch (values[i]) {
-            case Long l -> slot.set(JAVA_LONG, 0, l);
-            case Integer n -> slot.set(JAVA_INT, 0, n);
-            case Float f -> slot.set(JAVA_FLOAT, 0, f);
-            default -> throw new IllegalArgumentException("kernel argument of type " + values[i].getClass());
-          }
-          pointers.setAtIndex(ADDRESS, i, slot);
-        }
+        MemorySegment pointers = Gpu.kernelParams(arena, values);
         int result = (int) launch.invokeExact(((EmuKernel) kernel).cName(), grid.x(), grid.y(), grid.z(), threads, 1,
             1, 0, pointers);
         if (result != 0) {
