@@ -4,8 +4,8 @@
 // residual stream are FP32. A forward pass of n tokens (n = 1 for decode, k + 1 for verification, a chunk of a
 // prompt for prefill) is, per layer:
 //
-//   rmsnorm -> gemv(q|k|v fused, bias) -> rope_kv -> attention -> attention_combine -> gemv(o, += x)
-//           -> rmsnorm -> gemv(gate|up fused) -> swiglu -> gemv(down, += x)
+//   rmsnorm -> qkv (q|k|v fused, bias, RoPE, k and v into the cache) -> attention -> attention_combine
+//           -> gemv(o, += x) -> rmsnorm -> gate_up (gate|up fused, SwiGLU) -> gemv(down, += x)
 //
 // then rmsnorm and gemv(lm_head). Every kernel reads the sequence's start position from device memory (meta[0]) and
 // never from its arguments, so one captured CUDA graph replays every decode step of a sequence.
@@ -83,27 +83,26 @@ extern "C" __global__ void rmsnorm(const float* x, const float* __restrict__ wei
   for (int i = threadIdx.x; i < hidden; i += blockDim.x) result[i] = row[i] * scale * weight[i];
 }
 
-// y[t][r] (+)= W[r] . x[t] + bias[r] for rows r < rows and tokens t < n <= N: each warp takes R consecutive rows,
-// each weight read once for all n tokens (verification costs about what a decode step costs), each input element
-// once for all R rows. W is [rows, in] BF16 row-major; x is [n, in] and y [n, rows], FP32. With accumulate, y += (the
-// residual connection, fused). Lane l sums elements l*8..l*8+7 of every 256, in the same order whatever N and R, so
-// a row's result for a token does not depend on how many tokens or rows share the pass.
+// The matrix-vector core of every projection: acc[r][t] = W[row(r)] . x[t] for a warp's R rows and tokens t < n <= N,
+// reduced over the warp (every lane gets the sums). W is [*, in] BF16 row-major, x is [n, in] FP32. row(r) < 0: no
+// row. Each weight is read once for all n tokens (a verify step costs about what a decode step costs), and each
+// input element once for all R rows. Lane l sums elements l*8..l*8+7 of every 256, in the same order whatever N and
+// R, so a row's result for a token does not depend on how many tokens or rows share the pass.
 //
 // Why R: the input is read from L1 by every warp of a block. One row per warp costs N * 32 bytes of input per 16 bytes
 // of weight; at N = 8 that is more L1 traffic than an SM's L1 can serve while DRAM streams the weights (128 B/clock
 // against about 15 B/clock of DRAM per SM on an H100). Four rows per warp divide it by four.
-template <int N, int R>
-__device__ __forceinline__ void gemv_rows(const bf16* __restrict__ weight, const float* __restrict__ bias,
-                                          const float* __restrict__ x, float* __restrict__ y, int rows, int in, int n,
-                                          int accumulate) {
-  int row0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * R;
+template <int N, int R, class RowOf>
+__device__ __forceinline__ void gemv_core(const bf16* __restrict__ weight, const float* __restrict__ x, int in, int n,
+                                          RowOf row_of, float (&acc)[R][N]) {
   int lane = threadIdx.x & 31;
-  if (row0 >= rows) return;  // the whole warp leaves together
-  float acc[R][N];
+  int row[R];
 #pragma unroll
-  for (int r = 0; r < R; r++)
+  for (int r = 0; r < R; r++) {
+    row[r] = row_of(r);
 #pragma unroll
     for (int t = 0; t < N; t++) acc[r][t] = 0.f;
+  }
   if ((in & 7) == 0) {
     // 16-byte loads: eight weights per lane, 256 per warp per step
 #pragma unroll 2
@@ -111,7 +110,7 @@ __device__ __forceinline__ void gemv_rows(const bf16* __restrict__ weight, const
       float wf[R][8];
 #pragma unroll
       for (int r = 0; r < R; r++) {
-        uint4 packed = row0 + r < rows ? *(const uint4*)(weight + (size_t)(row0 + r) * in + i) : uint4{0, 0, 0, 0};
+        uint4 packed = row[r] >= 0 ? *(const uint4*)(weight + (size_t)row[r] * in + i) : uint4{0, 0, 0, 0};
         wf[r][0] = __uint_as_float(packed.x << 16);
         wf[r][1] = __uint_as_float(packed.x & 0xffff0000u);
         wf[r][2] = __uint_as_float(packed.y << 16);
@@ -137,7 +136,7 @@ __device__ __forceinline__ void gemv_rows(const bf16* __restrict__ weight, const
     for (int i = lane; i < in; i += 32) {
       float wi[R];
 #pragma unroll
-      for (int r = 0; r < R; r++) wi[r] = row0 + r < rows ? bf16_to_f32(weight[(size_t)(row0 + r) * in + i]) : 0.f;
+      for (int r = 0; r < R; r++) wi[r] = row[r] >= 0 ? bf16_to_f32(weight[(size_t)row[r] * in + i]) : 0.f;
 #pragma unroll
       for (int t = 0; t < N; t++) {
         if (t < n) {
@@ -149,61 +148,137 @@ __device__ __forceinline__ void gemv_rows(const bf16* __restrict__ weight, const
     }
   }
 #pragma unroll
+  for (int r = 0; r < R; r++)
+#pragma unroll
+    for (int t = 0; t < N; t++)
+      if (t < n) acc[r][t] = warp_sum(acc[r][t]);  // n is the same for the whole warp
+}
+
+__device__ __forceinline__ int warp_index() { return blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); }
+
+// y[t][r] (+)= W[r] . x[t] + bias[r] for rows r < rows, tokens t < n: a warp takes R consecutive rows. With
+// accumulate, y += (the residual connection, fused into the o and down projections).
+template <int N, int R>
+__device__ __forceinline__ void gemv_rows(const bf16* __restrict__ weight, const float* __restrict__ bias,
+                                          const float* __restrict__ x, float* __restrict__ y, int rows, int in, int n,
+                                          int accumulate) {
+  int row0 = warp_index() * R;
+  if (row0 >= rows) return;  // the whole warp leaves together
+  float acc[R][N];
+  gemv_core<N, R>(weight, x, in, n, [&](int r) { return row0 + r < rows ? row0 + r : -1; }, acc);
+  if ((threadIdx.x & 31) != 0) return;
+#pragma unroll
   for (int r = 0; r < R; r++) {
-    if (row0 + r >= rows) break;  // the same for the whole warp
+    if (row0 + r >= rows) break;
     float b = bias ? bias[row0 + r] : 0.f;
 #pragma unroll
     for (int t = 0; t < N; t++) {
       if (t >= n) break;
-      float sum = warp_sum(acc[r][t]);
-      if (lane == 0) {
-        float* out = y + (size_t)t * rows + row0 + r;
-        *out = accumulate ? *out + sum + b : sum + b;
+      float* out = y + (size_t)t * rows + row0 + r;
+      *out = accumulate ? *out + acc[r][t] + b : acc[r][t] + b;
+    }
+  }
+}
+
+// act[t][j] = silu(gate[j] . x[t]) * (up[j] . x[t]), for j < intermediate, from the fused [gate | up] matrix: a warp
+// takes R / 2 values of j, each one gate row and its up row, so the two products never leave the registers.
+template <int N, int R>
+__device__ __forceinline__ void gemv_gate_up(const bf16* __restrict__ weight, const float* __restrict__ x,
+                                             float* __restrict__ act, int intermediate, int in, int n) {
+  int j0 = warp_index() * (R / 2);
+  if (j0 >= intermediate) return;
+  float acc[R][N];
+  gemv_core<N, R>(weight, x, in, n, [&](int r) {
+    int j = j0 + r / 2;
+    return j < intermediate ? j + (r & 1) * intermediate : -1;
+  }, acc);
+  if ((threadIdx.x & 31) != 0) return;
+#pragma unroll
+  for (int q = 0; q < R / 2; q++) {
+    if (j0 + q >= intermediate) break;
+#pragma unroll
+    for (int t = 0; t < N; t++) {
+      if (t >= n) break;
+      float g = acc[2 * q][t], u = acc[2 * q + 1][t];
+      act[(size_t)t * intermediate + j0 + q] = g / (1.f + __expf(-g)) * u;
+    }
+  }
+}
+
+// The fused q | k | v projection with its bias, rotary position embedding (rotate-half) on q and k, and k and v into
+// the BF16 cache [capacity, kv_heads * head_dim] at position meta[0] + t. A warp takes R / 2 rotation pairs: rows i
+// and i + head_dim / 2 of one head (of q, k or v; v's pairs are not rotated). q goes to qkv [n, q | k | v] (its k and v
+// parts are not written: attention reads the cache). cos/sin: [maxPositions, head_dim / 2].
+template <int N, int R>
+__device__ __forceinline__ void gemv_qkv(const bf16* __restrict__ weight, const float* __restrict__ bias,
+                                         const float* __restrict__ x, float* __restrict__ qkv, bf16* __restrict__ keys,
+                                         bf16* __restrict__ values, const float* __restrict__ cos_table,
+                                         const float* __restrict__ sin_table, const int* __restrict__ meta, int in,
+                                         int n, int heads, int kv_heads, int head_dim) {
+  int half = head_dim / 2;
+  int pairs = (heads + 2 * kv_heads) * half;
+  int p0 = warp_index() * (R / 2);
+  if (p0 >= pairs) return;
+  float acc[R][N];
+  gemv_core<N, R>(weight, x, in, n, [&](int r) {
+    int p = p0 + r / 2;
+    return p < pairs ? (p / half) * head_dim + p % half + (r & 1) * half : -1;
+  }, acc);
+  if ((threadIdx.x & 31) != 0) return;
+  int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim;
+#pragma unroll
+  for (int q = 0; q < R / 2; q++) {
+    int p = p0 + q;
+    if (p >= pairs) break;
+    int head = p / half, i = p % half;
+    int row1 = head * head_dim + i, row2 = row1 + half;
+#pragma unroll
+    for (int t = 0; t < N; t++) {
+      if (t >= n) break;
+      int pos = meta[0] + t;
+      float x1 = acc[2 * q][t] + bias[row1], x2 = acc[2 * q + 1][t] + bias[row2];
+      if (head < heads + kv_heads) {  // q or k: rotate
+        float c = cos_table[(size_t)pos * half + i], s = sin_table[(size_t)pos * half + i];
+        float r1 = x1 * c - x2 * s, r2 = x2 * c + x1 * s;
+        x1 = r1;
+        x2 = r2;
+      }
+      if (head < heads) {
+        qkv[(size_t)t * (q_dim + 2 * kv_dim) + row1] = x1;
+        qkv[(size_t)t * (q_dim + 2 * kv_dim) + row2] = x2;
+      } else {
+        bf16* cache = head < heads + kv_heads ? keys : values;
+        int column = row1 - (head < heads + kv_heads ? q_dim : q_dim + kv_dim);
+        cache[(size_t)pos * kv_dim + column] = f32_to_bf16(x1);
+        cache[(size_t)pos * kv_dim + column + half] = f32_to_bf16(x2);
       }
     }
   }
 }
 
-// One token (decode, drafting): one row per warp, four warps a block.
-extern "C" __global__ void gemv1(const bf16* __restrict__ weight, const float* __restrict__ bias,
-                                 const float* __restrict__ x, float* __restrict__ y, int rows, int in, int n,
-                                 int accumulate) {
-  gemv_rows<1, 1>(weight, bias, x, y, rows, in, n, accumulate);
-}
+// The kernels: "1" for one token (decode, drafting: R = 1 row, or one pair, a warp), "8" for up to eight
+// (verification of k + 1 <= 8 positions, prefill in chunks of eight: R = 4 rows, or two pairs, a warp).
+#define GEMV_ARGS                                                                                                \
+  const bf16 *__restrict__ weight, const float *__restrict__ bias, const float *__restrict__ x, float *__restrict__ y, \
+      int rows, int in, int n, int accumulate
+extern "C" __global__ void gemv1(GEMV_ARGS) { gemv_rows<1, 1>(weight, bias, x, y, rows, in, n, accumulate); }
+extern "C" __global__ void gemv8(GEMV_ARGS) { gemv_rows<8, 4>(weight, bias, x, y, rows, in, n, accumulate); }
 
-// Up to eight tokens (verification of k + 1 <= 8 positions, prefill in chunks of eight): four rows per warp,
-// sixteen a block.
-extern "C" __global__ void gemv8(const bf16* __restrict__ weight, const float* __restrict__ bias,
-                                 const float* __restrict__ x, float* __restrict__ y, int rows, int in, int n,
-                                 int accumulate) {
-  gemv_rows<8, 4>(weight, bias, x, y, rows, in, n, accumulate);
-}
+#define GATE_UP_ARGS \
+  const bf16 *__restrict__ weight, const float *__restrict__ x, float *__restrict__ act, int intermediate, int in, int n
+extern "C" __global__ void gate_up1(GATE_UP_ARGS) { gemv_gate_up<1, 2>(weight, x, act, intermediate, in, n); }
+extern "C" __global__ void gate_up8(GATE_UP_ARGS) { gemv_gate_up<8, 4>(weight, x, act, intermediate, in, n); }
 
-// Rotary position embedding (rotate-half) on the q and k heads of qkv [n, q | k | v], then k and v into the BF16
-// cache [capacity, kvHeads * headDim] at position meta[0] + t. One block per token. cos/sin: [maxPositions, hd/2].
-extern "C" __global__ void rope_kv(float* __restrict__ qkv, bf16* __restrict__ keys, bf16* __restrict__ values,
-                                   const float* __restrict__ cos_table, const float* __restrict__ sin_table,
-                                   const int* __restrict__ meta, int heads, int kv_heads, int head_dim) {
-  int t = blockIdx.x;
-  int pos = meta[0] + t;
-  int half = head_dim / 2;
-  int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim;
-  float* row = qkv + (size_t)t * (q_dim + 2 * kv_dim);
-  const float* c = cos_table + (size_t)pos * half;
-  const float* s = sin_table + (size_t)pos * half;
-  // the k heads follow the q heads, so head h < heads + kv_heads starts at h * head_dim
-  for (int j = threadIdx.x; j < (heads + kv_heads) * half; j += blockDim.x) {
-    float* v = row + (j / half) * head_dim;
-    int i = j % half;
-    float x1 = v[i], x2 = v[i + half];
-    v[i] = x1 * c[i] - x2 * s[i];
-    v[i + half] = x2 * c[i] + x1 * s[i];
-  }
-  __syncthreads();
-  for (int j = threadIdx.x; j < kv_dim; j += blockDim.x) {
-    keys[(size_t)pos * kv_dim + j] = f32_to_bf16(row[q_dim + j]);
-    values[(size_t)pos * kv_dim + j] = f32_to_bf16(row[q_dim + kv_dim + j]);
-  }
+#define QKV_ARGS                                                                                                    \
+  const bf16 *__restrict__ weight, const float *__restrict__ bias, const float *__restrict__ x,                  \
+      float *__restrict__ qkv, bf16 *__restrict__ keys, bf16 *__restrict__ values,                                \
+      const float *__restrict__ cos_table, const float *__restrict__ sin_table, const int *__restrict__ meta, int in, \
+      int n, int heads, int kv_heads, int head_dim
+extern "C" __global__ void qkv1(QKV_ARGS) {
+  gemv_qkv<1, 2>(weight, bias, x, qkv, keys, values, cos_table, sin_table, meta, in, n, heads, kv_heads, head_dim);
+}
+extern "C" __global__ void qkv8(QKV_ARGS) {
+  gemv_qkv<8, 4>(weight, bias, x, qkv, keys, values, cos_table, sin_table, meta, in, n, heads, kv_heads, head_dim);
 }
 
 // Causal grouped-query attention, split over positions (flash-decoding). The positions 0..visible-1 of token t
@@ -296,17 +371,6 @@ extern "C" __global__ void attention_combine(const float* __restrict__ partial, 
     for (int s = 0; s < used; s++) sum += base[s * (head_dim + 2) + 2 + d] * __expf(base[s * (head_dim + 2)] - m);
     out[(size_t)t * heads * head_dim + head * head_dim + d] = sum * inverse;
   }
-}
-
-// act[t][i] = silu(gate) * up, from gate_up [n, gate | up], for i < intermediate.
-extern "C" __global__ void swiglu(const float* __restrict__ gate_up, float* __restrict__ act, int intermediate,
-                                  int n) {
-  size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= (size_t)n * intermediate) return;
-  size_t t = i / intermediate, j = i % intermediate;
-  float g = gate_up[t * 2 * intermediate + j];
-  float u = gate_up[t * 2 * intermediate + intermediate + j];
-  act[i] = g / (1.f + __expf(-g)) * u;
 }
 
 // What a greedy step needs of a row of logits, so that these 44 floats cross to the host instead of the vocabulary:
@@ -426,5 +490,6 @@ extern "C" __global__ void __launch_bounds__(SUMMARY_THREADS)
 #ifdef CANDOR_EMULATE
 // Every kernel above, for the emulator's launch table.
 #define CANDOR_KERNELS(X) \
-  X(embed) X(rmsnorm) X(gemv1) X(gemv8) X(rope_kv) X(attention) X(attention_combine) X(swiglu) X(logits_summary)
+  X(embed) X(rmsnorm) X(gemv1) X(gemv8) X(qkv1) X(qkv8) X(attention) X(attention_combine) X(gate_up1) \
+  X(gate_up8) X(logits_summary)
 #endif

@@ -41,8 +41,8 @@ public final class CudaBackend implements Backend {
   private static final int GEMV_WARPS = 4; // per block; gemv1 takes one row per warp, gemv8 four
   /** The kernels of candor.cu this backend launches. */
   public static final List<String> KERNELS =
-      List.of("embed", "rmsnorm", "gemv1", "gemv8", "rope_kv", "attention", "attention_combine", "swiglu",
-          "logits_summary");
+      List.of("embed", "rmsnorm", "gemv1", "gemv8", "qkv1", "qkv8", "attention", "attention_combine", "gate_up1",
+          "gate_up8", "logits_summary");
   /** candor.cu's SUMMARY_FLOATS: max, log partition, entropy, argmax, then SUMMARY_TOP ids and SUMMARY_TOP logits. */
   private static final int SUMMARY_FLOATS = 4 + 2 * LogitSummary.TOP;
   private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.nativeOrder());
@@ -61,7 +61,7 @@ public final class CudaBackend implements Backend {
   private final long ropeCos;
   private final long ropeSin;
   private final List<Long> allocations = new ArrayList<>();
-  private final Gpu.Kernel embed, rmsnorm, gemv1, gemv8, ropeKv, attention, combine, swiglu, summary;
+  private final Gpu.Kernel embed, rmsnorm, gemv1, gemv8, qkv1, qkv8, attention, combine, gateUp1, gateUp8, summary;
   private final int attentionSplits;
   private boolean closed;
 
@@ -75,10 +75,12 @@ public final class CudaBackend implements Backend {
     rmsnorm = gpu.kernel("rmsnorm");
     gemv1 = gpu.kernel("gemv1");
     gemv8 = gpu.kernel("gemv8");
-    ropeKv = gpu.kernel("rope_kv");
+    qkv1 = gpu.kernel("qkv1");
+    qkv8 = gpu.kernel("qkv8");
     attention = gpu.kernel("attention");
     combine = gpu.kernel("attention_combine");
-    swiglu = gpu.kernel("swiglu");
+    gateUp1 = gpu.kernel("gate_up1");
+    gateUp8 = gpu.kernel("gate_up8");
     summary = gpu.kernel("logits_summary");
     try {
       var weights = checkpoint.weights();
@@ -349,7 +351,7 @@ public final class CudaBackend implements Backend {
     private final int splits; // attention blocks per (head, token)
     private final long[] keys, values; // per layer [capacity, kvHeads * headDim] BF16
     private final long meta; // int[1 + MAX_TOKENS]: start position, then the tokens
-    private final long x, h, qkv, attn, gateUp, act, partial, logits, summaries, taps;
+    private final long x, h, qkv, attn, act, partial, logits, summaries, taps;
     private final List<Long> owned = new ArrayList<>();
     private final Map<Shape, Gpu.Graph> graphs = new LinkedHashMap<>(16, 0.75f, true);
     private final Arena host = Arena.ofShared(); // a sequence may be closed by another thread
@@ -381,7 +383,6 @@ public final class CudaBackend implements Backend {
         h = own(4 * t * c.hiddenSize());
         qkv = own(4 * t * (qDim + 2L * kvDim));
         attn = own(4 * t * qDim);
-        gateUp = own(4 * t * 2L * c.intermediateSize());
         act = own(4 * t * c.intermediateSize());
         partial = own(4 * t * c.numAttentionHeads() * (long) splits * (hd + 2));
         logits = own(4 * t * c.vocabSize());
@@ -529,15 +530,18 @@ public final class CudaBackend implements Backend {
       for (int l = 0; l < layers.length; l++) {
         Layer layer = layers[l];
         gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, x, layer.inputNorm(), h, hidden, eps);
-        gemv(layer.qkv(), layer.qkvBias(), h, qkv, qDim + 2 * kvDim, hidden, m, false);
-        gpu.launch(ropeKv, Gpu.Grid.of(m), 128, qkv, keys[l], values[l], ropeCos, ropeSin, meta, heads, kvHeads, hd);
+        // q, k, v with their bias, RoPE on q and k, k and v into the cache: one kernel
+        gpu.launch(m == 1 ? qkv1 : qkv8, Gpu.Grid.of(blocks((qDim + 2 * kvDim) / 2, m)), 32 * GEMV_WARPS,
+            layer.qkv(), layer.qkvBias(), h, qkv, keys[l], values[l], ropeCos, ropeSin, meta, hidden, m, heads, kvHeads,
+            hd);
         gpu.launch(attention, new Gpu.Grid(heads, m, splits), 128, qkv, keys[l], values[l], partial, meta, heads,
             kvHeads, hd, splits, scale);
         gpu.launch(combine, new Gpu.Grid(heads, m, 1), 128, partial, attn, meta, heads, hd, splits);
         gemv(layer.o(), 0L, attn, x, hidden, qDim, m, true);
         gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, x, layer.postNorm(), h, hidden, eps);
-        gemv(layer.gateUp(), 0L, h, gateUp, 2 * inter, hidden, m, false);
-        gpu.launch(swiglu, Gpu.Grid.of((m * inter + 255) / 256), 256, gateUp, act, inter, m);
+        // silu(gate) * up, each gate row with its up row in one warp
+        gpu.launch(m == 1 ? gateUp1 : gateUp8, Gpu.Grid.of(blocks(inter, m)), 32 * GEMV_WARPS, layer.gateUp(), h, act,
+            inter, hidden, m);
         gemv(layer.down(), 0L, act, x, hidden, inter, m, true);
         if (l + 1 < layers.length) {
           tap(l + 1, m, x, tapped);
@@ -557,6 +561,12 @@ public final class CudaBackend implements Backend {
       if (tapped[index]) {
         gpu.copy(taps + 4L * MAX_TOKENS * c.hiddenSize() * index, source, 4L * m * c.hiddenSize());
       }
+    }
+
+    /** Blocks for {@code pairs} row pairs (qkv, gate_up): a warp takes one pair for one token, two for eight. */
+    private int blocks(int pairs, int m) {
+      int perBlock = GEMV_WARPS * (m == 1 ? 1 : 2);
+      return (pairs + perBlock - 1) / perBlock;
     }
 
     private void gemv(long weight, long bias, long in, long out, int rows, int inDim, int m, boolean accumulate) {
