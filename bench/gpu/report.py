@@ -39,6 +39,11 @@ def main(folder):
             ("decode step ms on full logits (logits to host)", fmt(c.get("decode_step_on_logits_ms"))),
             ("bytes per token (weights + KV)", fmt(c.get("bytes_per_token"))),
             ("**fraction of the bandwidth limit**", fmt(c.get("fraction_of_bandwidth_limit"))),
+            ("device step ms (graph replays) / its fraction of the limit", fmt(c.get("device_step_ms")) + " / "
+             + fmt(c.get("device_fraction_of_bandwidth_limit"))),
+            ("the same at a 2k context", fmt(c.get("device_step_ms_at_2k_context")) + " / "
+             + fmt(c.get("device_fraction_of_bandwidth_limit_at_2k_context"))),
+            ("host's share of a step (upload, launch, download)", fmt(c.get("host_fraction_of_step"))),
             ("decode step ms at 2k context", fmt(c.get("decode_step_ms_at_2k_context"))),
             ("prefill tokens/s (2k, chunks of 8)", fmt(c.get("prefill_tokens_per_second"))),
             ("verify step (k=4) / decode step", fmt(c.get("verify_over_decode"))),

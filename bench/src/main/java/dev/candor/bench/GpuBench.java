@@ -129,6 +129,7 @@ public final class GpuBench {
         }
         measure(r, checkpoint, target, target.bytesReadPerToken(), r.get("bandwidth_gb_per_s").asDouble() * 1e9,
             tokenizer, drafter, hf, cpu, tokens);
+        deviceTime(r, checkpoint, target, r.get("bandwidth_gb_per_s").asDouble() * 1e9, tokens);
       } finally {
         if (drafterCheckpoint != null) {
           drafterCheckpoint.close();
@@ -138,6 +139,31 @@ public final class GpuBench {
         }
       }
     }
+  }
+
+  /**
+   * The device's own time for a decode step (graph replays back to back, events around them), against the bandwidth
+   * limit, and what the host adds to a step (upload, launch, download, Java).
+   */
+  static void deviceTime(ObjectNode r, Checkpoint checkpoint, CudaBackend target, double bandwidth, int tokens) {
+    int[] prompt = prompt(null, checkpoint.config().vocabSize());
+    for (int context : new int[] {prompt.length, 2048}) {
+      int[] ids = new int[Math.min(context, checkpoint.config().maxPositionEmbeddings() - 16)];
+      for (int i = 0; i < ids.length; i++) {
+        ids[i] = prompt[i % prompt.length];
+      }
+      try (Sequence s = target.newSequence(ids.length + 8)) {
+        int next = s.forwardSummaries(ids, 1).summaries()[0].argmax();
+        s.forwardSummaries(new int[] {next}, 1);
+        double ms = target.replayMillis(s, 200);
+        long bytes = target.bytesReadPerToken() + kvBytes(checkpoint, ids.length + 1);
+        String key = context == prompt.length ? "" : "_at_2k_context";
+        r.put("device_step_ms" + key, ms);
+        r.put("device_fraction_of_bandwidth_limit" + key, (bytes / bandwidth) / (ms / 1e3));
+      }
+    }
+    double step = r.get("decode_step_ms").asDouble();
+    r.put("host_fraction_of_step", (step - r.get("device_step_ms").asDouble()) / step);
   }
 
   /**
@@ -243,9 +269,14 @@ public final class GpuBench {
   }
 
   /** The prompt ids bench/gpu/hf.py wrote (hf/reference.json), else 64 fixed ids. */
-  static int[] prompt(Path hf, int vocab) throws IOException {
+  static int[] prompt(Path hf, int vocab) {
     if (hf != null) {
-      JsonNode meta = JSON.readTree(hf.resolve("reference.json").toFile());
+      JsonNode meta;
+      try {
+        meta = JSON.readTree(hf.resolve("reference.json").toFile());
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
       int[] ids = new int[meta.get("prompt").size()];
       for (int i = 0; i < ids.length; i++) {
         ids[i] = meta.get("prompt").get(i).asInt();

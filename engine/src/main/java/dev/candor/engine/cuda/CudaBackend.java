@@ -204,6 +204,10 @@ public final class CudaBackend implements Backend {
       this.capacity = capacity;
     }
 
+    CudaBackend backend() {
+      return CudaBackend.this;
+    }
+
     private CudaSequence memory() {
       if (memory == null) {
         throw new IllegalStateException("sequence is closed");
@@ -246,6 +250,18 @@ public final class CudaBackend implements Backend {
         giveBack(m);
       }
     }
+  }
+
+  /**
+   * Milliseconds of device time per forward, from {@code replays} back-to-back replays of {@code sequence}'s last
+   * forward's graph (same tokens, same positions: its cache entries are rewritten with the same values): the step
+   * without the host's part (upload, launch, download). For benchmarks; the sequence is left as it was.
+   */
+  public double replayMillis(Sequence sequence, int replays) {
+    if (!(sequence instanceof PooledSequence pooled) || pooled.backend() != this) {
+      throw new IllegalArgumentException("not a sequence of this backend");
+    }
+    return pooled.memory().replayMillis(replays);
   }
 
   /** Bytes of weights one decode step reads: every matrix but the embedding rows it does not gather. */
@@ -361,6 +377,7 @@ public final class CudaBackend implements Backend {
     private final MemorySegment summaryHost = host.allocate(4L * MAX_TOKENS * SUMMARY_FLOATS, 64);
     private int length;
     private boolean closed;
+    private Shape lastShape; // of the last forward's last chunk
 
     CudaSequence(int capacity) {
       this.capacity = capacity;
@@ -450,7 +467,8 @@ public final class CudaBackend implements Backend {
           metaHost.setAtIndex(ValueLayout.JAVA_INT, 1 + i, tokens[from + i]);
         }
         gpu.upload(meta, metaHost.asSlice(0, 4L * (1 + m)));
-        graph(new Shape(m, chunkLogits, tapKey, summarise), tapIndices).replay();
+        lastShape = new Shape(m, chunkLogits, tapKey, summarise);
+        graph(lastShape, tapIndices).replay();
         int vocab = c.vocabSize();
         if (chunkLogits > 0 && summarise) {
           gpu.download(summaryHost.asSlice(0, 4L * chunkLogits * SUMMARY_FLOATS), summaries);
@@ -479,6 +497,28 @@ public final class CudaBackend implements Backend {
         length += m;
       }
       return new Forward(logitRows, tapOut, summaryRows);
+    }
+
+    double replayMillis(int replays) {
+      Gpu.Graph graph = lastShape == null ? null : graphs.get(lastShape);
+      if (graph == null) {
+        throw new IllegalStateException("no forward to replay yet");
+      }
+      graph.replay(); // warm
+      if (gpu instanceof DriverGpu driver) {
+        return driver.time(() -> {
+          for (int i = 0; i < replays; i++) {
+            graph.replay();
+          }
+        }) / replays;
+      }
+      gpu.synchronize();
+      long t0 = System.nanoTime();
+      for (int i = 0; i < replays; i++) {
+        graph.replay();
+      }
+      gpu.synchronize();
+      return (System.nanoTime() - t0) / 1e6 / replays;
     }
 
     /** Row r of logits_summary's output. */

@@ -338,6 +338,23 @@ class CudaBackendTest {
   }
 
   @Test
+  void replayingTheLastStepForTimingLeavesTheSequenceAsItWas() {
+    int[] prompt = tokens(7, 19);
+    try (Sequence timed = cuda.newSequence(24); Sequence plain = cuda.newSequence(24)) {
+      timed.prefill(prompt);
+      plain.prefill(prompt);
+      timed.decode(5);
+      plain.decode(5);
+      assertTrue(cuda.replayMillis(timed, 3) > 0);
+      assertArrayEquals(plain.decode(6), timed.decode(6), 0f);
+      assertEquals(plain.length(), timed.length());
+      try (Sequence fresh = cuda.newSequence(8)) {
+        assertThrows(IllegalStateException.class, () -> cuda.replayMillis(fresh, 1));
+      }
+    }
+  }
+
+  @Test
   void aHeadDimTheKernelsCannotHoldIsRefusedAtLoad() {
     Qwen2Config odd = TestCheckpoints.tiny(99, false); // head_dim 8
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaBackend.check(odd));
