@@ -1,6 +1,7 @@
 package dev.candor.engine.cli;
 
 import dev.candor.engine.checkpoint.CheckpointException;
+import dev.candor.engine.cuda.CudaException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,11 +13,14 @@ public final class EngineCli {
     System.exit(run(new EngineCli(), args));
   }
 
-  /** Runs a picocli command tree with Candor's error handling: bad checkpoints and arguments exit 2 with one line. */
+  /**
+   * Runs a picocli command tree with Candor's error handling: bad checkpoints and arguments, and a GPU that is not
+   * there (no driver, no kernels in this build), exit 2 with one line.
+   */
   public static int run(Object command, String... args) {
     CommandLine cli = new CommandLine(command);
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-      if (e instanceof CheckpointException || e instanceof IllegalArgumentException) {
+      if (e instanceof CheckpointException || e instanceof IllegalArgumentException || e instanceof CudaException) {
         commandLine.getErr().println("error: " + e.getMessage());
         return 2;
       }
