@@ -7,8 +7,9 @@
 //   rmsnorm -> qkv (q|k|v fused, bias, RoPE, k and v into the cache) -> attention -> attention_combine
 //           -> gemv(o, += x) -> rmsnorm -> gate_up (gate|up fused, SwiGLU) -> gemv(down, += x)
 //
-// then rmsnorm, gemv(lm_head) and, for a greedy step, logits_summary. Every kernel reads the sequence's start position from device memory (meta[0]) and
-// never from its arguments, so one captured CUDA graph replays every decode step of a sequence.
+// then rmsnorm, gemv(lm_head) and, for a greedy step, logits_summary. Every kernel reads the sequence's start
+// position from device memory (meta[0]) and never from its arguments, so one captured CUDA graph replays every
+// decode step of a sequence.
 //
 // The same file compiles for the host with emu/cuda_emu.h (CANDOR_EMULATE): every CUDA thread becomes a fiber, so
 // the tests run these kernels, barriers and warp shuffles included, on a CPU (see emu/emu.cpp).
