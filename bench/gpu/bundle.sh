@@ -9,7 +9,8 @@ jhome=${java%/bin/java}
 rm -rf build/gpu-bundle && mkdir -p build/gpu-bundle/lib
 "$jhome/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.unsupported,jdk.incubator.vector \
   --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output build/gpu-bundle/runtime 2>/dev/null
-keep='^(candor-engine|candor-bench|api-0|gson|jna|commons-compress|commons-io|slf4j-api|slf4j-simple|tokenizers|jackson-databind|jackson-annotations|jackson-core|pytorch-engine|pytorch-jni)'
+keep='^(candor-engine|candor-bench|api-0|gson|jna|commons-compress|commons-io|slf4j-api|slf4j-simple|tokenizers'
+keep+='|jackson-databind|jackson-annotations|jackson-core|pytorch-engine|pytorch-jni)'
 for jar in build/bench-lib/*.jar; do
   if [[ $(basename "$jar") =~ $keep ]]; then cp "$jar" build/gpu-bundle/lib/; fi
 done
@@ -17,4 +18,5 @@ done
 tok=$(ls build/gpu-bundle/lib/tokenizers-*.jar)
 zip -q -d "$tok" 'native/lib/osx-*' 'native/lib/win-*' 'native/lib/linux-aarch64/*' >/dev/null 2>&1 || true
 tar -C build -cJf build/gpu-bundle.tar.xz gpu-bundle
-echo "bundle: build/gpu-bundle.tar.xz $(du -h build/gpu-bundle.tar.xz | cut -f1) (unpacked $(du -sh build/gpu-bundle | cut -f1))"
+echo "bundle: build/gpu-bundle.tar.xz $(du -h build/gpu-bundle.tar.xz | cut -f1)" \
+  "(unpacked $(du -sh build/gpu-bundle | cut -f1))"

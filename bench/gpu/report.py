@@ -70,7 +70,10 @@ def main(folder):
             v = h.get(label)
             if v is None:
                 continue
-            value = fmt(v.get("tokens_per_second")) if "tokens_per_second" in v else "error: " + v.get("error", "")[:120]
+            if "tokens_per_second" in v:
+                value = fmt(v["tokens_per_second"])
+            else:
+                value = "error: " + v.get("error", "")[:120]
             ratio = ""
             if "tokens_per_second" in v and c.get("generator_tokens_per_second"):
                 ratio = f" (Candor generator / this: {c['generator_tokens_per_second'] / v['tokens_per_second']:.2f})"

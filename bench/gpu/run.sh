@@ -22,14 +22,16 @@ done
 log() { echo "[$(date +%T)] $*"; }
 
 if [[ ! -x $WORK/gpu-bundle/runtime/bin/java ]]; then
-  tar -C "$WORK" -xJf build/gpu-bundle.tar.xz || { echo "no build/gpu-bundle.tar.xz: run make gpu-bundle first"; exit 2; }
+  tar -C "$WORK" -xJf build/gpu-bundle.tar.xz \
+    || { echo "no build/gpu-bundle.tar.xz: run make gpu-bundle first"; exit 2; }
 fi
 JAVA=("$WORK/gpu-bundle/runtime/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
   -Xmx48g -XX:MaxDirectMemorySize=32g -Dai.djl.offline=true -DDJL_CACHE_DIR="$WORK/djl" -DENGINE_CACHE_DIR="$WORK/djl"
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$WORK/gpu-bundle/lib/*")
 
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
-python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__, torch.cuda.get_device_name())' \
+python3 -c 'import torch, transformers
+print("torch", torch.__version__, "transformers", transformers.__version__, torch.cuda.get_device_name())' \
   | tee "$OUT/python.txt"
 
 # DJL's own CUDA path with the machine's PyTorch (recorded either way): DJL 0.35.1 ships JNI for PyTorch 2.7.1

@@ -93,7 +93,8 @@ public final class CudaBackend implements Backend {
             f32(at.apply("input_layernorm.weight")),
             bf16(at.apply("self_attn.q_proj.weight"), at.apply("self_attn.k_proj.weight"),
                 at.apply("self_attn.v_proj.weight")),
-            f32(at.apply("self_attn.q_proj.bias"), at.apply("self_attn.k_proj.bias"), at.apply("self_attn.v_proj.bias")),
+            f32(at.apply("self_attn.q_proj.bias"), at.apply("self_attn.k_proj.bias"),
+                at.apply("self_attn.v_proj.bias")),
             bf16(at.apply("self_attn.o_proj.weight")),
             f32(at.apply("post_attention_layernorm.weight")),
             bf16(at.apply("mlp.gate_proj.weight"), at.apply("mlp.up_proj.weight")),
@@ -137,7 +138,8 @@ public final class CudaBackend implements Backend {
   /** The shapes the kernels handle; anything else is refused at load with the reason. */
   static void check(Qwen2Config c) {
     if (c.headDim() % 32 != 0 || c.headDim() > 256) {
-      throw new IllegalArgumentException("the cuda backend needs head_dim a multiple of 32 up to 256, got " + c.headDim());
+      throw new IllegalArgumentException("the cuda backend needs head_dim a multiple of 32 up to 256, got "
+          + c.headDim());
     }
   }
 
@@ -266,7 +268,9 @@ public final class CudaBackend implements Backend {
 
   /** Bytes of weights one decode step reads: every matrix but the embedding rows it does not gather. */
   public long bytesReadPerToken() {
-    long h = c.hiddenSize(), kv = (long) c.numKeyValueHeads() * c.headDim(), q = (long) c.numAttentionHeads() * c.headDim();
+    long h = c.hiddenSize();
+    long kv = (long) c.numKeyValueHeads() * c.headDim();
+    long q = (long) c.numAttentionHeads() * c.headDim();
     long perLayer = 2 * ((q + 2 * kv) * h + h * q + 3L * c.intermediateSize() * h) + 4 * (2 * h + q + 2 * kv);
     return c.numHiddenLayers() * perLayer + 2L * c.vocabSize() * h + 4 * h;
   }

@@ -31,9 +31,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The CUDA backend, kernels included, on the kernel emulator: against the double-precision reference on the same BF16
- * weights with its KV cache rounded to BF16 as the backend's is, and the cache invariants the decoder relies on. What this cannot show is speed, and what a GPU does differently from the
- * emulator's rules (memory ordering between warps without a barrier, real BF16 hardware paths): that is the device
- * run's job (bench/gpu/).
+ * weights with its KV cache rounded to BF16 as the backend's is, and the cache invariants the decoder relies on. What
+ * this cannot show is speed, and what a GPU does differently from the emulator's rules (memory ordering between warps
+ * without a barrier, real BF16 hardware paths): that is the device run's job (bench/gpu/).
  */
 class CudaBackendTest {
   /**
