@@ -45,7 +45,8 @@ def main(folder):
              + fmt(c.get("device_fraction_of_bandwidth_limit_at_2k_context"))),
             ("host's share of a step (upload, launch, download)", fmt(c.get("host_fraction_of_step"))),
             ("decode step ms at 2k context", fmt(c.get("decode_step_ms_at_2k_context"))),
-            ("prefill tokens/s (2k, chunks of 8)", fmt(c.get("prefill_tokens_per_second"))),
+            ("prefill tokens/s (2k prompt)", fmt(c.get("prefill_tokens_per_second")) + " (through cuBLAS: "
+             + fmt(c.get("gemm_prefill")) + ", " + fmt(c.get("gemm_library")) + ")"),
             ("verify step (k=4) / decode step", fmt(c.get("verify_over_decode"))),
             ("generator tokens/s (full records)", fmt(c.get("generator_tokens_per_second"))),
             ("**generator overhead, fraction of a step** (records from summaries)",

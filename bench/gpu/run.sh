@@ -29,6 +29,23 @@ JAVA=("$WORK/gpu-bundle/runtime/bin/java" --add-modules jdk.incubator.vector --e
   -Xmx48g -XX:MaxDirectMemorySize=32g -Dai.djl.offline=true -DDJL_CACHE_DIR="$WORK/djl" -DENGINE_CACHE_DIR="$WORK/djl"
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$WORK/gpu-bundle/lib/*")
 
+# cuBLAS for long prefills: the toolkit's, else the one PyTorch's wheels bring (the backend checks it against its own
+# kernels at load and says so in the log when it does not use it)
+cublas=$(python3 - <<'PY'
+import glob, os, site, sys
+for d in ["/usr/local/cuda/lib64"] + site.getsitepackages():
+    for p in sorted(glob.glob(os.path.join(d, "**", "libcublas.so*"), recursive=True)):
+        if "Lt" not in os.path.basename(p):
+            print(p)
+            sys.exit()
+PY
+)
+if [[ -n "$cublas" ]]; then
+  export CANDOR_CUBLAS=${CANDOR_CUBLAS:-$cublas}
+  export LD_LIBRARY_PATH="$(dirname "$cublas"):${LD_LIBRARY_PATH:-}"
+fi
+echo "cuBLAS: ${CANDOR_CUBLAS:-none found}" > "$OUT/cublas.txt"
+
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 python3 -c 'import torch, transformers
 print("torch", torch.__version__, "transformers", transformers.__version__, torch.cuda.get_device_name())' \

@@ -282,6 +282,59 @@ extern "C" __global__ void qkv8(QKV_ARGS) {
   gemv_qkv<8, 4>(weight, bias, x, qkv, keys, values, cos_table, sin_table, meta, in, n, heads, kv_heads, head_dim);
 }
 
+// Prefill in long chunks goes through a GEMM library (cuBLAS) instead of the kernels above: these kernels are what
+// the GEMMs leave to do. The GEMMs take BF16 inputs, so the activations are rounded for them, as transformers does.
+
+// out[i] = bf16(in[i]) for i < count.
+extern "C" __global__ void to_bf16(const float* __restrict__ in, bf16* __restrict__ out, long long count) {
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long long)gridDim.x * blockDim.x)
+    out[i] = f32_to_bf16(in[i]);
+}
+
+// After the q | k | v GEMM: the bias, RoPE on q and k, q back into qkv, k and v into the BF16 cache at position
+// meta[0] + t. One block per token.
+extern "C" __global__ void qkv_finish(float* __restrict__ qkv, const float* __restrict__ bias,
+                                      bf16* __restrict__ keys, bf16* __restrict__ values,
+                                      const float* __restrict__ cos_table, const float* __restrict__ sin_table,
+                                      const int* __restrict__ meta, int heads, int kv_heads, int head_dim) {
+  int t = blockIdx.x;
+  int pos = meta[0] + t;
+  int half = head_dim / 2;
+  int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim;
+  float* row = qkv + (size_t)t * (q_dim + 2 * kv_dim);
+  for (int p = threadIdx.x; p < (heads + 2 * kv_heads) * half; p += blockDim.x) {
+    int head = p / half, i = p % half;
+    int row1 = head * head_dim + i, row2 = row1 + half;
+    float x1 = row[row1] + bias[row1], x2 = row[row2] + bias[row2];
+    if (head < heads + kv_heads) {
+      float c = cos_table[(size_t)pos * half + i], s = sin_table[(size_t)pos * half + i];
+      float r1 = x1 * c - x2 * s, r2 = x2 * c + x1 * s;
+      x1 = r1;
+      x2 = r2;
+    }
+    if (head < heads) {
+      row[row1] = x1;
+      row[row2] = x2;
+    } else {
+      bf16* cache = head < heads + kv_heads ? keys : values;
+      int column = row1 - (head < heads + kv_heads ? q_dim : q_dim + kv_dim);
+      cache[(size_t)pos * kv_dim + column] = f32_to_bf16(x1);
+      cache[(size_t)pos * kv_dim + column + half] = f32_to_bf16(x2);
+    }
+  }
+}
+
+// After the gate | up GEMM (gate_up [n, gate | up]): act = bf16(silu(gate) * up), the down GEMM's input.
+extern "C" __global__ void swiglu_bf16(const float* __restrict__ gate_up, bf16* __restrict__ act, int intermediate,
+                                       int n) {
+  size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= (size_t)n * intermediate) return;
+  size_t t = i / intermediate, j = i % intermediate;
+  float g = gate_up[t * 2 * intermediate + j];
+  float u = gate_up[t * 2 * intermediate + intermediate + j];
+  act[i] = f32_to_bf16(g / (1.f + __expf(-g)) * u);
+}
+
 // Causal grouped-query attention, split over positions (flash-decoding). The positions 0..visible-1 of token t
 // (visible = meta[0] + t + 1) are cut into chunks of ATTN_CHUNK; block (head, t, split) reads chunks split,
 // split + splits, split + 2 * splits, ... of query head `head` and writes (max score, sum of exponentials,
@@ -492,5 +545,5 @@ extern "C" __global__ void __launch_bounds__(SUMMARY_THREADS)
 // Every kernel above, for the emulator's launch table.
 #define CANDOR_KERNELS(X) \
   X(embed) X(rmsnorm) X(gemv1) X(gemv8) X(qkv1) X(qkv8) X(attention) X(attention_combine) X(gate_up1) \
-  X(gate_up8) X(logits_summary)
+  X(gate_up8) X(logits_summary) X(to_bf16) X(qkv_finish) X(swiglu_bf16)
 #endif

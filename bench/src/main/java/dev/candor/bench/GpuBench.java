@@ -119,6 +119,8 @@ public final class GpuBench {
     try (Checkpoint checkpoint = Checkpoint.open(model); CudaBackend target = CudaBackend.load(checkpoint, gpu);
         Tokenizer tokenizer = Tokenizer.load(checkpoint.tokenizerJson())) {
       r.put("load_seconds", (System.nanoTime() - t0) / 1e9);
+      r.put("gemm_library", String.valueOf(gpu.gemmLibrary()));
+      r.put("gemm_prefill", target.gemmPrefill());
       Path hf = options.containsKey("hf") ? Path.of(options.get("hf")) : null;
       JavaBackend cpu = options.containsKey("cpu-check") ? JavaBackend.load(checkpoint) : null;
       Checkpoint drafterCheckpoint = options.containsKey("drafter") ? Checkpoint.open(Path.of(options.get("drafter")))

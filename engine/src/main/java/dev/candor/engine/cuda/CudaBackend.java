@@ -38,11 +38,13 @@ public final class CudaBackend implements Backend {
    * contexts; each block takes every splits-th chunk, so the grid stays fixed as the sequence grows.
    */
   static final int ATTENTION_SPLITS = 16;
+  /** Positions a GEMM prefill chunk takes (when the GPU has cuBLAS): weights are read once per chunk. */
+  static final int PREFILL_TOKENS = 256;
   private static final int GEMV_WARPS = 4; // per block; gemv1 takes one row per warp, gemv8 four
   /** The kernels of candor.cu this backend launches. */
   public static final List<String> KERNELS =
       List.of("embed", "rmsnorm", "gemv1", "gemv8", "qkv1", "qkv8", "attention", "attention_combine", "gate_up1",
-          "gate_up8", "logits_summary");
+          "gate_up8", "logits_summary", "to_bf16", "qkv_finish", "swiglu_bf16");
   /** candor.cu's SUMMARY_FLOATS: max, log partition, entropy, argmax, then SUMMARY_TOP ids and SUMMARY_TOP logits. */
   private static final int SUMMARY_FLOATS = 4 + 2 * LogitSummary.TOP;
   private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.nativeOrder());
@@ -62,13 +64,17 @@ public final class CudaBackend implements Backend {
   private final long ropeSin;
   private final List<Long> allocations = new ArrayList<>();
   private final Gpu.Kernel embed, rmsnorm, gemv1, gemv8, qkv1, qkv8, attention, combine, gateUp1, gateUp8, summary;
+  private final Gpu.Kernel toBf16, qkvFinish, swigluBf16;
   private final int attentionSplits;
+  private final int prefillTokens;
+  private final boolean gemmPrefill; // the GPU has a GEMM and it agreed with the kernels at load
   private boolean closed;
 
-  private CudaBackend(Gpu gpu, boolean ownsGpu, Checkpoint checkpoint, int attentionSplits) {
+  private CudaBackend(Gpu gpu, boolean ownsGpu, Checkpoint checkpoint, int attentionSplits, int prefillTokens) {
     this.gpu = gpu;
     this.ownsGpu = ownsGpu;
     this.attentionSplits = attentionSplits;
+    this.prefillTokens = prefillTokens;
     this.c = checkpoint.config();
     check(c);
     embed = gpu.kernel("embed");
@@ -82,6 +88,9 @@ public final class CudaBackend implements Backend {
     gateUp1 = gpu.kernel("gate_up1");
     gateUp8 = gpu.kernel("gate_up8");
     summary = gpu.kernel("logits_summary");
+    toBf16 = gpu.kernel("to_bf16");
+    qkvFinish = gpu.kernel("qkv_finish");
+    swigluBf16 = gpu.kernel("swiglu_bf16");
     try {
       var weights = checkpoint.weights();
       layers = new Layer[c.numHiddenLayers()];
@@ -106,6 +115,7 @@ public final class CudaBackend implements Backend {
       float[][] rope = Qwen2Model.ropeTables(c);
       ropeCos = f32(rope[0]);
       ropeSin = f32(rope[1]);
+      gemmPrefill = gpu.hasGemm() && gemmAgreesWithTheKernels();
       gpu.synchronize();
     } catch (RuntimeException e) {
       close();
@@ -113,14 +123,71 @@ public final class CudaBackend implements Backend {
     }
   }
 
-  /** Uploads a checkpoint's weights to {@code gpu}. The checkpoint can be closed afterwards; the gpu cannot. */
-  public static CudaBackend load(Checkpoint checkpoint, Gpu gpu) {
-    return new CudaBackend(gpu, false, checkpoint, ATTENTION_SPLITS);
+  /**
+   * Trust, but check: a GEMM of random BF16 values through the GPU's library against gemv8 on the same values. A
+   * library that disagrees (a wrong binding, a broken install) is not used, and the log says so.
+   */
+  private boolean gemmAgreesWithTheKernels() {
+    int rows = 24, in = 72, n = 5;
+    java.util.SplittableRandom random = new java.util.SplittableRandom(1);
+    short[] w = new short[rows * in];
+    short[] xb = new short[n * in];
+    float[] xf = new float[n * in];
+    for (int i = 0; i < w.length; i++) {
+      w[i] = DType.floatToBf16((float) random.nextGaussian());
+    }
+    for (int i = 0; i < xb.length; i++) {
+      xb[i] = DType.floatToBf16((float) random.nextGaussian());
+      xf[i] = DType.bf16ToFloat(xb[i]);
+    }
+    long dw = gpu.alloc(2L * w.length), dxb = gpu.alloc(2L * xb.length), dxf = gpu.alloc(4L * xf.length);
+    long dy = gpu.alloc(4L * n * rows), dz = gpu.alloc(4L * n * rows);
+    try {
+      gpu.upload(dw, MemorySegment.ofArray(w));
+      gpu.upload(dxb, MemorySegment.ofArray(xb));
+      gpu.upload(dxf, MemorySegment.ofArray(xf));
+      gpu.gemm(dw, dxb, dy, rows, in, n, false);
+      gpu.launch(gemv8, Gpu.Grid.of((rows + 15) / 16), 32 * GEMV_WARPS, dw, 0L, dxf, dz, rows, in, n, 0);
+      float[] y = new float[n * rows], z = new float[n * rows];
+      gpu.download(MemorySegment.ofArray(y), dy);
+      gpu.download(MemorySegment.ofArray(z), dz);
+      double worst = 0;
+      for (int i = 0; i < y.length; i++) {
+        worst = Math.max(worst, Math.abs(y[i] - z[i]) / Math.max(1, Math.abs(z[i])));
+      }
+      if (worst > 1e-3) {
+        System.getLogger(CudaBackend.class.getName()).log(System.Logger.Level.WARNING, "the GPU's GEMM disagrees"
+            + " with Candor's kernels (relative error " + worst + "): prefill uses the kernels only");
+        return false;
+      }
+      return true;
+    } catch (CudaException e) {
+      System.getLogger(CudaBackend.class.getName()).log(System.Logger.Level.WARNING, "the GPU's GEMM failed ("
+          + e.getMessage() + "): prefill uses the kernels only");
+      return false;
+    } finally {
+      for (long a : new long[] {dw, dxb, dxf, dy, dz}) {
+        gpu.free(a);
+      }
+    }
   }
 
-  /** With at most {@code attentionSplits} attention blocks per head and token (tests: 1 makes a block loop). */
-  static CudaBackend load(Checkpoint checkpoint, Gpu gpu, int attentionSplits) {
-    return new CudaBackend(gpu, false, checkpoint, attentionSplits);
+  /** Whether long prompts are prefilled through the GPU's GEMM (cuBLAS), after the check at load. */
+  public boolean gemmPrefill() {
+    return gemmPrefill;
+  }
+
+  /** Uploads a checkpoint's weights to {@code gpu}. The checkpoint can be closed afterwards; the gpu cannot. */
+  public static CudaBackend load(Checkpoint checkpoint, Gpu gpu) {
+    return new CudaBackend(gpu, false, checkpoint, ATTENTION_SPLITS, PREFILL_TOKENS);
+  }
+
+  /**
+   * With at most {@code attentionSplits} attention blocks per head and token (tests: 1 makes a block loop) and GEMM
+   * prefill chunks of {@code prefillTokens} (tests: small, so a short prompt takes several).
+   */
+  static CudaBackend load(Checkpoint checkpoint, Gpu gpu, int attentionSplits, int prefillTokens) {
+    return new CudaBackend(gpu, false, checkpoint, attentionSplits, prefillTokens);
   }
 
   /** Opens CUDA GPU {@code ordinal} for this backend alone (closed with it) and uploads the weights. */
@@ -128,7 +195,7 @@ public final class CudaBackend implements Backend {
     check(checkpoint.config());
     DriverGpu gpu = DriverGpu.open(ordinal);
     try {
-      return new CudaBackend(gpu, true, checkpoint, ATTENTION_SPLITS);
+      return new CudaBackend(gpu, true, checkpoint, ATTENTION_SPLITS, PREFILL_TOKENS);
     } catch (RuntimeException e) {
       gpu.close();
       throw e;
@@ -370,12 +437,14 @@ public final class CudaBackend implements Backend {
     private final int capacity;
     private final int splits; // attention blocks per (head, token)
     private final long[] keys, values; // per layer [capacity, kvHeads * headDim] BF16
-    private final long meta; // int[1 + MAX_TOKENS]: start position, then the tokens
+    private final long meta; // int[1 + max(MAX_TOKENS, prefillTokens)]: start position, then the tokens
+    private long[] prefill; // the GEMM prefill's buffers, allocated on first use: x, h, bf16 scratch, qkv, attn,
+                            // gate_up, partial
     private final long x, h, qkv, attn, act, partial, logits, summaries, taps;
     private final List<Long> owned = new ArrayList<>();
     private final Map<Shape, Gpu.Graph> graphs = new LinkedHashMap<>(16, 0.75f, true);
     private final Arena host = Arena.ofShared(); // a sequence may be closed by another thread
-    private final MemorySegment metaHost = host.allocate(4L * (1 + MAX_TOKENS), 8);
+    private final MemorySegment metaHost = host.allocate(4L * (1 + Math.max(MAX_TOKENS, prefillTokens)), 8);
     private final MemorySegment logitsHost = host.allocate(4L * MAX_TOKENS * c.vocabSize(), 64);
     private final MemorySegment tapHost = host.allocate(4L * MAX_TOKENS * c.hiddenSize(), 64);
     private final MemorySegment summaryHost = host.allocate(4L * MAX_TOKENS * SUMMARY_FLOATS, 64);
@@ -399,7 +468,7 @@ public final class CudaBackend implements Backend {
         int hd = c.headDim();
         int qDim = c.numAttentionHeads() * hd;
         int kvDim = c.numKeyValueHeads() * hd;
-        meta = own(4L * (1 + MAX_TOKENS));
+        meta = own(4L * (1 + Math.max(MAX_TOKENS, prefillTokens)));
         x = own(4 * t * c.hiddenSize());
         h = own(4 * t * c.hiddenSize());
         qkv = own(4 * t * (qDim + 2L * kvDim));
@@ -461,10 +530,17 @@ public final class CudaBackend implements Backend {
       LogitSummary[] summaryRows = summarise ? new LogitSummary[numLogits] : null;
       float[][][] tapOut = new float[tapIndices.length][n][];
       int hidden = c.hiddenSize();
-      for (int from = 0; from < n; from += MAX_TOKENS) {
+      int firstLogit = n - numLogits;
+      int from = 0;
+      // long stretches that want neither logits nor taps (a prompt): through the GEMM, chunk by chunk
+      while (gemmPrefill && tapIndices.length == 0 && firstLogit - from > MAX_TOKENS) {
+        int m = Math.min(prefillTokens, firstLogit - from);
+        prefillThroughGemm(tokens, from, m);
+        from += m;
+      }
+      for (; from < n; from += MAX_TOKENS) {
         int m = Math.min(MAX_TOKENS, n - from);
         // logits wanted from this chunk: the positions among the last numLogits of the whole input
-        int firstLogit = n - numLogits;
         int chunkLogits = Math.max(0, from + m - Math.max(from, firstLogit));
         metaHost.set(ValueLayout.JAVA_INT, 0, length);
         for (int i = 0; i < m; i++) {
@@ -501,6 +577,60 @@ public final class CudaBackend implements Backend {
         length += m;
       }
       return new Forward(logitRows, tapOut, summaryRows);
+    }
+
+    /**
+     * Positions from .. from + m - 1 of {@code tokens} through the GPU's GEMM (weights read once for all m), launched
+     * directly (no graph: the chunk sizes vary); their activations are rounded to BF16 for the GEMMs.
+     */
+    private void prefillThroughGemm(int[] tokens, int from, int m) {
+      int hidden = c.hiddenSize();
+      int heads = c.numAttentionHeads();
+      int kvHeads = c.numKeyValueHeads();
+      int hd = c.headDim();
+      int qDim = heads * hd;
+      int kvDim = kvHeads * hd;
+      int inter = c.intermediateSize();
+      float eps = (float) c.rmsNormEps();
+      float scale = (float) (1.0 / Math.sqrt(hd));
+      if (prefill == null) {
+        long p = prefillTokens;
+        prefill = new long[] {own(4 * p * hidden), own(4 * p * hidden),
+            own(2 * p * Math.max(Math.max(hidden, qDim), inter)), own(4 * p * (qDim + 2L * kvDim)), own(4 * p * qDim),
+            own(4 * p * 2L * inter), own(4 * p * heads * (long) splits * (hd + 2))};
+      }
+      long px = prefill[0], ph = prefill[1], pb = prefill[2], pqkv = prefill[3], pattn = prefill[4];
+      long pgu = prefill[5], ppartial = prefill[6];
+      metaHost.set(ValueLayout.JAVA_INT, 0, length);
+      for (int i = 0; i < m; i++) {
+        metaHost.setAtIndex(ValueLayout.JAVA_INT, 1 + i, tokens[from + i]);
+      }
+      gpu.upload(meta, metaHost.asSlice(0, 4L * (1 + m)));
+      gpu.launch(embed, Gpu.Grid.of(m), 128, embedTokens, meta + 4, px, hidden);
+      for (int l = 0; l < layers.length; l++) {
+        Layer layer = layers[l];
+        gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, px, layer.inputNorm(), ph, hidden, eps);
+        bf16(ph, pb, (long) m * hidden);
+        gpu.gemm(layer.qkv(), pb, pqkv, qDim + 2 * kvDim, hidden, m, false);
+        gpu.launch(qkvFinish, Gpu.Grid.of(m), 128, pqkv, layer.qkvBias(), keys[l], values[l], ropeCos, ropeSin, meta,
+            heads, kvHeads, hd);
+        gpu.launch(attention, new Gpu.Grid(heads, m, splits), 128, pqkv, keys[l], values[l], ppartial, meta, heads,
+            kvHeads, hd, splits, scale);
+        gpu.launch(combine, new Gpu.Grid(heads, m, 1), 128, ppartial, pattn, meta, heads, hd, splits);
+        bf16(pattn, pb, (long) m * qDim);
+        gpu.gemm(layer.o(), pb, px, hidden, qDim, m, true);
+        gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, px, layer.postNorm(), ph, hidden, eps);
+        bf16(ph, pb, (long) m * hidden);
+        gpu.gemm(layer.gateUp(), pb, pgu, 2 * inter, hidden, m, false);
+        gpu.launch(swigluBf16, Gpu.Grid.of((m * inter + 255) / 256), 256, pgu, pb, inter, m);
+        gpu.gemm(layer.down(), pb, px, hidden, inter, m, true);
+      }
+      gpu.synchronize();
+      length += m;
+    }
+
+    private void bf16(long in, long out, long count) {
+      gpu.launch(toBf16, Gpu.Grid.of((int) Math.min(4096, (count + 255) / 256)), 256, in, out, count);
     }
 
     double replayMillis(int replays) {

@@ -7,7 +7,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -163,6 +165,44 @@ public final class DriverGpu implements Gpu {
     }
   }
 
+  private Cublas cublas;
+  private boolean cublasTried;
+
+  /** cuBLAS, loaded on first use; null (said once on stderr) when it cannot be. */
+  private Cublas cublas() {
+    if (!cublasTried) {
+      cublasTried = true;
+      current();
+      List<String> why = new ArrayList<>();
+      cublas = Cublas.load(why);
+      if (cublas == null) {
+        System.getLogger(DriverGpu.class.getName()).log(System.Logger.Level.WARNING,
+            "no cuBLAS (" + String.join("; ", why) + "): long prompts are prefilled in chunks of 8 by Candor's"
+                + " kernels; set CANDOR_CUBLAS to libcublas.so's path to use it");
+      }
+    }
+    return cublas;
+  }
+
+  /** The cuBLAS library in use, or null. */
+  public String gemmLibrary() {
+    return cublas() == null ? null : cublas.library();
+  }
+
+  @Override
+  public boolean hasGemm() {
+    return cublas() != null;
+  }
+
+  @Override
+  public void gemm(long w, long x, long y, int rows, int in, int n, boolean accumulate) {
+    Cublas library = cublas();
+    if (library == null) {
+      throw new CudaException("no cuBLAS on this machine");
+    }
+    library.gemm(stream, w, x, y, rows, in, n, accumulate);
+  }
+
   @Override
   public Graph capture(Runnable work) {
     current();
@@ -241,6 +281,9 @@ public final class DriverGpu implements Gpu {
     closed = true;
     current();
     cuda.call("cuStreamSynchronize", stream);
+    if (cublas != null) {
+      cublas.close();
+    }
     cuda.call("cuModuleUnload", module);
     cuda.call("cuStreamDestroy_v2", stream);
     cuda.call("cuDevicePrimaryCtxRelease_v2", device);

@@ -79,6 +79,15 @@ public interface Gpu extends AutoCloseable {
    */
   void launch(Kernel kernel, Grid grid, int threads, Object... args);
 
+  /** True when {@link #gemm} is there (cuBLAS on a GPU); the backend then prefills long prompts through it. */
+  boolean hasGemm();
+
+  /**
+   * y[t][r] (+)= Σ_i w[r][i] · x[t][i], queued: w BF16 [rows, in], x BF16 [n, in], y FP32 [n, rows], row-major, FP32
+   * accumulation; with {@code accumulate}, y keeps its values and the product is added.
+   */
+  void gemm(long w, long x, long y, int rows, int in, int n, boolean accumulate);
+
   /** Runs {@code work} (launches and device copies only) into a graph instead of executing it. */
   Graph capture(Runnable work);
 

@@ -51,7 +51,7 @@ class CudaBackendTest {
   static void load() {
     String why = EmulatedGpu.why();
     Assumptions.assumeTrue(why == null, why);
-    gpu = EmulatedGpu.open();
+    gpu = EmulatedGpu.open().withGemm(false); // the kernels alone; the GEMM prefill has its own tests below
     Path dir = TestCheckpoints.write("cuda-bf16", SHAPE, 11, DType.BF16, 0, null);
     checkpoint = Checkpoint.open(dir);
     cuda = CudaBackend.load(checkpoint, gpu);
@@ -136,7 +136,8 @@ class CudaBackendTest {
       assertTrue(decodeError < TOLERANCE, "decode after 300 positions: relative error " + decodeError);
     }
     // one attention block per head: it takes both chunks itself
-    try (CudaBackend oneSplit = CudaBackend.load(checkpoint, gpu, 1); Sequence actual = oneSplit.newSequence(320)) {
+    try (CudaBackend oneSplit = CudaBackend.load(checkpoint, gpu, 1, CudaBackend.PREFILL_TOKENS);
+        Sequence actual = oneSplit.newSequence(320)) {
       float[] last = actual.forward(input, 1).logits()[0];
       double logitError = error(logits(e[300]), last);
       assertTrue(logitError < TOLERANCE, "one split over two chunks: relative error " + logitError);
@@ -351,6 +352,48 @@ class CudaBackendTest {
       try (Sequence fresh = cuda.newSequence(8)) {
         assertThrows(IllegalStateException.class, () -> cuda.replayMillis(fresh, 1));
       }
+    }
+  }
+
+  /**
+   * A long prompt through the GEMM (cuBLAS on a GPU; here the emulator's plain GEMM), in chunks of 16, then the last
+   * positions through the kernels, then decoding. The GEMMs take BF16 inputs, so the reference rounds the same inputs
+   * for those positions (without that: 2.5e-2). What is left (measured 2.6e-3) is inputs on either side of a BF16
+   * rounding boundary rounding apart, amplified by the test model's sharp attention; a wrong index, position or
+   * rotation is of order 1e-1 to 1.
+   */
+  @Test
+  void aLongPromptPrefilledThroughTheGemmAgreesWithTheReference() {
+    int[] input = tokens(61, 20);
+    ReferenceQwen2 reference = new ReferenceQwen2(checkpoint.weights(), SHAPE, true);
+    double[][][] e = new double[input.length][][];
+    for (int i = 0; i < input.length; i++) {
+      e[i] = reference.step(input[i], i < 52); // 16 + 16 + 16 + 4 through the GEMM, then the kernels
+    }
+    try (EmulatedGpu withGemm = EmulatedGpu.open();
+        CudaBackend backend = CudaBackend.load(checkpoint, withGemm, CudaBackend.ATTENTION_SPLITS, 16);
+        Sequence s = backend.newSequence(96)) {
+      assertTrue(backend.gemmPrefill(), "the emulator's GEMM agrees with the kernels");
+      float[] last = s.prefill(Arrays.copyOf(input, 60)); // 16 + 16 + 16 + 4 through the GEMM, 8 through the kernels
+      assertEquals(60, s.length());
+      double prefillError = error(logits(e[59]), last);
+      assertTrue(prefillError < 1e-2, "prefill: relative error " + prefillError);
+      double decodeError = error(logits(e[60]), s.decode(input[60]));
+      assertTrue(decodeError < 1e-2, "decode after it: relative error " + decodeError);
+    }
+  }
+
+  /** The check at load: a GEMM that disagrees with the kernels is not used, and prefill still works. */
+  @Test
+  void aGemmThatDisagreesWithTheKernelsIsNotUsed() {
+    int[] input = tokens(30, 21);
+    double[][][] e = reference(input);
+    try (EmulatedGpu broken = EmulatedGpu.open().withBrokenGemm();
+        CudaBackend backend = CudaBackend.load(checkpoint, broken, CudaBackend.ATTENTION_SPLITS, 16);
+        Sequence s = backend.newSequence(32)) {
+      assertTrue(!backend.gemmPrefill());
+      double error = error(logits(e[29]), s.prefill(input));
+      assertTrue(error < TOLERANCE, "prefill on the kernels: relative error " + error);
     }
   }
 

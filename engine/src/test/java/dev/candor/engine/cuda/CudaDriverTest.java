@@ -86,4 +86,14 @@ class CudaDriverTest {
       assertTrue(count >= 3, kernel + " is in " + count + " of the three cubins");
     }
   }
+
+  /** Without cuBLAS the GEMM prefill is off, and the reasons name every library tried. */
+  @Test
+  void withoutCublasLoadingSaysWhatItTried() {
+    java.util.List<String> why = new java.util.ArrayList<>();
+    Cublas cublas = Cublas.load(why);
+    Assumptions.assumeTrue(cublas == null, "this machine has cuBLAS");
+    assertTrue(why.stream().anyMatch(w -> w.startsWith("libcublas.so.13:")), why.toString());
+    assertTrue(why.stream().anyMatch(w -> w.startsWith("libcublas.so.12:")), why.toString());
+  }
 }

@@ -202,6 +202,53 @@ final class EmulatedGpu implements Gpu {
     }
   }
 
+  private boolean gemm = true;
+  private boolean brokenGemm;
+
+  /** Whether this emulated GPU offers {@link #gemm} (tests turn it off to take the kernels-only path). */
+  EmulatedGpu withGemm(boolean enabled) {
+    gemm = enabled;
+    return this;
+  }
+
+  /** A GEMM that transposes the wrong operand, as a wrong binding would: the backend must notice and not use it. */
+  EmulatedGpu withBrokenGemm() {
+    brokenGemm = true;
+    return this;
+  }
+
+  @Override
+  public boolean hasGemm() {
+    return gemm;
+  }
+
+  /** cuBLAS's result, computed plainly: BF16 inputs, sums in double, FP32 out. */
+  @Override
+  public void gemm(long w, long x, long y, int rows, int in, int n, boolean accumulate) {
+    check(gemm, "gemm on an emulated GPU without it");
+    run(() -> {
+      MemorySegment weights = at(w, 2L * rows * in);
+      MemorySegment inputs = at(x, 2L * n * in);
+      MemorySegment out = at(y, 4L * n * rows);
+      for (int t = 0; t < n; t++) {
+        for (int r = 0; r < rows; r++) {
+          double sum = 0;
+          for (int i = 0; i < in; i++) {
+            long wi = brokenGemm ? (long) i * rows + r : (long) r * in + i;
+            sum += (double) bf16(weights, wi) * bf16(inputs, (long) t * in + i);
+          }
+          long at = 4L * ((long) t * rows + r);
+          float previous = accumulate ? out.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, at) : 0f;
+          out.set(java.lang.foreign.ValueLayout.JAVA_FLOAT, at, (float) (previous + sum));
+        }
+      }
+    });
+  }
+
+  private static float bf16(MemorySegment s, long index) {
+    return Float.intBitsToFloat((s.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 2 * index) & 0xffff) << 16);
+  }
+
   @Override
   public Graph capture(Runnable work) {
     check(recording == null, "nested capture");

@@ -103,6 +103,14 @@ public final class ReferenceQwen2 {
 
   /** Appends one token; returns its hidden states [numHiddenLayers + 1][hidden] and logits in the last row. */
   public double[][] step(int token) {
+    return step(token, false);
+  }
+
+  /**
+   * As {@link #step(int)}; with {@code bf16Inputs}, the inputs of the projections (the normed hidden state, the
+   * attention output, the SwiGLU output) are rounded to bfloat16, as the CUDA backend's GEMM prefill rounds them.
+   */
+  public double[][] step(int token, boolean bf16Inputs) {
     int hidden = c.hiddenSize();
     int hd = c.headDim();
     int heads = c.numAttentionHeads();
@@ -116,6 +124,9 @@ public final class ReferenceQwen2 {
     out[0] = x.clone();
     for (int l = 0; l < c.numHiddenLayers(); l++) {
       double[] h = rmsNorm(x, inNorm[l]);
+      if (bf16Inputs) {
+        roundToBf16(h);
+      }
       double[] q = matvec(wq[l], bq[l], h, heads * hd);
       double[] k = matvec(wk[l], bk[l], h, kvHeads * hd);
       double[] v = matvec(wv[l], bv[l], h, kvHeads * hd);
@@ -151,15 +162,24 @@ public final class ReferenceQwen2 {
           }
         }
       }
+      if (bf16Inputs) {
+        roundToBf16(att);
+      }
       double[] o = matvec(wo[l], null, att, hidden);
       for (int i = 0; i < hidden; i++) {
         x[i] += o[i];
       }
       h = rmsNorm(x, postNorm[l]);
+      if (bf16Inputs) {
+        roundToBf16(h);
+      }
       double[] gate = matvec(wGate[l], null, h, c.intermediateSize());
       double[] up = matvec(wUp[l], null, h, c.intermediateSize());
       for (int i = 0; i < gate.length; i++) {
         gate[i] = gate[i] / (1 + Math.exp(-gate[i])) * up[i];
+      }
+      if (bf16Inputs) {
+        roundToBf16(gate);
       }
       double[] down = matvec(wDown[l], null, gate, hidden);
       for (int i = 0; i < hidden; i++) {
