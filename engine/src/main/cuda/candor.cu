@@ -287,7 +287,8 @@ extern "C" __global__ void qkv8(QKV_ARGS) {
 
 // out[i] = bf16(in[i]) for i < count.
 extern "C" __global__ void to_bf16(const float* __restrict__ in, bf16* __restrict__ out, long long count) {
-  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long long)gridDim.x * blockDim.x)
+  long long stride = (long long)gridDim.x * blockDim.x;
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += stride)
     out[i] = f32_to_bf16(in[i]);
 }
 

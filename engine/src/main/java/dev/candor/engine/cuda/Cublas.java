@@ -61,6 +61,11 @@ final class Cublas {
     }
     candidates.add("libcublas.so.13");
     candidates.add("libcublas.so.12");
+    return load(candidates, why);
+  }
+
+  /** The first of {@code candidates} (paths or library names) that loads. */
+  static Cublas load(List<String> candidates, List<String> why) {
     for (String name : candidates) {
       try {
         SymbolLookup lookup = SymbolLookup.libraryLookup(name, Arena.global());
@@ -82,12 +87,12 @@ final class Cublas {
    * (in × n, ldb in).
    */
   void gemm(MemorySegment stream, long w, long x, long y, int rows, int in, int n, boolean accumulate) {
+    MemorySegment beta = accumulate ? one : zero; // typed here: invokeExact would see a conditional as Object
     try {
       check("cublasSetStream_v2", (int) setStream.invokeExact(handle, stream));
       check("cublasGemmEx", (int) gemmEx.invokeExact(handle, CUBLAS_OP_T, CUBLAS_OP_N, rows, n, in, one,
-          MemorySegment.ofAddress(w), CUDA_R_16BF, in, MemorySegment.ofAddress(x), CUDA_R_16BF, in,
-          accumulate ? one : zero, MemorySegment.ofAddress(y), CUDA_R_32F, rows, CUBLAS_COMPUTE_32F,
-          CUBLAS_GEMM_DEFAULT));
+          MemorySegment.ofAddress(w), CUDA_R_16BF, in, MemorySegment.ofAddress(x), CUDA_R_16BF, in, beta,
+          MemorySegment.ofAddress(y), CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     } catch (CudaException e) {
       throw e;
     } catch (Throwable e) {

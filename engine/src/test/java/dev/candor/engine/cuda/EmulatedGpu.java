@@ -68,7 +68,12 @@ final class EmulatedGpu implements Gpu {
   /** Compiles emu.cpp (with candor.cu) unless the library is newer than every source. */
   private static Path build() {
     Path sources = cudaSources();
-    Path out = Path.of("target", "emu", "libcandor_emu.so").toAbsolutePath();
+    return build(sources, sources.resolve("emu/emu.cpp"), "libcandor_emu.so");
+  }
+
+  /** Compiles {@code source} into target/emu/{@code name} with g++, unless it is newer than all of {@code sources}. */
+  static Path build(Path sources, Path source, String name) {
+    Path out = Path.of("target", "emu", name).toAbsolutePath();
     try {
       FileTime newest;
       try (Stream<Path> files = Files.walk(sources)) {
@@ -78,13 +83,13 @@ final class EmulatedGpu implements Gpu {
         return out;
       }
       Files.createDirectories(out.getParent());
-      Path tmp = out.resolveSibling("libcandor_emu.so.tmp");
+      Path tmp = out.resolveSibling(name + ".tmp");
       Process p = new ProcessBuilder("g++", "-O2", "-std=c++17", "-shared", "-fPIC", "-Wall", "-Werror",
-          "-Wno-unknown-pragmas", "-o", tmp.toString(), sources.resolve("emu/emu.cpp").toString())
+          "-Wno-unknown-pragmas", "-o", tmp.toString(), source.toString())
           .redirectErrorStream(true).start();
       String log = new String(p.getInputStream().readAllBytes());
       if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        throw new IllegalStateException("building the kernel emulator failed:\n" + log);
+        throw new IllegalStateException("building " + name + " failed:\n" + log);
       }
       Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       return out;
