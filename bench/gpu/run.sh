@@ -21,6 +21,9 @@ done
 
 log() { echo "[$(date +%T)] $*"; }
 
+# load every kernel with the module, not at its first launch: a first launch inside a stream capture must not load
+export CUDA_MODULE_LOADING=EAGER
+
 if [[ ! -x $WORK/gpu-bundle/runtime/bin/java ]]; then
   tar -C "$WORK" -xJf build/gpu-bundle.tar.xz \
     || { echo "no build/gpu-bundle.tar.xz: run make gpu-bundle first"; exit 2; }
