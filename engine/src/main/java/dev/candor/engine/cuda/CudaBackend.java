@@ -681,6 +681,9 @@ public final class CudaBackend implements Backend {
         for (int tap : tapIndices) {
           tapped[tap] = true;
         }
+        // once outside the capture first: with lazy module loading (CUDA's default), a kernel's first launch loads
+        // it, which a capture does not allow. The pass is idempotent (the replay rewrites the same cache entries).
+        record(shape.tokens(), shape.logits(), tapped, shape.summarise());
         graph = gpu.capture(() -> record(shape.tokens(), shape.logits(), tapped, shape.summarise()));
         graphs.put(shape, graph);
       }
