@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU proof of the cuda backend in one command, on a bare GPU machine with no network and no Java:
-#   bash bench/gpu/run.sh [0.5b] [7b] [--no-compile]        (default: 0.5b 7b)
+#   bash bench/gpu/run.sh [0.5b] [7b] [--no-compile] [--no-hf-bench]        (default: 0.5b 7b)
 # It needs build/gpu-bundle.tar.xz next to the tree (make gpu-bundle here, carried with the call), nvcc is not
 # needed (the kernels are in the jar), python3 with torch, transformers and safetensors is. Writes to $OUT (or
 # build/gpu-out): nvidia-smi.txt, djl-cuda.txt, candor-SHAPE.json, hf-SHAPE.json, REPORT.md (printed last).
@@ -11,9 +11,11 @@ WORK=${WORK:-/tmp/candor-gpu}
 mkdir -p "$OUT" "$WORK"
 shapes=()
 compile=()
+hfbench=1
 for a in "$@"; do
   case $a in
     --no-compile) compile=(--no-compile) ;;
+    --no-hf-bench) hfbench=0 ;;  # skip transformers' timings (a call's 10 minutes are short for the 7B shape)
     *) shapes+=("$a") ;;
   esac
 done
@@ -85,9 +87,11 @@ for shape in "${shapes[@]}"; do
   log "candor $shape"
   "${JAVA[@]}" dev.candor.bench.GpuBench --model "$model" --hf "$WORK/$shape-hf" "${cpu[@]}" "${drafter[@]}" \
     --out "$OUT/candor-$shape.json" > "$OUT/candor-$shape.log" 2>&1
-  log "transformers bench $shape"
-  python3 bench/gpu/hf.py bench --model "$model" "${hfdrafter[@]}" "${compile[@]}" --out "$OUT/hf-$shape.json" \
-    > "$OUT/hf-$shape.log" 2>&1
+  if [[ $hfbench == 1 ]]; then
+    log "transformers bench $shape"
+    python3 bench/gpu/hf.py bench --model "$model" "${hfdrafter[@]}" "${compile[@]}" --out "$OUT/hf-$shape.json" \
+      > "$OUT/hf-$shape.log" 2>&1
+  fi
 done
 python3 bench/gpu/report.py "$OUT" > "$OUT/REPORT.md"
 cat "$OUT/REPORT.md"
