@@ -240,9 +240,11 @@ public final class TokenDistribution {
   /** The n most likely tokens by raw logprob, best first, with raw logprobs. */
   public Alternative[] topRaw(int n) {
     if (summary != null) {
-      if (n > summary.topTokens().length) {
-        throw new IllegalArgumentException("a summary keeps the top " + summary.topTokens().length + ", not " + n);
+      int kept = summary.topTokens().length;
+      if (n > kept && kept < summary.vocabSize()) {
+        throw new IllegalArgumentException("a summary keeps the top " + kept + ", not " + n);
       }
+      n = Math.min(n, kept); // a vocabulary smaller than n: all of it, as from the logits
       Alternative[] out = new Alternative[n];
       for (int i = 0; i < n; i++) {
         out[i] = new Alternative(summary.topTokens()[i], summary.topLogits()[i] - logZ);

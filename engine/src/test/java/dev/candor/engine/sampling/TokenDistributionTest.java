@@ -170,4 +170,36 @@ class TokenDistributionTest {
         () -> TokenDistribution.of(new float[] {Float.NaN, Float.NaN}, SamplingParams.greedy()));
     assertTrue(TokenDistribution.of(new float[] {1, Float.NEGATIVE_INFINITY}, SamplingParams.greedy()).entropy() >= 0);
   }
+
+  /** A distribution built from a summary answers a greedy record's questions exactly as the one from the logits. */
+  @Test
+  void aSummaryAnswersAsTheLogitsDo() {
+    SplittableRandom random = new SplittableRandom(9);
+    for (int vocab : new int[] {7, 20, 300}) {
+      float[] logits = new float[vocab];
+      for (int i = 0; i < vocab; i++) {
+        logits[i] = (float) random.nextGaussian() * 3;
+      }
+      logits[vocab / 2] = logits[vocab - 1]; // a tie somewhere
+      TokenDistribution full = TokenDistribution.of(logits.clone(), SamplingParams.greedy());
+      TokenDistribution summarised = TokenDistribution.of(LogitSummary.of(logits.clone()));
+      assertEquals(full.argmax(), summarised.argmax());
+      assertEquals(full.entropy(), summarised.entropy());
+      assertEquals(full.rawLogprob(full.argmax()), summarised.rawLogprob(summarised.argmax()));
+      assertEquals(full.vocabSize(), summarised.vocabSize());
+      for (int n : new int[] {0, 1, 5, 20}) {
+        TokenDistribution.Alternative[] a = full.top(n);
+        TokenDistribution.Alternative[] b = summarised.top(n);
+        assertEquals(a.length, b.length, "top " + n + " of " + vocab);
+        for (int i = 0; i < a.length; i++) {
+          assertEquals(a[i], b[i], "alternative " + i + " of top " + n + " of " + vocab);
+        }
+      }
+      if (vocab > LogitSummary.TOP) {
+        assertThrows(IllegalArgumentException.class, () -> summarised.top(LogitSummary.TOP + 1));
+        int outside = full.top(vocab)[vocab - 1].token();
+        assertThrows(IllegalArgumentException.class, () -> summarised.rawLogprob(outside));
+      }
+    }
+  }
 }
