@@ -41,6 +41,27 @@ __device__ __forceinline__ bf16 f32_to_bf16(float f) {
   return (bf16)(u >> 16);
 }
 
+// The d = head_dim / 32 consecutive BF16 values a lane holds (d = 1, 2, 4 or 8), in one load where d > 1: a lane's
+// slice starts at a multiple of d elements, so the 4-, 8- and 16-byte loads are aligned.
+__device__ __forceinline__ void load_lane_slice(const bf16* p, int dims, float (&v)[MAX_DIMS_PER_LANE]) {
+  if (dims == 8) {
+    uint4 q = *(const uint4*)p;
+    v[0] = __uint_as_float(q.x << 16), v[1] = __uint_as_float(q.x & 0xffff0000u);
+    v[2] = __uint_as_float(q.y << 16), v[3] = __uint_as_float(q.y & 0xffff0000u);
+    v[4] = __uint_as_float(q.z << 16), v[5] = __uint_as_float(q.z & 0xffff0000u);
+    v[6] = __uint_as_float(q.w << 16), v[7] = __uint_as_float(q.w & 0xffff0000u);
+  } else if (dims == 4) {
+    uint2 q = *(const uint2*)p;
+    v[0] = __uint_as_float(q.x << 16), v[1] = __uint_as_float(q.x & 0xffff0000u);
+    v[2] = __uint_as_float(q.y << 16), v[3] = __uint_as_float(q.y & 0xffff0000u);
+  } else if (dims == 2) {
+    uint32_t q = *(const uint32_t*)p;
+    v[0] = __uint_as_float(q << 16), v[1] = __uint_as_float(q & 0xffff0000u);
+  } else {
+    v[0] = bf16_to_f32(p[0]);
+  }
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
   for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(FULL_MASK, v, offset);
   return v;
@@ -365,20 +386,21 @@ extern "C" __global__ void attention(const float* __restrict__ qkv, const bf16* 
   for (int from = split * ATTN_CHUNK; from < visible; from += splits * ATTN_CHUNK) {
     int to = min(visible, from + ATTN_CHUNK);
     for (int p = from + warp; p < to; p += ATTN_WARPS) {
-      const bf16* k = keys + (size_t)p * kv_dim + kv_offset;
+      float k[MAX_DIMS_PER_LANE], v[MAX_DIMS_PER_LANE];
+      load_lane_slice(keys + (size_t)p * kv_dim + kv_offset, dims, k);
+      load_lane_slice(values + (size_t)p * kv_dim + kv_offset, dims, v);  // issued early: it does not wait for k
       float score = 0.f;
 #pragma unroll
       for (int j = 0; j < MAX_DIMS_PER_LANE; j++)
-        if (j < dims) score += qs[j] * bf16_to_f32(k[j]);
+        if (j < dims) score += qs[j] * k[j];
       score = warp_sum(score);
       float m_new = fmaxf(m, score);
       float correction = __expf(m - m_new);
       float weight = __expf(score - m_new);
       l = l * correction + weight;
-      const bf16* v = values + (size_t)p * kv_dim + kv_offset;
 #pragma unroll
       for (int j = 0; j < MAX_DIMS_PER_LANE; j++)
-        if (j < dims) acc[j] = acc[j] * correction + weight * bf16_to_f32(v[j]);
+        if (j < dims) acc[j] = acc[j] * correction + weight * v[j];
       m = m_new;
     }
   }

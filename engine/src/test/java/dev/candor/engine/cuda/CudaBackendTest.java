@@ -397,6 +397,32 @@ class CudaBackendTest {
     }
   }
 
+  /**
+   * Head dimensions of 64, 128 (Qwen2.5's) and 256: a lane then holds 2, 4 or 8 values of a head and the attention
+   * kernel reads them in one 4-, 8- or 16-byte load (the main shape's 32 takes the one-value path).
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(ints = {64, 128, 256})
+  void everyHeadDimensionAgreesWithTheReference(int headDim) {
+    Qwen2Config shape = new Qwen2Config(128, 96, 2, 512 / headDim, 256 / headDim, headDim, 1e-6, 10000.0, 101, 64,
+        true, DType.BF16);
+    Path dir = TestCheckpoints.write("cuda-bf16-hd" + headDim, shape, 12, DType.BF16, 0, null);
+    int[] input = new SplittableRandom(headDim).ints(21, 0, shape.vocabSize()).toArray();
+    try (Checkpoint small = Checkpoint.open(dir); CudaBackend backend = CudaBackend.load(small, gpu);
+        Sequence s = backend.newSequence(32)) {
+      ReferenceQwen2 reference = new ReferenceQwen2(small.weights(), shape, true);
+      double[][] expected = null;
+      for (int token : java.util.Arrays.copyOf(input, 20)) {
+        expected = reference.step(token);
+      }
+      double prefillError = error(expected[shape.numHiddenLayers() + 1], s.prefill(Arrays.copyOf(input, 20)));
+      assertTrue(prefillError < TOLERANCE, "head_dim " + headDim + ", prefill: relative error " + prefillError);
+      expected = reference.step(input[20]);
+      double decodeError = error(expected[shape.numHiddenLayers() + 1], s.decode(input[20]));
+      assertTrue(decodeError < TOLERANCE, "head_dim " + headDim + ", decode: relative error " + decodeError);
+    }
+  }
+
   @Test
   void aHeadDimTheKernelsCannotHoldIsRefusedAtLoad() {
     Qwen2Config odd = TestCheckpoints.tiny(99, false); // head_dim 8
