@@ -35,15 +35,24 @@ public final class DriverGpu implements Gpu {
   private DriverGpu(CudaDriver cuda, int device) {
     this.cuda = cuda;
     this.device = device;
+    byte[] image = kernelImage(); // before anything is held: no kernels, nothing to give back
     this.context = cuda.handleOut("cuDevicePrimaryCtxRetain", device);
-    cuda.call("cuCtxSetCurrent", context);
-    this.stream = cuda.handleOut("cuStreamCreate", CudaDriver.CU_STREAM_NON_BLOCKING);
-    byte[] image = kernelImage();
+    MemorySegment created = null;
     try (Arena arena = Arena.ofConfined()) {
+      cuda.call("cuCtxSetCurrent", context);
+      created = cuda.handleOut("cuStreamCreate", CudaDriver.CU_STREAM_NON_BLOCKING);
       MemorySegment bytes = arena.allocate(image.length + 1L, 64);
       MemorySegment.copy(MemorySegment.ofArray(image), 0, bytes, 0, image.length);
+      // fails with CUDA_ERROR_NO_BINARY_FOR_GPU on a GPU older than sm_80
       this.module = cuda.handleOut("cuModuleLoadData", bytes);
+    } catch (RuntimeException e) {
+      if (created != null) {
+        cuda.call("cuStreamDestroy_v2", created);
+      }
+      cuda.call("cuDevicePrimaryCtxRelease_v2", device);
+      throw e;
     }
+    this.stream = created;
     int major = cuda.attribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
     int minor = cuda.attribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
     this.name = cuda.deviceName(device) + " (sm_" + major + minor + ", driver "
