@@ -140,9 +140,7 @@ public final class DjlBackend implements Backend {
 
     @Override
     public void truncate(int length) {
-      if (length < 0 || length > cache.length) {
-        throw new IllegalArgumentException("cannot truncate a sequence of " + cache.length + " to " + length);
-      }
+      Sequence.checkTruncate(cache.length, length);
       cache.length = length;
     }
 

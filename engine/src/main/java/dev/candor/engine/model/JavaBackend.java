@@ -119,9 +119,7 @@ public final class JavaBackend implements Backend {
 
     @Override
     public void truncate(int newLength) {
-      if (newLength < 0 || newLength > length) {
-        throw new IllegalArgumentException("cannot truncate a sequence of " + length + " to " + newLength);
-      }
+      Sequence.checkTruncate(length, newLength);
       length = newLength;
     }
 

@@ -64,6 +64,13 @@ public interface Sequence extends AutoCloseable {
     }
   }
 
+  /** The check every backend makes before a truncate: the new length lies in 0..length. */
+  static void checkTruncate(int length, int newLength) {
+    if (newLength < 0 || newLength > length) {
+      throw new IllegalArgumentException("cannot truncate a sequence of " + length + " to " + newLength);
+    }
+  }
+
   /** Prefill: the prompt, logits of its last position. */
   default float[] prefill(int[] tokens) {
     return forward(tokens, 1).logits()[0];
