@@ -56,6 +56,9 @@ public final class CudaBackend implements Backend {
   private final Gpu gpu;
   private final boolean ownsGpu;
   private final Qwen2Config c;
+  // the shape, as the kernels take it
+  private final int hidden, heads, kvHeads, hd, qDim, kvDim, inter;
+  private final float eps, scale;
   private final Layer[] layers;
   private final long embedTokens;
   private final long norm;
@@ -77,6 +80,15 @@ public final class CudaBackend implements Backend {
     this.prefillTokens = prefillTokens;
     this.c = checkpoint.config();
     check(c);
+    hidden = c.hiddenSize();
+    heads = c.numAttentionHeads();
+    kvHeads = c.numKeyValueHeads();
+    hd = c.headDim();
+    qDim = heads * hd;
+    kvDim = kvHeads * hd;
+    inter = c.intermediateSize();
+    eps = (float) c.rmsNormEps();
+    scale = (float) (1.0 / Math.sqrt(hd));
     embed = gpu.kernel("embed");
     rmsnorm = gpu.kernel("rmsnorm");
     gemv1 = gpu.kernel("gemv1");
@@ -335,10 +347,8 @@ public final class CudaBackend implements Backend {
 
   /** Bytes of weights one decode step reads: every matrix but the embedding rows it does not gather. */
   public long bytesReadPerToken() {
-    long h = c.hiddenSize();
-    long kv = (long) c.numKeyValueHeads() * c.headDim();
-    long q = (long) c.numAttentionHeads() * c.headDim();
-    long perLayer = 2 * ((q + 2 * kv) * h + h * q + 3L * c.intermediateSize() * h) + 4 * (2 * h + q + 2 * kv);
+    long h = hidden;
+    long perLayer = 2 * ((qDim + 2L * kvDim) * h + h * qDim + 3L * inter * h) + 4 * (2 * h + qDim + 2L * kvDim);
     return c.numHiddenLayers() * perLayer + 2L * c.vocabSize() * h + 4 * h;
   }
 
@@ -446,7 +456,7 @@ public final class CudaBackend implements Backend {
     private final Arena host = Arena.ofShared(); // a sequence may be closed by another thread
     private final MemorySegment metaHost = host.allocate(4L * (1 + Math.max(MAX_TOKENS, prefillTokens)), 8);
     private final MemorySegment logitsHost = host.allocate(4L * MAX_TOKENS * c.vocabSize(), 64);
-    private final MemorySegment tapHost = host.allocate(4L * MAX_TOKENS * c.hiddenSize(), 64);
+    private final MemorySegment tapHost = host.allocate(4L * MAX_TOKENS * hidden, 64);
     private final MemorySegment summaryHost = host.allocate(4L * MAX_TOKENS * SUMMARY_FLOATS, 64);
     private int length;
     private boolean closed;
@@ -456,7 +466,7 @@ public final class CudaBackend implements Backend {
       this.capacity = capacity;
       this.splits = Math.min(attentionSplits, (capacity + ATTN_CHUNK - 1) / ATTN_CHUNK);
       int layers = c.numHiddenLayers();
-      long kvBytes = 2L * capacity * c.numKeyValueHeads() * c.headDim();
+      long kvBytes = 2L * capacity * kvDim;
       keys = new long[layers];
       values = new long[layers];
       try {
@@ -465,19 +475,16 @@ public final class CudaBackend implements Backend {
           values[l] = own(kvBytes);
         }
         long t = MAX_TOKENS;
-        int hd = c.headDim();
-        int qDim = c.numAttentionHeads() * hd;
-        int kvDim = c.numKeyValueHeads() * hd;
         meta = own(4L * (1 + Math.max(MAX_TOKENS, prefillTokens)));
-        x = own(4 * t * c.hiddenSize());
-        h = own(4 * t * c.hiddenSize());
+        x = own(4 * t * hidden);
+        h = own(4 * t * hidden);
         qkv = own(4 * t * (qDim + 2L * kvDim));
         attn = own(4 * t * qDim);
-        act = own(4 * t * c.intermediateSize());
-        partial = own(4 * t * c.numAttentionHeads() * (long) splits * (hd + 2));
+        act = own(4 * t * inter);
+        partial = own(4 * t * heads * (long) splits * (hd + 2));
         logits = own(4 * t * c.vocabSize());
         summaries = own(4 * t * SUMMARY_FLOATS);
-        taps = own(4 * t * c.hiddenSize() * (layers + 1L));
+        taps = own(4 * t * hidden * (layers + 1L));
       } catch (RuntimeException e) {
         close();
         throw e;
@@ -527,7 +534,6 @@ public final class CudaBackend implements Backend {
       float[][] logitRows = summarise ? null : new float[numLogits][];
       LogitSummary[] summaryRows = summarise ? new LogitSummary[numLogits] : null;
       float[][][] tapOut = new float[tapIndices.length][n][];
-      int hidden = c.hiddenSize();
       int firstLogit = n - numLogits;
       int from = 0;
       // long stretches that want neither logits nor taps (a prompt): through the GEMM, chunk by chunk
@@ -540,11 +546,7 @@ public final class CudaBackend implements Backend {
         int m = Math.min(MAX_TOKENS, n - from);
         // logits wanted from this chunk: the positions among the last numLogits of the whole input
         int chunkLogits = Math.max(0, from + m - Math.max(from, firstLogit));
-        metaHost.set(ValueLayout.JAVA_INT, 0, length);
-        for (int i = 0; i < m; i++) {
-          metaHost.setAtIndex(ValueLayout.JAVA_INT, 1 + i, tokens[from + i]);
-        }
-        gpu.upload(meta, metaHost.asSlice(0, 4L * (1 + m)));
+        uploadMeta(tokens, from, m);
         lastShape = new Shape(m, chunkLogits, tapKey, summarise);
         graph(lastShape, tapIndices).replay();
         int vocab = c.vocabSize();
@@ -582,15 +584,6 @@ public final class CudaBackend implements Backend {
      * directly (no graph: the chunk sizes vary); their activations are rounded to BF16 for the GEMMs.
      */
     private void prefillThroughGemm(int[] tokens, int from, int m) {
-      int hidden = c.hiddenSize();
-      int heads = c.numAttentionHeads();
-      int kvHeads = c.numKeyValueHeads();
-      int hd = c.headDim();
-      int qDim = heads * hd;
-      int kvDim = kvHeads * hd;
-      int inter = c.intermediateSize();
-      float eps = (float) c.rmsNormEps();
-      float scale = (float) (1.0 / Math.sqrt(hd));
       if (prefill == null) {
         long p = prefillTokens;
         prefill = new long[] {own(4 * p * hidden), own(4 * p * hidden),
@@ -599,11 +592,7 @@ public final class CudaBackend implements Backend {
       }
       long px = prefill[0], ph = prefill[1], pb = prefill[2], pqkv = prefill[3], pattn = prefill[4];
       long pgu = prefill[5], ppartial = prefill[6];
-      metaHost.set(ValueLayout.JAVA_INT, 0, length);
-      for (int i = 0; i < m; i++) {
-        metaHost.setAtIndex(ValueLayout.JAVA_INT, 1 + i, tokens[from + i]);
-      }
-      gpu.upload(meta, metaHost.asSlice(0, 4L * (1 + m)));
+      uploadMeta(tokens, from, m);
       gpu.launch(embed, Gpu.Grid.of(m), 128, embedTokens, meta + 4, px, hidden);
       for (int l = 0; l < layers.length; l++) {
         Layer layer = layers[l];
@@ -625,6 +614,15 @@ public final class CudaBackend implements Backend {
       }
       gpu.synchronize();
       length += m;
+    }
+
+    /** The kernels' inputs for positions from .. from + m - 1: the start position, then the tokens. */
+    private void uploadMeta(int[] tokens, int from, int m) {
+      metaHost.set(ValueLayout.JAVA_INT, 0, length);
+      for (int i = 0; i < m; i++) {
+        metaHost.setAtIndex(ValueLayout.JAVA_INT, 1 + i, tokens[from + i]);
+      }
+      gpu.upload(meta, metaHost.asSlice(0, 4L * (1 + m)));
     }
 
     private void bf16(long in, long out, long count) {
@@ -690,15 +688,6 @@ public final class CudaBackend implements Backend {
 
     /** Queues one forward pass of m tokens: the work a graph holds. */
     private void record(int m, int numLogits, boolean[] tapped, boolean summarise) {
-      int hidden = c.hiddenSize();
-      int heads = c.numAttentionHeads();
-      int kvHeads = c.numKeyValueHeads();
-      int hd = c.headDim();
-      int qDim = heads * hd;
-      int kvDim = kvHeads * hd;
-      int inter = c.intermediateSize();
-      float eps = (float) c.rmsNormEps();
-      float scale = (float) (1.0 / Math.sqrt(hd));
 
       gpu.launch(embed, Gpu.Grid.of(m), 128, embedTokens, meta + 4, x, hidden);
       tap(0, m, x, tapped);
@@ -734,7 +723,7 @@ public final class CudaBackend implements Backend {
 
     private void tap(int index, int m, long source, boolean[] tapped) {
       if (tapped[index]) {
-        gpu.copy(taps + 4L * MAX_TOKENS * c.hiddenSize() * index, source, 4L * m * c.hiddenSize());
+        gpu.copy(taps + 4L * MAX_TOKENS * hidden * index, source, 4L * m * hidden);
       }
     }
 
