@@ -106,7 +106,7 @@ public final class GpuBench {
         });
         rates[r] = 2.0 * bytes * 10 / (ms / 1e3);
       }
-      return median(rates);
+      return EndToEnd.median(rates);
     } finally {
       gpu.free(a);
       gpu.free(b);
@@ -225,10 +225,10 @@ public final class GpuBench {
     try (Sequence s = target.newSequence(prompt.length)) {
       logits = s.prefill(prompt);
     }
-    double record = medianSeconds(200, () -> {
+    double record = EndToEnd.medianNanos(200, () -> {
       TokenDistribution d = TokenDistribution.of(logits.clone(), SamplingParams.greedy());
       TokenRecord.of(0, d.argmax(), new byte[0], d, 20, Source.TARGET);
-    });
+    }) / 1e9;
     r.put("distribution_record_us", record * 1e6);
     r.put("distribution_record_fraction_of_step", record / step);
 
@@ -241,7 +241,7 @@ public final class GpuBench {
     try (Sequence seq = target.newSequence(prompt.length)) {
       hidden = seq.forward(prompt, 0, tap).taps()[0][prompt.length - 1];
     }
-    double probeToken = medianSeconds(2000, () -> probe.logit(List.of(hidden)));
+    double probeToken = EndToEnd.medianNanos(2000, () -> probe.logit(List.of(hidden))) / 1e9;
     r.put("tap_download_fraction_of_step", (tapStep - step) / step);
     r.put("probe_token_us", probeToken * 1e6);
     r.put("probe_fraction_of_step", (tapStep - step + probeToken) / step);
@@ -410,7 +410,7 @@ public final class GpuBench {
         runs[r] = (System.nanoTime() - t0) / 1e9 / steps;
       }
     }
-    return median(runs);
+    return EndToEnd.median(runs);
   }
 
   /** The same on full logits: the vocabulary to the host, argmax there. */
@@ -429,7 +429,7 @@ public final class GpuBench {
         runs[r] = (System.nanoTime() - t0) / 1e9 / steps;
       }
     }
-    return median(runs);
+    return EndToEnd.median(runs);
   }
 
   static double prefillSeconds(Backend backend, int[] prompt) {
@@ -441,7 +441,7 @@ public final class GpuBench {
         runs[r] = (System.nanoTime() - t0) / 1e9;
       }
     }
-    return median(runs);
+    return EndToEnd.median(runs);
   }
 
   /** Median seconds of a forward of n tokens with n logits, rolled back each time. */
@@ -460,7 +460,7 @@ public final class GpuBench {
         times[i] = (System.nanoTime() - t0) / 1e9;
         s.truncate(prompt.length);
       }
-      return median(times);
+      return EndToEnd.median(times);
     }
   }
 
@@ -499,21 +499,5 @@ public final class GpuBench {
   static long kvBytes(Checkpoint checkpoint, int positions) {
     var c = checkpoint.config();
     return 2L * 2 * c.numHiddenLayers() * positions * c.numKeyValueHeads() * c.headDim();
-  }
-
-  static double medianSeconds(int n, Runnable work) {
-    double[] times = new double[n];
-    for (int i = 0; i < n; i++) {
-      long t0 = System.nanoTime();
-      work.run();
-      times[i] = (System.nanoTime() - t0) / 1e9;
-    }
-    return median(times);
-  }
-
-  static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    return sorted[sorted.length / 2];
   }
 }
