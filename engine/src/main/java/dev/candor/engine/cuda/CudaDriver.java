@@ -26,9 +26,6 @@ import java.util.Optional;
  * device pointers are longs.
  */
 public final class CudaDriver {
-  public static final int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
-  public static final int CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE = 36;
-  public static final int CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH = 37;
   public static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
   public static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
   public static final int CU_STREAM_NON_BLOCKING = 1;
@@ -54,7 +51,6 @@ public final class CudaDriver {
     bind("cuCtxSynchronize");
     bind("cuMemAlloc_v2", ADDRESS, JAVA_LONG);
     bind("cuMemFree_v2", JAVA_LONG);
-    bind("cuMemGetInfo_v2", ADDRESS, ADDRESS);
     bind("cuMemsetD8Async", JAVA_LONG, JAVA_BYTE, JAVA_LONG, ADDRESS);
     bind("cuMemcpyHtoDAsync_v2", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS);
     bind("cuMemcpyDtoHAsync_v2", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);

@@ -1,7 +1,6 @@
 package dev.candor.engine.cuda;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -93,17 +92,6 @@ public final class DriverGpu implements Gpu {
   @Override
   public String name() {
     return name;
-  }
-
-  /** Free and total device memory in bytes. */
-  public long[] memoryInfo() {
-    current();
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment free = arena.allocate(JAVA_LONG);
-      MemorySegment total = arena.allocate(JAVA_LONG);
-      cuda.call("cuMemGetInfo_v2", free, total);
-      return new long[] {free.get(JAVA_LONG, 0), total.get(JAVA_LONG, 0)};
-    }
   }
 
   @Override

@@ -284,11 +284,6 @@ public final class TokenDistribution {
         + " a greedy summary keeps");
   }
 
-  /** True when this distribution was built from a {@link LogitSummary} and has no full logits. */
-  public boolean summarised() {
-    return logits == null;
-  }
-
   /** log Σ exp(logits): rawLogprob(t) = logit(t) − logPartition(). */
   public double logPartition() {
     return logZ;

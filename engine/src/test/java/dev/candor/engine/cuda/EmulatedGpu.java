@@ -33,7 +33,6 @@ final class EmulatedGpu implements Gpu {
 
   private final Map<Long, Arena> allocations = new HashMap<>();
   private List<Runnable> recording;
-  private int launches;
   private int captures;
 
   private record EmuKernel(String name, MemorySegment cName) implements Kernel {}
@@ -127,11 +126,6 @@ final class EmulatedGpu implements Gpu {
     return captures;
   }
 
-  /** Kernel launches run so far (replays included). */
-  int launches() {
-    return launches;
-  }
-
   @Override
   public String name() {
     return "kernel emulator (CPU)";
@@ -184,7 +178,6 @@ final class EmulatedGpu implements Gpu {
   public void launch(Kernel kernel, Grid grid, int threads, Object... args) {
     Object[] values = args.clone();
     run(() -> {
-      launches++;
       try (Arena arena = Arena.ofConfined()) {
         MemorySegment pointers = Gpu.kernelParams(arena, values);
         int result = (int) launch.invokeExact(((EmuKernel) kernel).cName(), grid.x(), grid.y(), grid.z(), threads, 1,
