@@ -95,8 +95,8 @@ public final class GenerateCommand implements Callable<Integer> {
       int[] ids = target.tokenizer().encode(text);
       Generator generator = new Generator(target.backend(), draft == null ? null : draft.backend(), target.tokenizer(),
           target.eosTokens(), k);
-      GenerationRequest request = new GenerationRequest(maxTokens, new SamplingParams(temperature, topK, topP, seed),
-          stop, topLogprobs, false, () -> null, -1, null, false);
+      GenerationRequest request = GenerationRequest.builder(maxTokens, new SamplingParams(temperature, topK, topP, seed))
+          .stop(stop).topLogprobs(topLogprobs).build();
       GenerationResult result;
       if (dump != null) {
         try (DistributionDump writer = DistributionDump.create(dump, target.backend().config().vocabSize(),

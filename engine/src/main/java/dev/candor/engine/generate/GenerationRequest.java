@@ -4,7 +4,7 @@ import dev.candor.engine.sampling.SamplingParams;
 import java.util.List;
 
 /**
- * What to generate after a prompt.
+ * What to generate after a prompt. Built with {@link #builder} (or {@link #of} and the {@code with*} copies).
  *
  * @param maxTokens at most this many generated tokens
  * @param sampling temperature, top-k, top-p and seed
@@ -12,15 +12,19 @@ import java.util.List;
  * @param topLogprobs how many alternatives each token record carries (any number offline; the API allows 0..20)
  * @param ignoreEos keep generating past end-of-sequence tokens (benchmarks)
  * @param cancelled polled between steps; a non-null reason ends the generation with it (a client gone: CANCELLED;
- *     a tripped confidence breaker: LOW_CONFIDENCE)
+ *     the deadline: LENGTH)
  * @param tap the target hidden state to attach to every record (Hugging Face index), for a probe; -1 for none
  * @param observer sees the target's full distribution for every emitted token (e.g. a {@link DistributionDump}); or
  *     null
  * @param rawLogprobs records report logprobs and alternatives of the raw distribution instead of the sampling one
+ * @param scorer gives every emitted record its p_correct once it is complete (hidden state attached), or null
+ * @param watcher sees every emitted record in order, right after it is emitted, and may end the generation there
+ *     (the confidence breaker); or null
  */
 public record GenerationRequest(
     int maxTokens, SamplingParams sampling, List<String> stop, int topLogprobs, boolean ignoreEos,
-    StopCheck cancelled, int tap, DistributionObserver observer, boolean rawLogprobs) {
+    StopCheck cancelled, int tap, DistributionObserver observer, boolean rawLogprobs, TokenScorer scorer,
+    TokenWatcher watcher) {
 
   public GenerationRequest {
     if (maxTokens < 1) {
@@ -32,36 +36,55 @@ public record GenerationRequest(
     stop = List.copyOf(stop);
   }
 
+  public static Builder builder(int maxTokens, SamplingParams sampling) {
+    return new Builder(maxTokens, sampling);
+  }
+
   public static GenerationRequest of(int maxTokens, SamplingParams sampling) {
-    return new GenerationRequest(maxTokens, sampling, List.of(), 0, false, () -> null, -1, null, false);
+    return builder(maxTokens, sampling).build();
+  }
+
+  /** A builder holding this request's values, to change some of them. */
+  public Builder toBuilder() {
+    Builder b = new Builder(maxTokens, sampling);
+    b.stop = stop;
+    b.topLogprobs = topLogprobs;
+    b.ignoreEos = ignoreEos;
+    b.cancelled = cancelled;
+    b.tap = tap;
+    b.observer = observer;
+    b.rawLogprobs = rawLogprobs;
+    b.scorer = scorer;
+    b.watcher = watcher;
+    return b;
   }
 
   public GenerationRequest withTopLogprobs(int topLogprobs) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
+    return toBuilder().topLogprobs(topLogprobs).build();
   }
 
   public GenerationRequest withStop(List<String> stop) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
+    return toBuilder().stop(stop).build();
   }
 
   public GenerationRequest withIgnoreEos(boolean ignoreEos) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
+    return toBuilder().ignoreEos(ignoreEos).build();
   }
 
   public GenerationRequest withCancelled(StopCheck cancelled) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
+    return toBuilder().cancelled(cancelled).build();
   }
 
   public GenerationRequest withTap(int tap) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
+    return toBuilder().tap(tap).build();
   }
 
   public GenerationRequest withObserver(DistributionObserver observer) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
+    return toBuilder().observer(observer).build();
   }
 
   public GenerationRequest withRawLogprobs(boolean rawLogprobs) {
-    return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer, rawLogprobs);
+    return toBuilder().rawLogprobs(rawLogprobs).build();
   }
 
   /** Asked between decode steps whether to stop early, and why. */
@@ -69,5 +92,88 @@ public record GenerationRequest(
   public interface StopCheck {
     /** null to go on; otherwise the reason to finish with. */
     FinishReason stopReason();
+  }
+
+  /** p(correct) of one complete record (NaN when it cannot be measured). */
+  @FunctionalInterface
+  public interface TokenScorer {
+    double pCorrect(TokenRecord record);
+  }
+
+  /** Sees each emitted record, scored, in output order. */
+  @FunctionalInterface
+  public interface TokenWatcher {
+    /** null to go on; otherwise the generation ends right after {@code record}, with this reason. */
+    FinishReason afterToken(TokenRecord record);
+  }
+
+  /** The optional parts of a request, each with its default. */
+  public static final class Builder {
+    private final int maxTokens;
+    private final SamplingParams sampling;
+    private List<String> stop = List.of();
+    private int topLogprobs;
+    private boolean ignoreEos;
+    private StopCheck cancelled = () -> null;
+    private int tap = -1;
+    private DistributionObserver observer;
+    private boolean rawLogprobs;
+    private TokenScorer scorer;
+    private TokenWatcher watcher;
+
+    private Builder(int maxTokens, SamplingParams sampling) {
+      this.maxTokens = maxTokens;
+      this.sampling = sampling;
+    }
+
+    public Builder stop(List<String> stop) {
+      this.stop = stop;
+      return this;
+    }
+
+    public Builder topLogprobs(int topLogprobs) {
+      this.topLogprobs = topLogprobs;
+      return this;
+    }
+
+    public Builder ignoreEos(boolean ignoreEos) {
+      this.ignoreEos = ignoreEos;
+      return this;
+    }
+
+    public Builder cancelled(StopCheck cancelled) {
+      this.cancelled = cancelled;
+      return this;
+    }
+
+    public Builder tap(int tap) {
+      this.tap = tap;
+      return this;
+    }
+
+    public Builder observer(DistributionObserver observer) {
+      this.observer = observer;
+      return this;
+    }
+
+    public Builder rawLogprobs(boolean rawLogprobs) {
+      this.rawLogprobs = rawLogprobs;
+      return this;
+    }
+
+    public Builder scorer(TokenScorer scorer) {
+      this.scorer = scorer;
+      return this;
+    }
+
+    public Builder watcher(TokenWatcher watcher) {
+      this.watcher = watcher;
+      return this;
+    }
+
+    public GenerationRequest build() {
+      return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer,
+          rawLogprobs, scorer, watcher);
+    }
   }
 }

@@ -20,7 +20,9 @@ import java.util.Set;
  *
  * <p>Cache invariant between steps: the target holds every committed token but the last one ("pending"); the drafter
  * holds at most that many. When a probe tap is requested, a token's hidden state is the one at its own position, which
- * the next forward computes, so the last token of each step is released one step later.
+ * the next forward computes, so the last token of each step is emitted one step later ({@link HeldToken}). Every
+ * emitted record is scored once ({@link GenerationRequest#scorer}) and shown to the watcher (the confidence breaker),
+ * which can end the generation right after any token: with a drafter exactly as without one.
  */
 public final class Generator {
   public static final int MAX_DRAFT = 16;
@@ -75,39 +77,77 @@ public final class Generator {
     if (prompt.length == 0) {
       throw new IllegalArgumentException("the prompt is empty");
     }
-    int context = contextWindow();
-    if (prompt.length >= context) {
-      throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens; the context window is " + context);
+    if (prompt.length >= contextWindow()) {
+      throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens; the context window is "
+          + contextWindow());
     }
-    long start = System.nanoTime();
-    long[] firstRelease = {0};
-    Emitter emitter = new Emitter(tokenizer, request.ignoreEos() ? Set.of() : eosTokens, request.stop(),
-        request.maxTokens(), (records, offsets, text) -> {
-          if (firstRelease[0] == 0) {
-            firstRelease[0] = System.nanoTime();
-          }
-          listener.released(records, offsets, text);
-        });
-    int capacity = (int) Math.min(context, (long) prompt.length + request.maxTokens() + draftLength + 1);
-    Sampler sampler = new Sampler(request.sampling().seed());
-    int[] taps = request.tap() >= 0 ? new int[] {request.tap()} : new int[0];
-    // a greedy step needs only each position's summary (argmax, log partition, entropy, top 20), which a GPU backend
-    // computes on the device; an observer (the distribution dump) wants the full logits
-    boolean summarise = request.sampling().isGreedy() && request.observer() == null
-        && request.topLogprobs() <= LogitSummary.TOP;
-    long prefillNanos;
-    long draftNanos = 0;
-    long verifyNanos = 0;
-    int drafted = 0;
-    int acceptedDecisions = 0;
-    int steps = 0;
-    int[] histogram = new int[draftLength + 1];
+    try (Decoding decoding = new Decoding(prompt, request, listener)) {
+      decoding.prefill();
+      while (!decoding.emitter.finished()) {
+        decoding.step();
+      }
+      return decoding.result();
+    }
+  }
 
-    try (Sequence targetSequence = target.newSequence(capacity);
-        Drafter draft = drafter == null ? null : new Drafter(drafter, capacity, target.config().vocabSize())) {
-      IntList committed = new IntList(prompt);
-      // prefill everything but the last prompt token, which the first step feeds as the pending token
-      int[] head = committed.slice(0, prompt.length - 1);
+  /**
+   * One generation's state and its steps: prefill, then steps of draft, verify (one target forward), accept and emit,
+   * the closing record, rollback. Between steps the target's cache holds every committed token but the last one (the
+   * pending token, which the next forward feeds); the drafter's holds at most that many.
+   */
+  private final class Decoding implements AutoCloseable {
+    private final GenerationRequest request;
+    private final int promptLength;
+    private final long start = System.nanoTime();
+    private final Emitter emitter;
+    private final int capacity;
+    private final Sampler sampler;
+    private final int[] taps;
+    private final boolean summarise;
+    private final Sequence targetSequence;
+    private final Drafter draft;
+    private final IntList committed;
+    private final HeldToken held = new HeldToken();
+    private long firstRelease;
+    private long prefillNanos;
+    private long draftNanos;
+    private long verifyNanos;
+    private int drafted;
+    private int acceptedDecisions;
+    private int steps;
+    private final int[] histogram = new int[draftLength + 1];
+    private int stepBase; // the target's cache length before this step's forward
+
+    Decoding(int[] prompt, GenerationRequest request, Emitter.Listener listener) {
+      this.request = request;
+      this.promptLength = prompt.length;
+      this.emitter = new Emitter(tokenizer, request.ignoreEos() ? Set.of() : eosTokens, request.stop(),
+          request.maxTokens(), (records, offsets, text) -> {
+            if (firstRelease == 0) {
+              firstRelease = System.nanoTime();
+            }
+            listener.released(records, offsets, text);
+          });
+      this.capacity = (int) Math.min(contextWindow(), (long) prompt.length + request.maxTokens() + draftLength + 1);
+      this.sampler = new Sampler(request.sampling().seed());
+      this.taps = request.tap() >= 0 ? new int[] {request.tap()} : new int[0];
+      // a greedy step needs only each position's summary (argmax, log partition, entropy, top 20), which a GPU backend
+      // computes on the device; an observer (the distribution dump) wants the full logits
+      this.summarise = request.sampling().isGreedy() && request.observer() == null
+          && request.topLogprobs() <= LogitSummary.TOP;
+      this.committed = new IntList(prompt);
+      this.targetSequence = target.newSequence(capacity);
+      try {
+        this.draft = drafter == null ? null : new Drafter(drafter, capacity, target.config().vocabSize());
+      } catch (RuntimeException e) {
+        targetSequence.close();
+        throw e;
+      }
+    }
+
+    /** Everything but the last prompt token, which the first step feeds as the pending token. */
+    void prefill() {
+      int[] head = committed.slice(0, committed.size() - 1);
       if (head.length > 0) {
         targetSequence.forward(head, 0);
       }
@@ -115,129 +155,190 @@ public final class Generator {
         draft.prefill(head);
       }
       prefillNanos = System.nanoTime() - start;
-      TokenRecord held = null; // the last token of the previous step, waiting for its hidden state
-      TokenDistribution heldDistribution = null;
+    }
 
-      while (!emitter.finished()) {
-        FinishReason stopped = request.cancelled().stopReason();
-        if (stopped != null) {
-          emitter.finish(stopped);
-          break;
-        }
-        int room = capacity - targetSequence.length() - 1; // positions left after the pending token
-        if (room < 0) {
-          emitter.finish(FinishReason.LENGTH);
-          break;
-        }
-        int remaining = request.maxTokens() - emitter.generated() - (held == null ? 0 : 1);
-        int k = Math.max(0, Math.min(draftLength, Math.min(room, remaining - 1)));
+    /** One decode step: up to k drafts verified by one target forward, then every token it settles emitted. */
+    void step() {
+      FinishReason stop = request.cancelled().stopReason();
+      if (stop != null) {
+        finishEarly(stop);
+        return;
+      }
+      int room = capacity - targetSequence.length() - 1; // positions left after the pending token
+      if (room < 0) {
+        finishEarly(FinishReason.LENGTH);
+        return;
+      }
+      Draft proposal = propose(draftSize(room));
+      Forward forward = verifyForward(proposal);
+      if (!emitHeld(forward)) {
+        return;
+      }
+      TokenDistribution[] targetDistributions = targetDistributions(forward, proposal.size());
+      RejectionSampler.Verdict verdict = verifier.verify(proposal, targetDistributions, sampler);
+      drafted += proposal.size();
+      acceptedDecisions += verdict.accepted();
+      histogram[verdict.accepted()]++;
+      if (emitAccepted(proposal, verdict, targetDistributions, forward)) {
+        closeStep(proposal, verdict, targetDistributions);
+      }
+    }
 
-        // draft k tokens
-        long t0 = System.nanoTime();
-        Draft proposal = k > 0 ? draft.propose(committed, k, request.sampling(), sampler) : Draft.EMPTY;
-        long t1 = System.nanoTime();
+    /** k: no more drafts than the cache has room for, nor than the output may still hold beyond the closing token. */
+    private int draftSize(int room) {
+      int remaining = request.maxTokens() - emitter.generated() - (held.isEmpty() ? 0 : 1);
+      return Math.max(0, Math.min(draftLength, Math.min(room, remaining - 1)));
+    }
 
-        // one target forward over the pending token and the draft: k + 1 distributions
-        int base = targetSequence.length();
-        int[] feed = concat(committed.slice(base, committed.size()), proposal.tokens());
-        Forward forward = summarise ? targetSequence.forwardSummaries(feed, k + 1, taps)
-            : targetSequence.forward(feed, k + 1, taps);
-        verifyNanos += System.nanoTime() - t1;
-        draftNanos += t1 - t0;
-        steps++;
+    private Draft propose(int k) {
+      long t0 = System.nanoTime();
+      Draft proposal = k > 0 ? draft.propose(committed, k, request.sampling(), sampler) : Draft.EMPTY;
+      draftNanos += System.nanoTime() - t0;
+      return proposal;
+    }
 
-        if (held != null) {
-          offer(emitter, held.withHidden(forward.taps()[0][0]), heldDistribution, request);
-          held = null;
-          if (emitter.finished()) {
-            break;
-          }
-        }
+    /** One target forward over the pending token and the draft: k + 1 distributions (and the taps of all). */
+    private Forward verifyForward(Draft proposal) {
+      long t0 = System.nanoTime();
+      stepBase = targetSequence.length();
+      int[] feed = concat(committed.slice(stepBase, committed.size()), proposal.tokens());
+      Forward forward = summarise ? targetSequence.forwardSummaries(feed, proposal.size() + 1, taps)
+          : targetSequence.forward(feed, proposal.size() + 1, taps);
+      verifyNanos += System.nanoTime() - t0;
+      steps++;
+      return forward;
+    }
 
-        TokenDistribution[] targetDistributions = new TokenDistribution[k + 1];
-        for (int i = 0; i <= k; i++) {
-          targetDistributions[i] = summarise ? TokenDistribution.of(forward.summaries()[i])
-              : TokenDistribution.of(forward.logits()[i], request.sampling());
-        }
-        RejectionSampler.Verdict verdict = verifier.verify(proposal, targetDistributions, sampler);
-        drafted += k;
-        acceptedDecisions += verdict.accepted();
-        histogram[verdict.accepted()]++;
+    /** The previous step's closing token, now that this forward computed its hidden state (position 0). */
+    private boolean emitHeld(Forward forward) {
+      if (held.isEmpty()) {
+        return true;
+      }
+      TokenDistribution distribution = held.distribution();
+      return emit(held.take(forward.taps()[0][0]), distribution);
+    }
 
-        // emit the accepted drafts: their hidden states are in this forward (position i + 1 of the feed)
-        boolean done = false;
-        for (int i = 0; i < verdict.accepted() && !done; i++) {
-          int x = proposal.tokens()[i];
-          TokenRecord r = TokenRecord.of(0, x, tokenizer.bytes(x), targetDistributions[i], request.topLogprobs(),
-              Source.ACCEPTED, request.rawLogprobs()).withDrafter(proposal.distributions()[i].samplingProb(x),
-              proposal.distributions()[i].argmax(), verdict.acceptanceProbs()[i]);
-          if (taps.length > 0) {
-            r = r.withHidden(forward.taps()[0][i + 1]);
-          }
-          done = !offer(emitter, r, targetDistributions[i], request);
-        }
-        if (done) {
-          break;
-        }
+    private TokenDistribution[] targetDistributions(Forward forward, int k) {
+      TokenDistribution[] out = new TokenDistribution[k + 1];
+      for (int i = 0; i <= k; i++) {
+        out[i] = summarise ? TokenDistribution.of(forward.summaries()[i])
+            : TokenDistribution.of(forward.logits()[i], request.sampling());
+      }
+      return out;
+    }
 
-        // the resampled or bonus token closes the step
-        int a = verdict.accepted();
-        int y = verdict.next();
-        Source source = k == 0 ? Source.TARGET : verdict.nextSource();
-        TokenRecord next = TokenRecord.of(0, y, tokenizer.bytes(y), targetDistributions[a], request.topLogprobs(), source,
-            request.rawLogprobs());
-        if (source == Source.RESAMPLED) {
-          next = next.withDrafter(proposal.distributions()[a].samplingProb(y), proposal.distributions()[a].argmax(),
-              verdict.acceptanceProbs()[a]);
+    /** The accepted drafts, each with the target's record at its position; their hidden states are in this forward. */
+    private boolean emitAccepted(Draft proposal, RejectionSampler.Verdict verdict, TokenDistribution[] targetDists,
+        Forward forward) {
+      for (int i = 0; i < verdict.accepted(); i++) {
+        int x = proposal.tokens()[i];
+        TokenDistribution drafted = proposal.distributions()[i];
+        TokenRecord r = TokenRecord.of(0, x, tokenizer.bytes(x), targetDists[i], request.topLogprobs(),
+            Source.ACCEPTED, request.rawLogprobs()).withDrafter(drafted.samplingProb(x), drafted.argmax(),
+            verdict.acceptanceProbs()[i]);
+        if (taps.length > 0) {
+          r = r.withHidden(forward.taps()[0][i + 1]);
         }
-
-        // roll back: keep the pending token and the accepted drafts
-        targetSequence.truncate(base + 1 + a);
-        if (draft != null) {
-          draft.truncate(base + 1 + a);
-        }
-        for (int i = 0; i < a; i++) {
-          committed.add(proposal.tokens()[i]);
-        }
-        committed.add(y);
-
-        boolean ends = eosTokens.contains(y) && !request.ignoreEos();
-        if (taps.length > 0 && !ends) {
-          held = next;
-          heldDistribution = targetDistributions[a];
-        } else {
-          offer(emitter, next, targetDistributions[a], request);
+        if (!emit(r, targetDists[i])) {
+          return false;
         }
       }
-      if (held != null && !emitter.finished()) {
-        // generation stopped with a token still waiting for its hidden state: one forward of it, no logits
+      return true;
+    }
+
+    /**
+     * The resampled or bonus token that closes the step: both caches roll back to the accepted prefix, and the token
+     * is emitted now, or held for its hidden state when a probe wants one (an end-of-sequence token needs none).
+     */
+    private void closeStep(Draft proposal, RejectionSampler.Verdict verdict, TokenDistribution[] targetDists) {
+      int a = verdict.accepted();
+      int y = verdict.next();
+      Source source = proposal.size() == 0 ? Source.TARGET : verdict.nextSource();
+      TokenRecord next = TokenRecord.of(0, y, tokenizer.bytes(y), targetDists[a], request.topLogprobs(), source,
+          request.rawLogprobs());
+      if (source == Source.RESAMPLED) {
+        TokenDistribution rejected = proposal.distributions()[a];
+        next = next.withDrafter(rejected.samplingProb(y), rejected.argmax(), verdict.acceptanceProbs()[a]);
+      }
+      rollback(proposal, a, y);
+      boolean ends = eosTokens.contains(y) && !request.ignoreEos();
+      if (taps.length > 0 && !ends) {
+        held.hold(next, targetDists[a]);
+      } else {
+        emit(next, targetDists[a]);
+      }
+    }
+
+    /** Keeps the pending token and the accepted drafts in both caches, and commits them and the closing token. */
+    private void rollback(Draft proposal, int accepted, int closing) {
+      targetSequence.truncate(stepBase + 1 + accepted);
+      if (draft != null) {
+        draft.truncate(stepBase + 1 + accepted);
+      }
+      for (int i = 0; i < accepted; i++) {
+        committed.add(proposal.tokens()[i]);
+      }
+      committed.add(closing);
+    }
+
+    /**
+     * Ends the generation before its natural end (cancelled, deadline, context full). A held token is emitted first,
+     * with its hidden state from one last forward when the cache has room for it.
+     */
+    private void finishEarly(FinishReason reason) {
+      if (!held.isEmpty()) {
+        TokenDistribution distribution = held.distribution();
+        float[] hidden = null;
         if (targetSequence.length() < capacity) {
-          Forward last = targetSequence.forward(new int[] {committed.get(committed.size() - 1)}, 0, taps);
-          held = held.withHidden(last.taps()[0][0]);
+          int pending = committed.get(committed.size() - 1);
+          hidden = targetSequence.forward(new int[] {pending}, 0, taps).taps()[0][0];
         }
-        offer(emitter, held, heldDistribution, request);
+        emit(held.take(hidden), distribution);
       }
-      if (!emitter.finished()) {
-        emitter.finish(FinishReason.LENGTH);
-      }
+      emitter.finish(reason);
     }
-    long end = System.nanoTime();
-    List<TokenRecord> tokens = new ArrayList<>(emitter.tokens());
-    return new GenerationResult(emitter.text(), tokens, new ArrayList<>(emitter.textOffsets()), emitter.finishReason(),
-        prompt.length, emitter.generated(),
-        SpeculationStats.of(tokens, drafted, acceptedDecisions, steps, histogram),
-        new GenerationResult.Timings(prefillNanos, firstRelease[0] == 0 ? end - start : firstRelease[0] - start,
-            end - start, draftNanos, verifyNanos));
-  }
 
-  /** Hands a record to the emitter (and the observer), numbered by its position in the generation. */
-  private static boolean offer(Emitter emitter, TokenRecord record, TokenDistribution distribution,
-      GenerationRequest request) {
-    record = record.withIndex(emitter.generated());
-    if (request.observer() != null && !emitter.isStop(record.token())) {
-      request.observer().observe(record, distribution);
+    /**
+     * Hands a record to the emitter, numbered by its position in the generation and scored once; the observer sees it
+     * first, the watcher (the breaker) right after. Returns false once the generation has finished.
+     */
+    private boolean emit(TokenRecord record, TokenDistribution distribution) {
+      record = record.withIndex(emitter.generated());
+      boolean stopToken = emitter.isStop(record.token());
+      if (request.scorer() != null && !stopToken) {
+        record = record.withPCorrect(request.scorer().pCorrect(record));
+      }
+      if (request.observer() != null && !stopToken) {
+        request.observer().observe(record, distribution);
+      }
+      if (!emitter.offer(record)) {
+        return false;
+      }
+      FinishReason watched = request.watcher() == null ? null : request.watcher().afterToken(record);
+      if (watched != null) {
+        emitter.finish(watched);
+        return false;
+      }
+      return true;
     }
-    return emitter.offer(record);
+
+    GenerationResult result() {
+      long end = System.nanoTime();
+      List<TokenRecord> tokens = new ArrayList<>(emitter.tokens());
+      return new GenerationResult(emitter.text(), tokens, new ArrayList<>(emitter.textOffsets()),
+          emitter.finishReason(), promptLength, emitter.generated(), SpeculationStats.of(tokens, drafted, acceptedDecisions, steps, histogram),
+          new GenerationResult.Timings(prefillNanos, firstRelease == 0 ? end - start : firstRelease - start,
+              end - start, draftNanos, verifyNanos));
+    }
+
+    @Override
+    public void close() {
+      try (Sequence s = targetSequence) {
+        if (draft != null) {
+          draft.close();
+        }
+      }
+    }
   }
 
   private static int[] concat(int[] a, int[] b) {

@@ -22,6 +22,8 @@ import java.util.Arrays;
  * @param acceptanceProb for a drafted position, min(1, target(x) / draft(x)) of the drafted token x (the chance it had
  *     to be accepted); NaN for a bonus or plain token
  * @param hidden the target's tap hidden state at this token's position [hidden], when a probe asked for it; else null
+ * @param pCorrect the confidence model's p(correct) of this token, computed once when the record is complete; NaN
+ *     when none was asked for or it could not be measured
  */
 public record TokenRecord(
     int index,
@@ -35,7 +37,16 @@ public record TokenRecord(
     double draftProb,
     int draftTop,
     double acceptanceProb,
-    float[] hidden) {
+    float[] hidden,
+    double pCorrect) {
+
+  /** A record not (yet) scored by a confidence model. */
+  public TokenRecord(int index, int token, byte[] bytes, double logprob, double rawLogprob, double entropy,
+      TokenDistribution.Alternative[] top, Source source, double draftProb, int draftTop, double acceptanceProb,
+      float[] hidden) {
+    this(index, token, bytes, logprob, rawLogprob, entropy, top, source, draftProb, draftTop, acceptanceProb, hidden,
+        Double.NaN);
+  }
 
   /** A record for a token drawn from {@code target} by {@code source}, without drafter information. */
   public static TokenRecord of(int index, int token, byte[] bytes, TokenDistribution target, int topN, Source source) {
@@ -52,17 +63,22 @@ public record TokenRecord(
 
   public TokenRecord withDrafter(double draftProb, int draftTop, double acceptanceProb) {
     return new TokenRecord(index, token, bytes, logprob, rawLogprob, entropy, top, source, draftProb, draftTop,
-        acceptanceProb, hidden);
+        acceptanceProb, hidden, pCorrect);
   }
 
   public TokenRecord withHidden(float[] hidden) {
     return new TokenRecord(index, token, bytes, logprob, rawLogprob, entropy, top, source, draftProb, draftTop,
-        acceptanceProb, hidden);
+        acceptanceProb, hidden, pCorrect);
   }
 
   public TokenRecord withIndex(int index) {
     return new TokenRecord(index, token, bytes, logprob, rawLogprob, entropy, top, source, draftProb, draftTop,
-        acceptanceProb, hidden);
+        acceptanceProb, hidden, pCorrect);
+  }
+
+  public TokenRecord withPCorrect(double pCorrect) {
+    return new TokenRecord(index, token, bytes, logprob, rawLogprob, entropy, top, source, draftProb, draftTop,
+        acceptanceProb, hidden, pCorrect);
   }
 
   public String text() {

@@ -1,5 +1,6 @@
 package dev.candor.engine.server;
 
+import dev.candor.engine.confidence.ConfidenceBreaker;
 import dev.candor.engine.generate.GenerationResult;
 import dev.candor.engine.generate.TokenRecord;
 import java.util.List;
@@ -13,7 +14,7 @@ sealed interface Events {
   record Released(int choice, List<TokenRecord> records, List<Integer> offsets, String text) implements Events {}
 
   /** A choice finished (breaker: what the confidence breaker saw, or null when none was asked for). */
-  record Finished(int choice, GenerationResult result, GenerationJob.BreakerReport breaker) implements Events {}
+  record Finished(int choice, GenerationResult result, ConfidenceBreaker.Report breaker) implements Events {}
 
   /** The whole request finished; no more events. */
   record Done(int promptTokens, int completionTokens) implements Events {}

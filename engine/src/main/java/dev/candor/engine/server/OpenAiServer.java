@@ -1,55 +1,72 @@
 package dev.candor.engine.server;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.confidence.ConfidenceModel;
-import dev.candor.engine.generate.GenerationResult;
 import dev.candor.engine.generate.Generator;
-import dev.candor.engine.generate.TokenRecord;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.SecureRandom;
-import java.util.ArrayList;
-import java.util.HexFormat;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The OpenAI-compatible HTTP endpoint, on the JDK's own HTTP server (no framework on the token path): GET /v1/models,
- * POST /v1/completions, POST /v1/chat/completions, GET /health (liveness, readiness, totals), GET /metrics
- * (Prometheus). Requests queue for one worker; responses are whole JSON or server-sent events. Errors are
- * OpenAI-shaped; no stack trace or file path ever reaches a client.
+ * The OpenAI-compatible HTTP server, on the JDK's own HTTP server (no framework on the token path): it routes each
+ * request to its endpoint after the {@link RequestGuard} checks, turns every failure into an OpenAI-shaped error, and
+ * logs one line per request. GET /v1/models and /v1/models/{id}, POST /v1/completions and /v1/chat/completions
+ * ({@link CompletionEndpoint}), GET /health (liveness and readiness), GET /metrics (Prometheus). No stack trace or
+ * file path ever reaches a client.
  */
 public final class OpenAiServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(OpenAiServer.class);
+
+  /** The routes, by path; each takes one method (GET routes answer HEAD too). */
+  private enum Route {
+    HEALTH("/health", "GET"),
+    METRICS("/metrics", "GET"),
+    MODELS("/v1/models", "GET"),
+    MODEL("/v1/models/", "GET"), // /v1/models/{id}
+    COMPLETIONS("/v1/completions", "POST"),
+    CHAT_COMPLETIONS("/v1/chat/completions", "POST");
+
+    final String path;
+    final String method;
+
+    Route(String path, String method) {
+      this.path = path;
+      this.method = method;
+    }
+
+    static Route of(String path) {
+      for (Route r : values()) {
+        if (r == MODEL ? path.startsWith(r.path) && path.length() > r.path.length() : path.equals(r.path)) {
+          return r;
+        }
+      }
+      return null;
+    }
+  }
 
   private final LoadedModel model;
   private final Generator generator;
   private final ConfidenceModel confidence;
   private final ServerConfig config;
-  private final RequestParser parser;
-  private final Responses responses;
   private final Scheduler scheduler;
+  private final ServerMetrics metrics;
+  private final RequestGuard guard;
+  private final RequestLog log;
+  private final CompletionEndpoint completions;
+  private final ExecutorService parsing;
   private final HttpServer http;
   private final long startedAt = System.currentTimeMillis() / 1000;
   private final AtomicLong requestCounter = new AtomicLong();
-  private final SecureRandom random = new SecureRandom();
-  private final byte[] apiKey;
-  private final ServerMetrics metrics;
 
   static {
     // A client that sends half a request and stalls loses its connection after this many seconds, instead of
@@ -66,13 +83,18 @@ public final class OpenAiServer implements AutoCloseable {
     this.generator = generator;
     this.confidence = confidence;
     this.config = config;
-    this.parser = new RequestParser(model, config.limits());
-    this.responses = new Responses(model.tokenizer(), confidence);
     this.scheduler = new Scheduler(config.maxQueue());
     this.metrics = new ServerMetrics(model.name(), model.backend().description(), scheduler::queued,
         scheduler::running);
-    scheduler.onAbandon(metrics::abandoned);
-    this.apiKey = config.apiKey() == null ? null : config.apiKey().getBytes(StandardCharsets.UTF_8);
+    scheduler.onDrop(metrics::dropped);
+    this.guard = new RequestGuard(config);
+    this.log = new RequestLog(config.logPrompts());
+    // Tokenizing and rendering templates run on platform threads of their own: a huge prompt held in native code
+    // would pin a virtual thread's carrier, and two of them would stall /health and every other request.
+    this.parsing = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
+        Thread.ofPlatform().name("candor-parse-", 0).daemon(true).factory());
+    this.completions = new CompletionEndpoint(model, generator, confidence, config, scheduler, metrics, log,
+        parsing);
     this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 128);
     http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
     http.createContext("/", this::handle);
@@ -88,99 +110,117 @@ public final class OpenAiServer implements AutoCloseable {
     return model.name();
   }
 
+  /**
+   * A test seam: {@code hook} sees each request's first prompt on the worker before it is generated, and whatever it
+   * throws fails that request as a model failure would (or it blocks, to hold the worker). Null to remove.
+   */
+  void injectFault(Consumer<int[]> hook) {
+    completions.faultHook = hook;
+  }
+
   private void handle(HttpExchange exchange) {
-    String requestId = "req-" + requestCounter.incrementAndGet();
-    long start = System.nanoTime();
-    int status = 200;
-    String path = "";
-    exchange.getResponseHeaders().set("X-Request-Id", requestId);
+    RequestLog.Entry entry = log.start("req-" + requestCounter.incrementAndGet(), exchange);
+    exchange.getResponseHeaders().set("X-Request-Id", entry.requestId);
+    String path = exchange.getRequestURI().getRawPath();
     try {
-      path = exchange.getRequestURI().getPath();
-      String method = exchange.getRequestMethod();
-      if (!path.equals("/health")) {
-        authorize(exchange);
+      guard.checkHost(exchange.getRequestHeaders());
+      guard.checkOrigin(exchange);
+      Route route = Route.of(path);
+      if (exchange.getRequestMethod().equals("OPTIONS")) {
+        guard.answerPreflight(exchange);
+        Http.sendEmpty(exchange, 204);
+        entry.status = 204;
+        return;
       }
-      switch (path) {
-        case "/health" -> {
-          requireMethod(method, "GET");
-          ObjectNode health = Responses.JSON.createObjectNode();
-          health.put("status", "ok");
-          health.put("model", model.name());
-          health.put("ready", true);
-          health.put("queued", scheduler.queued());
-          health.put("running", scheduler.running());
-          health.put("requests", metrics.requestCount.get());
-          health.put("generations", metrics.generationCount.get());
-          health.put("cancelled_generations", metrics.cancelledCount.get());
-          health.put("rejected", metrics.rejectedCount.get());
-          health.put("failed", metrics.failedCount.get());
-          sendJson(exchange, 200, health);
-        }
-        case "/metrics" -> {
-          requireMethod(method, "GET");
-          java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
-          metrics.write(text);
-          exchange.getResponseHeaders().set("Content-Type", metrics.contentType());
-          exchange.sendResponseHeaders(200, text.size());
-          try (OutputStream out = exchange.getResponseBody()) {
-            text.writeTo(out);
-          }
-        }
-        case "/v1/models" -> {
-          requireMethod(method, "GET");
-          sendJson(exchange, 200, models());
-        }
-        case "/v1/completions", "/v1/chat/completions" -> {
-          requireMethod(method, "POST");
-          status = complete(exchange, requestId, path.equals("/v1/chat/completions"));
-        }
-        default -> throw new ApiException(404, "invalid_request_error", null, "not_found",
-            "no route " + method + " " + path + "; try /v1/chat/completions, /v1/completions or /v1/models");
+      if (route == null) {
+        throw ApiException.client(404, "not_found", "no route " + exchange.getRequestMethod() + " " + Http.shown(path)
+            + "; try /v1/chat/completions, /v1/completions or /v1/models");
       }
+      if (!route.path.equals("/health")) {
+        guard.authorize(exchange.getRequestHeaders());
+      }
+      entry.status = dispatch(route, exchange, entry);
     } catch (ApiException e) {
-      status = e.status;
+      entry.status = e.status;
       metrics.error(e);
-      trySendError(exchange, e);
+      Http.trySendError(exchange, e);
     } catch (Throwable t) {
-      status = 500;
-      LOG.error("request {}: internal error", requestId, t);
-      ApiException e = new ApiException(500, "server_error", null, null,
-          "internal error (request " + requestId + "); the server log has the details");
+      entry.status = 500;
+      LOG.error("request {}: internal error", entry.requestId, t);
+      ApiException e = ApiException.server(500, null,
+          "internal error (request " + entry.requestId + "); the server log has the details");
       metrics.error(e);
-      trySendError(exchange, e);
+      Http.trySendError(exchange, e);
     } finally {
       exchange.close(); // after any error response: try-with-resources would close before the catch blocks ran
-      metrics.request(path, status, System.nanoTime() - start);
-      LOG.info("request {} {} {} -> {} in {} ms", requestId, exchange.getRequestMethod(),
-          exchange.getRequestURI().getPath(), status, (System.nanoTime() - start) / 1_000_000);
+      metrics.request(ServerMetrics.endpoint(path), entry.status, entry.nanos());
+      log.finish(entry);
     }
   }
 
-  private void authorize(HttpExchange exchange) {
-    if (apiKey == null) {
-      return;
+  private int dispatch(Route route, HttpExchange exchange, RequestLog.Entry entry) throws IOException {
+    String method = exchange.getRequestMethod();
+    boolean head = method.equals("HEAD") && route.method.equals("GET");
+    if (!method.equals(route.method) && !head) {
+      exchange.getResponseHeaders().set("Allow", route.method.equals("GET") ? "GET, HEAD" : route.method);
+      throw ApiException.client(405, "method_not_allowed",
+          "use " + route.method + " for " + route.path + ", not " + Http.shown(method));
     }
-    String header = exchange.getRequestHeaders().getFirst("Authorization");
-    byte[] given = header != null && header.startsWith("Bearer ")
-        ? header.substring(7).trim().getBytes(StandardCharsets.UTF_8) : new byte[0];
-    if (!MessageDigest.isEqual(given, apiKey)) { // constant time in the key's content
-      throw new ApiException(401, "invalid_request_error", null, "invalid_api_key",
-          "missing or incorrect API key: send 'Authorization: Bearer <key>'");
+    if (route.method.equals("POST")) {
+      guard.checkContentType(exchange.getRequestHeaders());
     }
+    return switch (route) {
+      case HEALTH -> health(exchange);
+      case METRICS -> metrics(exchange);
+      case MODELS -> Http.sendJson(exchange, 200, models());
+      case MODEL -> Http.sendJson(exchange, 200, model(exchange.getRequestURI().getPath()));
+      case COMPLETIONS -> completions.handle(exchange, entry, false);
+      case CHAT_COMPLETIONS -> completions.handle(exchange, entry, true);
+    };
   }
 
-  private static void requireMethod(String method, String expected) {
-    if (!method.equals(expected)) {
-      throw new ApiException(405, "invalid_request_error", null, "method_not_allowed",
-          "use " + expected + " for this endpoint, not " + method);
-    }
+  /** 200 while serving; 503 with ready false from the moment a shutdown begins. */
+  private int health(HttpExchange exchange) throws IOException {
+    boolean ready = !scheduler.stopping();
+    ObjectNode health = Responses.JSON.createObjectNode();
+    health.put("status", ready ? "ok" : "shutting_down");
+    health.put("model", model.name());
+    health.put("ready", ready);
+    health.put("queued", scheduler.queued());
+    health.put("running", scheduler.running());
+    health.put("requests", metrics.requestCount.get());
+    health.put("generations", metrics.generationCount.get());
+    health.put("cancelled_generations", metrics.cancelledCount.get());
+    health.put("rejected", metrics.rejectedCount.get());
+    health.put("failed", metrics.failedCount.get());
+    return Http.sendJson(exchange, ready ? 200 : 503, health);
+  }
+
+  private int metrics(HttpExchange exchange) throws IOException {
+    ByteArrayOutputStream text = new ByteArrayOutputStream();
+    metrics.write(text);
+    return Http.send(exchange, 200, metrics.contentType(), text.toByteArray());
   }
 
   private ObjectNode models() {
     ObjectNode root = Responses.JSON.createObjectNode();
     root.put("object", "list");
     ArrayNode data = root.putArray("data");
-    ObjectNode m = data.addObject();
+    data.add(modelCard());
+    return root;
+  }
+
+  private ObjectNode model(String path) {
+    String id = path.substring(Route.MODEL.path.length());
+    if (!id.equals(model.name())) {
+      throw new ApiException(404, ErrorType.INVALID_REQUEST, "model", "model_not_found",
+          "The model '" + Http.shown(id) + "' does not exist; this server serves '" + model.name() + "'");
+    }
+    return modelCard();
+  }
+
+  private ObjectNode modelCard() {
+    ObjectNode m = Responses.JSON.createObjectNode();
     m.put("id", model.name());
     m.put("object", "model");
     m.put("created", startedAt);
@@ -191,339 +231,23 @@ public final class OpenAiServer implements AutoCloseable {
     candor.put("draft_tokens", generator.draftLength());
     candor.put("confidence_method", confidence.method());
     candor.put("backend", model.backend().description());
-    return root;
+    return m;
   }
-
-  private byte[] readBody(HttpExchange exchange) throws IOException {
-    String length = exchange.getRequestHeaders().getFirst("Content-Length");
-    if (length != null) {
-      try {
-        if (Long.parseLong(length.trim()) > config.maxBodyBytes()) {
-          throw tooLarge();
-        }
-      } catch (NumberFormatException e) {
-        throw ApiException.invalid(null, "bad Content-Length header");
-      }
-    }
-    try (InputStream in = exchange.getRequestBody()) {
-      byte[] body = in.readNBytes(config.maxBodyBytes() + 1);
-      if (body.length > config.maxBodyBytes()) {
-        throw tooLarge();
-      }
-      return body;
-    }
-  }
-
-  private ApiException tooLarge() {
-    return new ApiException(413, "invalid_request_error", null, "request_too_large",
-        "the request body exceeds " + config.maxBodyBytes() + " bytes");
-  }
-
-  private int complete(HttpExchange exchange, String requestId, boolean chat) throws IOException {
-    JsonNode root = RequestParser.parseJson(readBody(exchange));
-    ParsedRequest request = parser.parse(root, chat);
-    if (config.logPrompts()) {
-      LOG.info("request {} prompts: {}", requestId, Responses.JSON.writeValueAsString(request.promptTexts()));
-    }
-    int context = generator.contextWindow();
-    for (int[] prompt : request.prompts()) {
-      if (prompt.length >= context) {
-        throw ApiException.invalid(chat ? "messages" : "prompt", "context_length_exceeded", "This model's maximum context length is "
-            + context + " tokens. However, your prompt has " + prompt.length + " tokens.");
-      }
-      if (request.maxTokens() != null && prompt.length + request.maxTokens() > context) {
-        throw ApiException.invalid("max_tokens", "context_length_exceeded",
-            "This model's maximum context length is " + context + " tokens. However, you requested "
-                + (prompt.length + request.maxTokens()) + " tokens (" + prompt.length + " in the prompt, "
-                + request.maxTokens() + " for the completion).");
-      }
-    }
-    long seed = request.seed() != null ? request.seed() : random.nextLong();
-    long now = System.nanoTime();
-    long deadline = now + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis());
-    GenerationJob job = new GenerationJob(requestId, request, model, generator, confidence, seed, now, deadline,
-        metrics);
-    scheduler.submit(job);
-    String id = (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().formatHex(randomBytes(12));
-    long created = System.currentTimeMillis() / 1000;
-    try {
-      return request.stream() ? stream(exchange, job, request, id, created) : whole(exchange, job, request, id, created);
-    } finally {
-      job.cancel(); // a no-op when it already finished; frees the worker when the client left
-    }
-  }
-
-  private byte[] randomBytes(int n) {
-    byte[] b = new byte[n];
-    random.nextBytes(b);
-    return b;
-  }
-
-  /** How often a stream that has nothing to send writes an SSE comment, to find out whether its client is still there. */
-  static final long KEEP_ALIVE_MILLIS = 2_000;
 
   /**
-   * The job's next event. A stream ({@code keepAlive} not null) writes an SSE comment line (": keep-alive") each
-   * {@link #KEEP_ALIVE_MILLIS} it waits, e.g. while queued behind other requests: clients ignore comments, and a
-   * client that has left makes the write fail, which cancels its job before the worker spends time on it.
+   * Graceful shutdown: from this moment /health says not ready and new requests get 503; requests admitted before it
+   * run to their end for up to {@code graceMillis}, then what is left is cancelled and the server stops.
    */
-  private Events next(GenerationJob job, OutputStream keepAlive) throws IOException {
-    long limit = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis() + 30_000);
-    try {
-      while (true) {
-        long left = limit - System.nanoTime();
-        if (left <= 0) {
-          job.cancel();
-          return new Events.Failed(new ApiException(504, "server_error", null, "timeout", "the request timed out"));
-        }
-        long wait = keepAlive == null ? left : Math.min(left, TimeUnit.MILLISECONDS.toNanos(KEEP_ALIVE_MILLIS));
-        Events e = job.events.poll(wait, TimeUnit.NANOSECONDS);
-        if (e != null) {
-          return e;
-        }
-        if (keepAlive != null) {
-          keepAlive.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
-          keepAlive.flush();
-        }
-      }
-    } catch (InterruptedException ie) {
-      Thread.currentThread().interrupt();
-      job.cancel();
-      return new Events.Failed(new ApiException(503, "server_error", null, null, "interrupted"));
-    }
-  }
-
-  /** A per-choice accumulator for the whole (non-streamed) response. */
-  private static final class Choice {
-    String echoText = "";
-    List<TokenRecord> echoRecords = List.of();
-    List<Integer> echoOffsets = List.of();
-    GenerationResult result;
-    GenerationJob.BreakerReport breaker;
-  }
-
-  private int whole(HttpExchange exchange, GenerationJob job, ParsedRequest request, String id, long created)
-      throws IOException {
-    Map<Integer, Choice> choices = new TreeMap<>();
-    while (true) {
-      Events e = next(job, null);
-      switch (e) {
-        case Events.Echo echo -> {
-          Choice c = choices.computeIfAbsent(echo.choice(), k -> new Choice());
-          c.echoText = echo.text();
-          c.echoRecords = echo.records();
-          c.echoOffsets = echo.offsets();
-        }
-        case Events.Released released -> { }
-        case Events.Finished finished -> {
-          Choice c = choices.computeIfAbsent(finished.choice(), k -> new Choice());
-          c.result = finished.result();
-          c.breaker = finished.breaker();
-        }
-        case Events.Failed failed -> throw failed.error();
-        case Events.Done done -> {
-          ObjectNode root = Responses.envelope(id, request.chat() ? "chat.completion" : "text_completion", created,
-              model.name());
-          ArrayNode array = root.putArray("choices");
-          for (var entry : choices.entrySet()) {
-            array.add(wholeChoice(entry.getKey(), entry.getValue(), request));
-          }
-          root.set("usage", Responses.usage(done.promptTokens(), done.completionTokens()));
-          sendJson(exchange, 200, root);
-          return 200;
-        }
-      }
-    }
-  }
-
-  private ObjectNode wholeChoice(int index, Choice c, ParsedRequest request) {
-    ObjectNode choice = Responses.JSON.createObjectNode();
-    choice.put("index", index);
-    GenerationResult result = c.result;
-    if (request.chat()) {
-      ObjectNode message = choice.putObject("message");
-      message.put("role", "assistant");
-      message.put("content", result.text());
-      message.putNull("refusal");
-      if (request.logprobs()) {
-        choice.set("logprobs", responses.chatLogprobs(result.tokens()));
-      } else {
-        choice.putNull("logprobs");
-      }
-    } else {
-      choice.put("text", c.echoText + result.text());
-      if (request.logprobs()) {
-        List<TokenRecord> records = new ArrayList<>(c.echoRecords);
-        records.addAll(result.tokens());
-        List<Integer> offsets = new ArrayList<>(c.echoOffsets);
-        int base = c.echoText.length();
-        result.textOffsets().forEach(o -> offsets.add(base + o));
-        choice.set("logprobs", responses.completionLogprobs(records, offsets, 0));
-      } else {
-        choice.putNull("logprobs");
-      }
-    }
-    choice.put("finish_reason", Responses.finishReason(result));
-    if (request.confidence()) {
-      choice.set("confidence", responses.confidence(result, c.breaker, true));
-    }
-    return choice;
-  }
-
-  private int stream(HttpExchange exchange, GenerationJob job, ParsedRequest request, String id, long created)
-      throws IOException {
-    exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
-    exchange.getResponseHeaders().set("Cache-Control", "no-cache");
-    exchange.sendResponseHeaders(200, 0);
-    OutputStream out = exchange.getResponseBody();
-    String object = request.chat() ? "chat.completion.chunk" : "text_completion";
-    Map<Integer, Integer> echoLength = new TreeMap<>();
-    java.util.Set<Integer> started = new java.util.HashSet<>();
-    try {
-      while (true) {
-        Events e = next(job, out);
-        switch (e) {
-          case Events.Echo echo -> {
-            echoLength.put(echo.choice(), echo.text().length());
-            ObjectNode choice = streamChoice(echo.choice(), request, echo.text(), echo.records(), echo.offsets(), 0);
-            send(out, chunk(id, object, created, request, choice));
-          }
-          case Events.Released released -> {
-            if (request.chat() && started.add(released.choice())) {
-              send(out, chunk(id, object, created, request, roleChoice(released.choice())));
-            }
-            ObjectNode choice = streamChoice(released.choice(), request, released.text(), released.records(),
-                released.offsets(), echoLength.getOrDefault(released.choice(), 0));
-            if (request.confidence()) {
-              ObjectNode c = choice.putObject("confidence");
-              c.set("tokens", responses.confidenceTokens(released.records()));
-            }
-            send(out, chunk(id, object, created, request, choice));
-          }
-          case Events.Finished finished -> {
-            if (request.chat() && started.add(finished.choice())) {
-              send(out, chunk(id, object, created, request, roleChoice(finished.choice())));
-            }
-            ObjectNode choice = streamChoice(finished.choice(), request, "", List.of(), List.of(), 0);
-            choice.put("finish_reason", Responses.finishReason(finished.result()));
-            if (request.chat() || !request.logprobs()) {
-              choice.putNull("logprobs");
-            }
-            if (request.confidence()) {
-              choice.set("confidence", responses.confidence(finished.result(), finished.breaker(), false));
-            }
-            send(out, chunk(id, object, created, request, choice));
-          }
-          case Events.Failed failed -> {
-            metrics.error(failed.error());
-            send(out, Responses.error(failed.error()));
-            out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-            out.flush();
-            return failed.error().status;
-          }
-          case Events.Done done -> {
-            if (request.includeUsage()) {
-              ObjectNode usage = Responses.envelope(id, object, created, model.name());
-              usage.putArray("choices");
-              usage.set("usage", Responses.usage(done.promptTokens(), done.completionTokens()));
-              send(out, usage);
-            }
-            out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-            out.flush();
-            return 200;
-          }
-        }
-      }
-    } catch (IOException clientGone) {
-      job.cancel();
-      LOG.info("request {}: client disconnected mid-stream; generation cancelled", job.requestId);
-      return 499;
-    }
-  }
-
-  private ObjectNode roleChoice(int index) {
-    ObjectNode choice = Responses.JSON.createObjectNode();
-    choice.put("index", index);
-    ObjectNode delta = choice.putObject("delta");
-    delta.put("role", "assistant");
-    delta.put("content", "");
-    choice.putNull("logprobs");
-    choice.putNull("finish_reason");
-    return choice;
-  }
-
-  private ObjectNode streamChoice(int index, ParsedRequest request, String text, List<TokenRecord> records,
-      List<Integer> offsets, int base) {
-    ObjectNode choice = Responses.JSON.createObjectNode();
-    choice.put("index", index);
-    if (request.chat()) {
-      ObjectNode delta = choice.putObject("delta");
-      if (!text.isEmpty() || !records.isEmpty()) {
-        delta.put("content", text);
-      }
-      if (request.logprobs() && !records.isEmpty()) {
-        choice.set("logprobs", responses.chatLogprobs(records));
-      } else {
-        choice.putNull("logprobs");
-      }
-    } else {
-      choice.put("text", text);
-      if (request.logprobs()) {
-        choice.set("logprobs", responses.completionLogprobs(records, offsets, base));
-      } else {
-        choice.putNull("logprobs");
-      }
-    }
-    choice.putNull("finish_reason");
-    return choice;
-  }
-
-  private ObjectNode chunk(String id, String object, long created, ParsedRequest request, ObjectNode choice) {
-    ObjectNode root = Responses.envelope(id, object, created, model.name());
-    root.putArray("choices").add(choice);
-    if (request.includeUsage()) {
-      root.putNull("usage");
-    }
-    return root;
-  }
-
-  private static void send(OutputStream out, ObjectNode node) throws IOException {
-    out.write(("data: " + Responses.JSON.writeValueAsString(node) + "\n\n").getBytes(StandardCharsets.UTF_8));
-    out.flush();
-  }
-
-  private static void sendJson(HttpExchange exchange, int status, ObjectNode body) throws IOException {
-    byte[] bytes = Responses.JSON.writeValueAsBytes(body);
-    exchange.getResponseHeaders().set("Content-Type", "application/json");
-    exchange.sendResponseHeaders(status, bytes.length);
-    try (OutputStream out = exchange.getResponseBody()) {
-      out.write(bytes);
-    }
-  }
-
-  private static void trySendError(HttpExchange exchange, ApiException e) {
-    try {
-      if (e.status == 401) {
-        exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-      }
-      if (e.status == 429 || e.status == 503) {
-        exchange.getResponseHeaders().set("Retry-After", "1");
-      }
-      sendJson(exchange, e.status, Responses.error(e));
-    } catch (IOException | RuntimeException ignored) {
-      // headers already sent (mid-stream) or the client is gone: nothing more to tell it
-    }
-  }
-
-  /** Stops accepting requests, lets running and queued ones finish for up to {@code graceMillis}, then stops. */
   public void shutdown(long graceMillis) {
     scheduler.shutdown(graceMillis);
     http.stop(1);
+    parsing.shutdownNow();
   }
 
   @Override
   public void close() {
     scheduler.close();
     http.stop(0);
+    parsing.shutdownNow();
   }
 }

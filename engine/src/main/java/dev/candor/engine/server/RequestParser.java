@@ -1,14 +1,16 @@
 package dev.candor.engine.server;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.tokenizer.ChatTemplate;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -17,24 +19,47 @@ import java.util.Set;
  * silently dropped. Every error names the parameter.
  */
 final class RequestParser {
-  static final ObjectMapper JSON = new ObjectMapper();
+  static final int MAX_NESTING = 64;
+  static final int MAX_NUMBER_DIGITS = 64;
+  static final int MAX_STRING_BYTES = 8 * 1024 * 1024;
+  // one JSON object and nothing after it (OpenAI refuses trailing data too)
+  static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   static {
     JSON.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
-        .maxNestingDepth(64).maxStringLength(8 * 1024 * 1024).maxNumberLength(64).build());
+        .maxNestingDepth(MAX_NESTING).maxStringLength(MAX_STRING_BYTES).maxNumberLength(MAX_NUMBER_DIGITS).build());
   }
 
   private final LoadedModel model;
   private final Limits limits;
+  private final int contextWindow;
+  private final int maxTokenBytes; // the longest token's bytes: a prompt of more than context × this cannot fit
 
-  /** Request limits (each one a clear 400 when exceeded). */
-  public record Limits(int maxN, int maxStop, int maxStopLength, int maxMessages, int maxTopLogprobs, int maxPrompts) {
-    static final Limits DEFAULT = new Limits(8, 4, 256, 1024, 20, 16);
+  /**
+   * Request limits (each one a clear 400 when exceeded).
+   *
+   * @param maxRequestTokens the most tokens one request may ask to process, summed over its choices (prompt plus
+   *     max_tokens, or plus the rest of the context window when max_tokens is absent); 0 for 8 context windows
+   * @param maxResponseBytes the most bytes a response may be estimated to take (tokens × what logprobs add per token)
+   */
+  public record Limits(int maxN, int maxStop, int maxStopLength, int maxMessages, int maxTopLogprobs, int maxPrompts,
+      long maxRequestTokens, long maxResponseBytes) {
+    static final Limits DEFAULT = new Limits(8, 4, 256, 1024, 20, 16, 0, 64L * 1024 * 1024);
+
+    long requestTokens(int contextWindow) {
+      return maxRequestTokens > 0 ? maxRequestTokens : 8L * contextWindow;
+    }
   }
 
-  RequestParser(LoadedModel model, Limits limits) {
+  RequestParser(LoadedModel model, Limits limits, int contextWindow) {
     this.model = model;
     this.limits = limits;
+    this.contextWindow = contextWindow;
+    int longest = 1;
+    for (int id = 0; id < model.tokenizer().size(); id++) {
+      longest = Math.max(longest, model.tokenizer().bytes(id).length);
+    }
+    this.maxTokenBytes = longest;
   }
 
   static JsonNode parseJson(byte[] body) {
@@ -44,11 +69,83 @@ final class RequestParser {
         throw ApiException.invalid(null, "the request body must be a JSON object");
       }
       return root;
+    } catch (StreamConstraintsException e) {
+      throw ApiException.invalid(null, "the request body's JSON is too large in one place: it may nest at most "
+          + MAX_NESTING + " levels, a number may have at most " + MAX_NUMBER_DIGITS + " digits, a string at most "
+          + MAX_STRING_BYTES / (1024 * 1024) + " MB");
     } catch (JsonProcessingException e) {
-      throw ApiException.invalid(null, "malformed JSON in the request body: " + e.getOriginalMessage());
+      throw ApiException.invalid(null, "malformed JSON in the request body" + at(e.getLocation()) + ": "
+          + jsonProblem(e.getOriginalMessage()));
     } catch (java.io.IOException e) {
       throw ApiException.invalid(null, "unreadable request body");
     }
+  }
+
+  private static String at(JsonLocation location) {
+    return location == null || location.getLineNr() < 0 ? ""
+        : " at line " + location.getLineNr() + ", column " + location.getColumnNr();
+  }
+
+  /**
+   * The parser's complaint in plain words: its first sentence, without the advice on which of its features to switch
+   * on (a client cannot), and without library class names.
+   */
+  static String jsonProblem(String message) {
+    if (message == null) {
+      return "not valid JSON";
+    }
+    if (message.contains("Trailing token")) {
+      return "unexpected data after the JSON object";
+    }
+    String first = message.split("\\R", 2)[0];
+    first = first.replaceAll("\\s*\\([^()]*(Feature|Constraints|enable|disable)[^()]*\\)", "");
+    first = first.replaceAll("\\s*;\\s*(enable|disable).*$", "");
+    first = first.replaceAll("`[^`]*\\.[A-Za-z_]+[^`]*`", "");
+    return first.isBlank() ? "not valid JSON" : first.trim();
+  }
+
+  /**
+   * The text as the tokenizer will see it: a lone UTF-16 surrogate (JSON can spell one, "\\ud800") becomes U+FFFD,
+   * which is what its UTF-8 encoding turns it into anyway, so an echo returns what the model saw.
+   */
+  static String wellFormed(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isSurrogate(c)) {
+        boolean pair = Character.isHighSurrogate(c) && i + 1 < text.length()
+            && Character.isLowSurrogate(text.charAt(i + 1));
+        if (!pair) {
+          return replaceLoneSurrogates(text);
+        }
+        i++;
+      }
+    }
+    return text;
+  }
+
+  private static String replaceLoneSurrogates(String text) {
+    StringBuilder out = new StringBuilder(text.length());
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+        out.append(c).append(text.charAt(++i));
+      } else {
+        out.append(Character.isSurrogate(c) ? '\ufffd' : c);
+      }
+    }
+    return out.toString();
+  }
+
+  /** Refuses, before tokenizing it, text that could not fit the context window even at the longest token. */
+  private String fitting(String text, String param) {
+    long bytes = text.length(); // UTF-8 bytes >= UTF-16 units / 1 for ASCII; checked exactly below only when close
+    long limit = (long) contextWindow * maxTokenBytes;
+    if (bytes > limit && text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > limit) {
+      throw ApiException.invalid(param, "context_length_exceeded", "This model's maximum context length is "
+          + contextWindow + " tokens, and no token is longer than " + maxTokenBytes + " bytes; your prompt has "
+          + text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + " bytes, so it cannot fit.");
+    }
+    return text;
   }
 
   ParsedRequest parse(JsonNode root, boolean chat) {
@@ -75,7 +172,13 @@ final class RequestParser {
       if (!options.isObject()) {
         throw ApiException.invalid("stream_options", "must be an object");
       }
+      if (!stream) {
+        throw ApiException.invalid("stream_options", "is only allowed when stream is true");
+      }
       includeUsage = boolField(options, "include_usage", false);
+    }
+    if (root.hasNonNull("user") && !root.get("user").isTextual()) {
+      throw ApiException.invalid("user", typeMessage(root.get("user"), "string", "user"));
     }
     boolean logprobs;
     int topLogprobs;
@@ -88,7 +191,7 @@ final class RequestParser {
       if (root.hasNonNull("top_logprobs") && !logprobs) {
         throw ApiException.invalid("top_logprobs", "requires logprobs to be true");
       }
-      String text = renderChat(root);
+      String text = fitting(renderChat(root), "messages");
       texts.add(text);
       prompts.add(model.tokenizer().encode(text));
     } else {
@@ -127,8 +230,8 @@ final class RequestParser {
     }
     String name = textField(root, "model");
     if (!name.equals(model.name())) {
-      throw new ApiException(404, "invalid_request_error", "model", "model_not_found",
-          "The model '" + name + "' does not exist; this server serves '" + model.name() + "'");
+      throw new ApiException(404, ErrorType.INVALID_REQUEST, "model", "model_not_found",
+          "The model '" + Http.shown(name) + "' does not exist; this server serves '" + model.name() + "'");
     }
   }
 
@@ -221,7 +324,7 @@ final class RequestParser {
   }
 
   /** A message's text: a string, or a list of {"type": "text", "text": ...} parts joined together. */
-  private static String content(JsonNode content, String role, String param) {
+  private String content(JsonNode content, String role, String param) {
     if (content == null || content.isNull()) {
       if (role.equals("assistant")) {
         return "";
@@ -229,9 +332,12 @@ final class RequestParser {
       throw ApiException.invalid(param, "is required");
     }
     if (content.isTextual()) {
-      return content.asText();
+      return wellFormed(fitting(content.asText(), param));
     }
     if (content.isArray()) {
+      if (content.isEmpty()) {
+        throw ApiException.invalid(param, "must not be an empty array (give a string or at least one text part)");
+      }
       StringBuilder text = new StringBuilder();
       for (int i = 0; i < content.size(); i++) {
         JsonNode part = content.get(i);
@@ -243,9 +349,12 @@ final class RequestParser {
         if (!part.path("text").isTextual()) {
           throw ApiException.invalid(param + "[" + i + "].text", "must be a string");
         }
+        if (i > 0) {
+          text.append('\n'); // parts are joined by newlines, as vLLM joins them
+        }
         text.append(part.get("text").asText());
       }
-      return text.toString();
+      return wellFormed(fitting(text.toString(), param));
     }
     throw ApiException.invalid(param, "must be a string or an array of text parts");
   }
@@ -284,8 +393,9 @@ final class RequestParser {
   }
 
   private void addText(String text, List<int[]> prompts, List<String> texts) {
-    texts.add(text);
-    prompts.add(model.tokenizer().encode(text));
+    String clean = fitting(wellFormed(text), "prompt");
+    texts.add(clean);
+    prompts.add(model.tokenizer().encode(clean));
   }
 
   private void addIds(JsonNode array, String param, List<int[]> prompts, List<String> texts) {
@@ -410,7 +520,4 @@ final class RequestParser {
     return shown + " is not of type '" + type + "' - '" + name + "'";
   }
 
-  static String lower(String s) {
-    return s.toLowerCase(Locale.ROOT);
-  }
 }

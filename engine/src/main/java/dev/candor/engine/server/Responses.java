@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.candor.engine.confidence.ConfidenceBreaker;
 import dev.candor.engine.confidence.ConfidenceModel;
 import dev.candor.engine.confidence.Lines;
 import dev.candor.engine.generate.GenerationResult;
@@ -36,7 +37,7 @@ final class Responses {
     ObjectNode root = F.objectNode();
     ObjectNode error = root.putObject("error");
     error.put("message", e.getMessage());
-    error.put("type", e.type);
+    error.put("type", e.type.apiName);
     if (e.param == null) {
       error.putNull("param");
     } else {
@@ -104,9 +105,10 @@ final class Responses {
   /**
    * Completions: {tokens, token_logprobs, top_logprobs: [{token: logprob}], text_offset}. Each top_logprobs entry holds
    * the top N and the sampled token (OpenAI: "up to logprobs + 1 elements"); a record without a logprob (the first
-   * echoed prompt token) has nulls.
+   * echoed prompt token) has nulls. {@code offsets} are each token's offset in the returned text, in code points
+   * (see {@link #codePoints}).
    */
-  ObjectNode completionLogprobs(List<TokenRecord> records, List<Integer> offsets, int base) {
+  ObjectNode completionLogprobs(List<TokenRecord> records, List<Integer> offsets) {
     ObjectNode logprobs = F.objectNode();
     ArrayNode tokens = logprobs.putArray("tokens");
     ArrayNode tokenLogprobs = logprobs.putArray("token_logprobs");
@@ -115,7 +117,7 @@ final class Responses {
     for (int i = 0; i < records.size(); i++) {
       TokenRecord r = records.get(i);
       tokens.add(r.text());
-      textOffset.add(base + offsets.get(i));
+      textOffset.add(offsets.get(i));
       if (Double.isNaN(r.logprob())) {
         tokenLogprobs.addNull();
         top.addNull();
@@ -133,12 +135,33 @@ final class Responses {
     return logprobs;
   }
 
-  /** confidence.tokens for some records: [{p_correct, source}]. */
+  /**
+   * Offsets into {@code text} (UTF-16 indices, as Java strings count) as OpenAI counts them: characters, i.e. code
+   * points (Python's len), plus {@code base}. An emoji is one character, not two.
+   */
+  static List<Integer> codePoints(String text, List<Integer> utf16Offsets, int base) {
+    List<Integer> out = new java.util.ArrayList<>(utf16Offsets.size());
+    int from = 0;
+    int count = base;
+    for (int offset : utf16Offsets) {
+      int to = Math.min(offset, text.length());
+      if (to >= from) {
+        count += text.codePointCount(from, to);
+      } else {
+        count -= text.codePointCount(to, from);
+      }
+      from = to;
+      out.add(count);
+    }
+    return out;
+  }
+
+  /** confidence.tokens for some records: [{p_correct, source}], each p_correct as scored once in the decode loop. */
   ArrayNode confidenceTokens(List<TokenRecord> records) {
     ArrayNode tokens = F.arrayNode();
     for (TokenRecord r : records) {
       ObjectNode t = tokens.addObject();
-      putProbability(t, "p_correct", confidence.token(r));
+      putProbability(t, "p_correct", r.pCorrect());
       t.put("source", r.source().apiName());
     }
     return tokens;
@@ -148,7 +171,7 @@ final class Responses {
    * The whole confidence object of a finished choice. With {@code withTokens} false (streaming's last chunk) the
    * per-token list is left out: it already rode on the earlier chunks.
    */
-  ObjectNode confidence(GenerationResult result, GenerationJob.BreakerReport breaker, boolean withTokens) {
+  ObjectNode confidence(GenerationResult result, ConfidenceBreaker.Report breaker, boolean withTokens) {
     ObjectNode c = F.objectNode();
     c.put("method", confidence.method());
     if (confidence.method().equals("token_prob")) {
@@ -165,8 +188,8 @@ final class Responses {
       putProbability(l, "p_correct", confidence.line(result.tokens().subList(line.tokenStart(), line.tokenEnd())));
       l.put("token_start", line.tokenStart());
       l.put("token_end", line.tokenEnd());
-      l.put("char_start", line.charStart());
-      l.put("char_end", line.charEnd());
+      l.put("char_start", result.text().codePointCount(0, line.charStart()));
+      l.put("char_end", result.text().codePointCount(0, line.charEnd()));
     }
     ObjectNode response = c.putObject("response");
     putProbability(response, "p_correct", confidence.response(result.tokens()));

@@ -1,18 +1,35 @@
 package dev.candor.engine.server;
 
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs jobs one at a time on a single worker thread, from a bounded queue: a full queue is a 429, not a pile-up. One
- * worker because a decode step already uses every core; jobs that were cancelled while they waited are skipped.
+ * Runs jobs on one worker thread (a decode step already uses every core), fairly: a job is a series of units (one
+ * generated choice each), and the worker takes one unit from the job at the head of a ring, then puts the job back at
+ * the tail. A request with 16 prompts × 8 choices therefore delays a short one by at most one choice, not by all 128.
+ * Admission is bounded: beyond one running and {@code maxQueue} waiting jobs a request gets 429, not a pile-up. Jobs
+ * cancelled while they wait are dropped, not run.
  */
 final class Scheduler implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
+
+  /** Why a job was dropped instead of run to its end. */
+  enum DropReason {
+    CANCELLED_WHILE_QUEUED("cancelled_while_queued"),
+    MODEL_FAILURE("model_error"),
+    SHUTDOWN("shutdown");
+
+    /** The metric label. */
+    final String label;
+
+    DropReason(String label) {
+      this.label = label;
+    }
+  }
 
   /** A unit of work with a cancel flag its body polls. */
   abstract static class Job {
@@ -23,50 +40,55 @@ final class Scheduler implements AutoCloseable {
       this.requestId = requestId;
     }
 
-    abstract void run();
+    /** Runs the next unit; returns whether units remain. */
+    abstract boolean runUnit();
 
-    /** Called instead of {@link #run} when the job is dropped (cancelled while queued, or at shutdown). */
-    abstract void abandon(String why);
+    /** Called instead of (the rest of) the units when the job is dropped. */
+    abstract void drop(DropReason why);
 
     void cancel() {
       cancelled = true;
     }
   }
 
-  private final BlockingQueue<Job> queue;
-  private final Thread worker;
+  private final int maxQueue;
+  private final LinkedBlockingDeque<Job> ring = new LinkedBlockingDeque<>();
+  private final AtomicInteger admitted = new AtomicInteger(); // waiting + running
   private final AtomicInteger running = new AtomicInteger();
+  private final Thread worker;
+  private volatile Job current; // the job whose unit is running, or null
   private volatile boolean stopping;
-  private volatile java.util.function.Consumer<String> onAbandon = why -> { };
+  private volatile Consumer<DropReason> onDrop = why -> { };
 
-  Scheduler(int capacity) {
-    this.queue = new ArrayBlockingQueue<>(capacity);
+  Scheduler(int maxQueue) {
+    this.maxQueue = maxQueue;
     this.worker = Thread.ofPlatform().name("candor-worker").daemon(true).start(this::loop);
   }
 
-  /** Queues a job, or fails with 429 when the queue is full (503 when shutting down). */
+  /** Admits a job, or fails with 429 when one is running and maxQueue are waiting (503 when shutting down). */
   void submit(Job job) {
     if (stopping) {
-      throw new ApiException(503, "server_error", null, "shutting_down", "the server is shutting down");
+      throw shuttingDown();
     }
-    if (!queue.offer(job)) {
-      throw new ApiException(429, "rate_limit_error", null, "queue_full",
-          "the server is busy: " + queue.size() + " requests are already queued; retry later");
+    if (admitted.incrementAndGet() > maxQueue + 1) {
+      admitted.decrementAndGet();
+      throw new ApiException(429, ErrorType.RATE_LIMIT, null, "queue_full",
+          "the server is busy: " + maxQueue + " requests are already waiting; retry later");
     }
+    ring.addLast(job);
+  }
+
+  static ApiException shuttingDown() {
+    return ApiException.server(503, "shutting_down", "the server is shutting down");
   }
 
   /** Tells {@code listener} why each dropped job was dropped (for the server's metrics). */
-  void onAbandon(java.util.function.Consumer<String> listener) {
-    this.onAbandon = listener;
-  }
-
-  private void abandon(Job job, String why) {
-    onAbandon.accept(why);
-    job.abandon(why);
+  void onDrop(Consumer<DropReason> listener) {
+    this.onDrop = listener;
   }
 
   int queued() {
-    return queue.size();
+    return ring.size();
   }
 
   int running() {
@@ -74,45 +96,72 @@ final class Scheduler implements AutoCloseable {
   }
 
   private void loop() {
-    while (!stopping || !queue.isEmpty()) {
+    while (!stopping || !ring.isEmpty()) {
       Job job;
       try {
-        job = queue.poll(100, TimeUnit.MILLISECONDS);
+        job = ring.poll(100, TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
         break;
       }
-      if (job == null) {
-        continue;
-      }
-      if (job.cancelled) {
-        abandon(job, "cancelled while queued");
-        continue;
-      }
-      running.incrementAndGet();
-      try {
-        job.run();
-      } catch (Throwable t) {
-        LOG.error("request {}: job failed", job.requestId, t);
-        abandon(job, "internal error");
-      } finally {
-        running.decrementAndGet();
+      if (job != null) {
+        runOneUnit(job);
       }
     }
-    Job left;
-    while ((left = queue.poll()) != null) {
-      abandon(left, "server shutting down");
+    for (Job left; (left = ring.poll()) != null; ) {
+      drop(left, DropReason.SHUTDOWN);
     }
   }
 
+  private void runOneUnit(Job job) {
+    if (job.cancelled) {
+      drop(job, DropReason.CANCELLED_WHILE_QUEUED);
+      return;
+    }
+    running.incrementAndGet();
+    current = job;
+    boolean more;
+    try {
+      more = job.runUnit();
+    } catch (Throwable t) {
+      LOG.error("request {}: job failed", job.requestId, t);
+      drop(job, DropReason.MODEL_FAILURE);
+      return;
+    } finally {
+      current = null;
+      running.decrementAndGet();
+    }
+    if (more && !job.cancelled) {
+      ring.addLast(job);
+    } else {
+      admitted.decrementAndGet();
+    }
+  }
+
+  private void drop(Job job, DropReason why) {
+    admitted.decrementAndGet();
+    onDrop.accept(why);
+    job.drop(why);
+  }
+
+  /** Whether {@link #shutdown} has begun: new work is refused. */
+  boolean stopping() {
+    return stopping;
+  }
+
   /**
-   * Stops taking jobs; lets queued and running ones finish for up to {@code graceMillis}, then cancels what is left.
+   * Stops taking jobs; lets admitted ones finish for up to {@code graceMillis}, then cancels what is left (their
+   * clients get a 503 event, or the end of their stream).
    */
   void shutdown(long graceMillis) {
     stopping = true;
     try {
       worker.join(graceMillis);
       if (worker.isAlive()) {
-        queue.forEach(Job::cancel);
+        ring.forEach(Job::cancel);
+        Job now = current;
+        if (now != null) {
+          now.cancel();
+        }
         worker.interrupt();
         worker.join(5000);
       }
@@ -124,12 +173,7 @@ final class Scheduler implements AutoCloseable {
   /** Stops at once, cancelling queued work. */
   @Override
   public void close() {
-    queue.forEach(Job::cancel);
+    ring.forEach(Job::cancel);
     shutdown(0);
-  }
-
-  boolean cancelRunning(Job job) {
-    job.cancel();
-    return true;
   }
 }

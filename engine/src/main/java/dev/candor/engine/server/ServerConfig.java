@@ -1,5 +1,7 @@
 package dev.candor.engine.server;
 
+import java.util.List;
+
 /**
  * How the server runs.
  *
@@ -9,38 +11,69 @@ package dev.candor.engine.server;
  * @param maxQueue requests waiting for the worker before new ones get 429
  * @param maxBodyBytes largest request body accepted (413 beyond)
  * @param requestTimeoutMillis wall-clock limit of one request, queueing included; generation stops with "length"
- * @param limits per-request limits on n, stop, messages, top_logprobs, prompts
+ * @param limits per-request limits on n, stop, messages, top_logprobs, prompts and the work a request may ask for
  * @param logPrompts log each request's prompt text (off by default: prompts are the user's data)
+ * @param allowedHosts Host header names accepted besides the server's own (localhost, 127.0.0.1, [::1], the bound
+ *     address); "*" accepts any. Refusing other names defeats DNS rebinding against a loopback server.
+ * @param allowedOrigins browser origins (scheme://host[:port]) allowed to call the API cross-origin (CORS); none by
+ *     default, "*" for any. A same-origin page (the server's own) needs no entry.
  */
 public record ServerConfig(String host, int port, String apiKey, int maxQueue, int maxBodyBytes,
-    long requestTimeoutMillis, RequestParser.Limits limits, boolean logPrompts) {
+    long requestTimeoutMillis, RequestParser.Limits limits, boolean logPrompts, List<String> allowedHosts,
+    List<String> allowedOrigins) {
+
+  public ServerConfig {
+    allowedHosts = List.copyOf(allowedHosts);
+    allowedOrigins = List.copyOf(allowedOrigins);
+  }
 
   public static ServerConfig defaults(int port) {
     return new ServerConfig("127.0.0.1", port, null, 16, 4 * 1024 * 1024, 300_000, RequestParser.Limits.DEFAULT,
-        false);
+        false, List.of(), List.of());
   }
 
   public ServerConfig withApiKey(String key) {
-    return new ServerConfig(host, port, key, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts);
+    return new ServerConfig(host, port, key, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
+        allowedHosts, allowedOrigins);
   }
 
   public ServerConfig withHost(String h) {
-    return new ServerConfig(h, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts);
+    return new ServerConfig(h, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
+        allowedHosts, allowedOrigins);
   }
 
   public ServerConfig withMaxQueue(int q) {
-    return new ServerConfig(host, port, apiKey, q, maxBodyBytes, requestTimeoutMillis, limits, logPrompts);
+    return new ServerConfig(host, port, apiKey, q, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
+        allowedHosts, allowedOrigins);
   }
 
   public ServerConfig withMaxBodyBytes(int b) {
-    return new ServerConfig(host, port, apiKey, maxQueue, b, requestTimeoutMillis, limits, logPrompts);
+    return new ServerConfig(host, port, apiKey, maxQueue, b, requestTimeoutMillis, limits, logPrompts, allowedHosts,
+        allowedOrigins);
   }
 
   public ServerConfig withLogPrompts(boolean log) {
-    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, log);
+    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, log,
+        allowedHosts, allowedOrigins);
   }
 
   public ServerConfig withRequestTimeoutMillis(long t) {
-    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, t, limits, logPrompts);
+    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, t, limits, logPrompts, allowedHosts,
+        allowedOrigins);
+  }
+
+  public ServerConfig withLimits(RequestParser.Limits l) {
+    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, l, logPrompts,
+        allowedHosts, allowedOrigins);
+  }
+
+  public ServerConfig withAllowedHosts(List<String> hosts) {
+    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
+        hosts, allowedOrigins);
+  }
+
+  public ServerConfig withAllowedOrigins(List<String> origins) {
+    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
+        allowedHosts, origins);
   }
 }

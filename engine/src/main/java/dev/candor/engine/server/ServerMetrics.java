@@ -100,8 +100,7 @@ final class ServerMetrics {
   }
 
   void error(ApiException e) {
-    String kind = e.code != null ? e.code : e.type;
-    errors.labelValues(kind == null ? "unknown" : kind).inc();
+    errors.labelValues(e.code != null ? e.code : e.type.apiName).inc();
     if (e.status == 429) {
       rejectedCount.incrementAndGet();
     } else if (e.status >= 500) {
@@ -109,13 +108,8 @@ final class ServerMetrics {
     }
   }
 
-  void abandoned(String why) {
-    abandoned.labelValues(switch (why) {
-      case "cancelled while queued" -> "cancelled_while_queued";
-      case "internal error" -> "model_error";
-      case "server shutting down" -> "shutdown";
-      default -> "other";
-    }).inc();
+  void dropped(Scheduler.DropReason why) {
+    abandoned.labelValues(why.label).inc();
   }
 
   void firstToken(long nanosSinceArrival) {

@@ -38,7 +38,8 @@ public final class FuzzAccess {
   }
 
   public static Parser requestParser(LoadedModel model) {
-    return new Parser(new RequestParser(model, RequestParser.Limits.DEFAULT));
+    return new Parser(new RequestParser(model, RequestParser.Limits.DEFAULT,
+        model.backend().config().maxPositionEmbeddings()));
   }
 
   /** The limits the parser enforces: {maxN, maxStop, maxStopLength, maxMessages, maxTopLogprobs, maxPrompts}. */

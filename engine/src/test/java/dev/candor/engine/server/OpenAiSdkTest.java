@@ -77,8 +77,10 @@ class OpenAiSdkTest {
   @Test
   void streamingChatSpellsTheSameTextAsNonStreaming() {
     ChatCompletionCreateParams params = chat("Count to five.").maxCompletionTokens(10).temperature(0.0).logprobs(true)
-        .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build();
+        .build();
     String whole = client.chat().completions().create(params).choices().getFirst().message().content().orElseThrow();
+    // stream_options only with stream: true (OpenAI refuses it otherwise, and so does Candor)
+    params = params.toBuilder().streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build();
     StringBuilder streamed = new StringBuilder();
     List<Double> logprobs = new ArrayList<>();
     long[] usage = {0};

@@ -46,8 +46,13 @@ class ServerHttpTest {
   static Reply post(TestServer s, String path, String body, String... headers) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(s.url(path))).timeout(Duration.ofSeconds(120))
         .POST(HttpRequest.BodyPublishers.ofString(body));
+    boolean typed = false;
     for (int i = 0; i < headers.length; i += 2) {
       b.header(headers[i], headers[i + 1]);
+      typed |= headers[i].equalsIgnoreCase("Content-Type");
+    }
+    if (!typed) {
+      b.header("Content-Type", "application/json");
     }
     HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     JsonNode json = null;
@@ -272,7 +277,7 @@ class ServerHttpTest {
     String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"go\"}], \"max_tokens\": " + maxTokens
         + ", \"temperature\": 0, \"stream\": true}";
     OutputStream out = socket.getOutputStream();
-    out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+    out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
         + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
     out.flush();
     return socket;
@@ -317,7 +322,7 @@ class ServerHttpTest {
       Socket running = openStream(s, 900); // occupies the worker
       Socket queued = new Socket("127.0.0.1", s.server.port()); // fills the one queue slot
       String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 2}";
-      queued.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: "
+      queued.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
           + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
       for (int i = 0; i < 600 && health(s).get("queued").asInt() < 1; i++) {
         Thread.sleep(50);

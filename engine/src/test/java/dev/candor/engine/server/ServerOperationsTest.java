@@ -67,8 +67,11 @@ class ServerOperationsTest {
     final java.util.concurrent.CountDownLatch latch = new java.util.concurrent.CountDownLatch(1);
     final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
 
-    Gate(java.util.function.IntConsumer afterFirst) {
-      GenerationJob.faultHook = prompt -> {
+    final TestServer server;
+
+    Gate(TestServer server, java.util.function.IntConsumer afterFirst) {
+      this.server = server;
+      server.server.injectFault(prompt -> {
         int call = calls.incrementAndGet();
         if (call == 1) {
           try {
@@ -79,7 +82,7 @@ class ServerOperationsTest {
         } else {
           afterFirst.accept(call);
         }
-      };
+      });
     }
 
     void open() {
@@ -89,7 +92,7 @@ class ServerOperationsTest {
     @Override
     public void close() {
       latch.countDown();
-      GenerationJob.faultHook = null;
+      server.server.injectFault(null);
     }
   }
 
@@ -137,17 +140,17 @@ class ServerOperationsTest {
 
   @Test
   void aStreamWhoseClientLeavesWhileQueuedIsNeverRun() throws Exception {
-    try (TestServer s = new TestServer(false, ServerConfig.defaults(0)); Gate gate = new Gate(call -> { })) {
+    try (TestServer s = new TestServer(false, ServerConfig.defaults(0)); Gate gate = new Gate(s, call -> { })) {
       Socket running = startStream(s, 5);
       await("the first stream holds the worker", () -> health(s).get("running").asInt() == 1);
       Socket queued = new Socket("127.0.0.1", s.server.port());
       String body = "{\"prompt\": \"q\", \"max_tokens\": 50, \"stream\": true}";
-      queued.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length()
+      queued.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
           + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
       await("the stream is queued", () -> health(s).get("queued").asInt() == 1);
       queued.close();
       // its keep-alive comments find the closed socket within a few intervals; only then let the worker go on
-      Thread.sleep(3 * OpenAiServer.KEEP_ALIVE_MILLIS);
+      Thread.sleep(3 * CompletionEndpoint.KEEP_ALIVE_MILLIS);
       gate.open();
       assertEquals("data: [DONE]", readData(running).getLast());
       running.close();
@@ -163,7 +166,7 @@ class ServerOperationsTest {
     // the engine's tests run with -Dsun.net.httpserver.maxReqTime=3 (pom.xml); a server's default is 30 s
     try (TestServer s = new TestServer(false, ServerConfig.defaults(0));
         Socket stalled = new Socket("127.0.0.1", s.server.port())) {
-      stalled.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n"
+      stalled.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
           + "{\"messages\": [").getBytes(StandardCharsets.UTF_8));
       stalled.getOutputStream().flush();
       assertEquals(200, post(s, "/v1/chat/completions", SHORT).status(), "a stalled client blocks no one");
@@ -188,7 +191,7 @@ class ServerOperationsTest {
     try (TestServer s = new TestServer(true, ServerConfig.defaults(0));
         Socket socket = new Socket("127.0.0.1", s.server.port())) {
       String body = "{\"prompt\": \"slow\", \"max_tokens\": 40, \"stream\": true, \"temperature\": 0}";
-      socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length()
+      socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
           + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
       BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8),
           16);
@@ -210,7 +213,7 @@ class ServerOperationsTest {
 
   @Test
   void aModelFailureFailsThatRequestOnly() throws Exception {
-    try (TestServer s = new TestServer(false, ServerConfig.defaults(0)); Gate gate = new Gate(call -> {
+    try (TestServer s = new TestServer(false, ServerConfig.defaults(0)); Gate gate = new Gate(s, call -> {
       if (call == 2) {
         throw new IllegalStateException("injected fault at /secret/path/model.safetensors");
       }
@@ -245,7 +248,7 @@ class ServerOperationsTest {
   @Test
   void gracefulShutdownFinishesTheStreamInFlightAndRefusesNewWork() throws Exception {
     TestServer s = new TestServer(false, ServerConfig.defaults(0));
-    try (Gate gate = new Gate(call -> { })) {
+    try (Gate gate = new Gate(s, call -> { })) {
       Socket socket = startStream(s, 30);
       await("the stream holds the worker", () -> health(s).get("running").asInt() == 1);
       CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> s.server.shutdown(60_000));
@@ -254,7 +257,8 @@ class ServerOperationsTest {
       assertError(refused, 503, null);
       assertEquals("shutting_down", refused.body().get("error").get("code").asText());
       HttpResponse<String> raw = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
-          s.url("/v1/chat/completions"))).POST(HttpRequest.BodyPublishers.ofString(SHORT)).build(),
+          s.url("/v1/chat/completions"))).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(SHORT)).build(),
           HttpResponse.BodyHandlers.ofString());
       assertEquals(503, raw.statusCode());
       assertEquals("1", raw.headers().firstValue("Retry-After").orElse(null), "a client is told when to retry");
