@@ -49,6 +49,21 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--log-prompts", description = "log each request's prompt text (off: prompts are the user's data)")
   boolean logPrompts;
 
+  @Option(names = "--no-access-log", description = "no line per request on stderr")
+  boolean noAccessLog;
+
+  @Option(names = "--allowed-hosts", split = ",", description = "Host names served besides localhost, 127.0.0.1, "
+      + "[::1] and the bound address (comma-separated; '*' for any): other names are refused, against DNS rebinding")
+  java.util.List<String> allowedHosts = java.util.List.of();
+
+  @Option(names = "--allowed-origins", split = ",", description = "browser origins allowed to call the API "
+      + "cross-origin, e.g. http://localhost:3000 (CORS; none by default, '*' for any)")
+  java.util.List<String> allowedOrigins = java.util.List.of();
+
+  @Option(names = "--max-request-tokens", defaultValue = "0", description = "most tokens one request may ask to "
+      + "process over all its choices (prompt + max_tokens each); default 8 context windows")
+  long maxRequestTokens;
+
   @Option(names = "--backend", defaultValue = "auto",
       description = "java (CPU, Vector API), djl (PyTorch through DJL: CPU or CUDA), cuda (own BF16 kernels, NVIDIA GPU), or auto (java on CPU, djl on GPU)")
   String backend;
@@ -68,8 +83,12 @@ public final class ServeCommand implements Callable<Integer> {
       ConfidenceModel confidence = probe == null ? new TokenProbability() : Probes.load(probe, target);
       Generator generator = new Generator(target.backend(), draft == null ? null : draft.backend(), target.tokenizer(),
           target.eosTokens(), k);
-      ServerConfig config = ServerConfig.defaults(port).withHost(host).withApiKey(key).withMaxQueue(maxQueue)
-          .withRequestTimeoutMillis(requestTimeout * 1000L).withLogPrompts(logPrompts);
+      ServerConfig defaults = ServerConfig.defaults(port);
+      ServerConfig config = defaults.withHost(host).withApiKey(key).withMaxQueue(maxQueue)
+          .withRequestTimeoutMillis(requestTimeout * 1000L).withLogPrompts(logPrompts)
+          .withAllowedHosts(allowedHosts).withAllowedOrigins(allowedOrigins)
+          .withAccessLog(noAccessLog ? null : System.err)
+          .withLimits(defaults.limits().withMaxRequestTokens(maxRequestTokens));
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server = new OpenAiServer(served, generator, confidence, config)) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

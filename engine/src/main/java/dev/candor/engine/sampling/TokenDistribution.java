@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * read, never written: the verifier, the logprobs and the probes all consume this record.
  */
 public final class TokenDistribution {
-  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> SPECIES = VectorMath.SPECIES;
 
   /** An alternative token and its reported logprob. */
   public record Alternative(int token, double logprob) {}
@@ -64,22 +64,23 @@ public final class TokenDistribution {
       throw new IllegalStateException("logits are not finite (max " + max + "): the model produced NaN or infinity");
     }
     // raw softmax: Z = Σ e_i with e_i = exp(l_i - max); H = log Z - Σ e_i (l_i - max) / Z.
-    // e_i in float with the Vector API's exp (about 1 ulp), sums in double; a -inf logit is clamped to -1e30 so
-    // that it adds exp(-1e30) = 0 and 0 * -1e30 = 0 (0 * -inf would be NaN).
+    // e_i in float (VectorMath.exp, under 2 ulp, the same bits in every JIT tier), each vector's lanes summed in a
+    // fixed order, the sums in double; a -inf logit is clamped to -1e30 so that it adds exp(-1e30) = 0 and
+    // 0 * -1e30 = 0 (0 * -inf would be NaN).
     double sum = 0;
     double weighted = 0;
     int i = 0;
     for (int bound = SPECIES.loopBound(vocab); i < bound; i += SPECIES.length()) {
       FloatVector shifted = FloatVector.fromArray(SPECIES, logits, i).sub(max).max(-1e30f);
-      FloatVector e = shifted.lanewise(VectorOperators.EXP);
-      sum += e.reduceLanes(VectorOperators.ADD);
-      weighted += e.mul(shifted).reduceLanes(VectorOperators.ADD);
+      FloatVector e = VectorMath.exp(shifted);
+      sum += VectorMath.sum(e);
+      weighted += VectorMath.sum(e.mul(shifted));
     }
     for (; i < vocab; i++) {
       float shifted = Math.max(logits[i] - max, -1e30f);
-      float e = (float) Math.exp(shifted);
+      float e = VectorMath.exp(shifted);
       sum += e;
-      weighted += (double) e * shifted;
+      weighted += (double) (e * shifted);
     }
     double logZ = max + Math.log(sum);
     double entropy = Math.log(sum) - weighted / sum;
@@ -116,14 +117,13 @@ public final class TokenDistribution {
     int i = 0;
     for (int bound = SPECIES.loopBound(vocab); i < bound; i += SPECIES.length()) {
       FloatVector l = FloatVector.fromArray(SPECIES, logits, i);
-      FloatVector e = l.sub(max).mul(scale).lanewise(VectorOperators.EXP)
-          .blend(0f, l.compare(VectorOperators.LT, floor));
+      FloatVector e = VectorMath.exp(l.sub(max).mul(scale)).blend(0f, l.compare(VectorOperators.LT, floor));
       e.intoArray(probs, i);
-      sum += e.reduceLanes(VectorOperators.ADD);
+      sum += VectorMath.sum(e);
     }
     for (; i < vocab; i++) {
       if (logits[i] >= floor) {
-        float e = (float) Math.exp((logits[i] - max) * scale);
+        float e = VectorMath.exp((logits[i] - max) * scale);
         probs[i] = e;
         sum += e;
       }

@@ -62,11 +62,11 @@ final class GenerationJob extends Scheduler.Job {
 
   @Override
   boolean runUnit() {
-    if (next == 0 && faultHook != null) {
-      faultHook.accept(request.prompts().get(0));
-    }
     int promptIndex = next / request.n();
     int[] prompt = request.prompts().get(promptIndex);
+    if (faultHook != null) {
+      faultHook.accept(prompt);
+    }
     if (next % request.n() == 0) {
       promptTokens += prompt.length;
       echo = request.echo() ? echo(promptIndex, prompt) : null;

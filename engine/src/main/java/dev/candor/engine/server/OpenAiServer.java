@@ -88,7 +88,7 @@ public final class OpenAiServer implements AutoCloseable {
         scheduler::running);
     scheduler.onDrop(metrics::dropped);
     this.guard = new RequestGuard(config);
-    this.log = new RequestLog(config.logPrompts());
+    this.log = new RequestLog(config.accessLog(), config.logPrompts());
     // Tokenizing and rendering templates run on platform threads of their own: a huge prompt held in native code
     // would pin a virtual thread's carrier, and two of them would stall /health and every other request.
     this.parsing = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
@@ -111,8 +111,9 @@ public final class OpenAiServer implements AutoCloseable {
   }
 
   /**
-   * A test seam: {@code hook} sees each request's first prompt on the worker before it is generated, and whatever it
-   * throws fails that request as a model failure would (or it blocks, to hold the worker). Null to remove.
+   * A test seam: {@code hook} sees the prompt of each unit of work (one choice) on the worker before it is generated,
+   * and whatever it throws fails that request as a model failure would (or it blocks, to hold the worker). Null to
+   * remove.
    */
   void injectFault(Consumer<int[]> hook) {
     completions.faultHook = hook;

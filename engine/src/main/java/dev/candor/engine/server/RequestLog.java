@@ -1,18 +1,16 @@
 package dev.candor.engine.server;
 
 import com.sun.net.httpserver.HttpExchange;
+import java.io.PrintStream;
+import java.time.Instant;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * One line per request, at INFO on the logger {@code dev.candor.engine.server.access} (bin/candor turns it on):
- * request id, method, route, status, prompt and completion tokens, duration. The prompt's text only with
- * {@code --log-prompts}: prompts are the user's data.
+ * The access log: one line per request (time, request id, method, route, status, prompt and completion tokens,
+ * duration), and each prompt's text only with {@code --log-prompts} (prompts are the user's data). Written to its
+ * own stream (the CLI's stderr), not through the logging framework, so no log-level setting can silence it.
  */
 final class RequestLog {
-  private static final Logger ACCESS = LoggerFactory.getLogger("dev.candor.engine.server.access");
-
   /** What is known about a request as it is served; the endpoint fills in the tokens. */
   static final class Entry {
     final String requestId;
@@ -34,10 +32,18 @@ final class RequestLog {
     }
   }
 
+  private final PrintStream out; // null: no access log
   private final boolean logPrompts;
 
-  RequestLog(boolean logPrompts) {
+  RequestLog(PrintStream out, boolean logPrompts) {
+    this.out = out;
     this.logPrompts = logPrompts;
+  }
+
+  private void line(String text) {
+    if (out != null) {
+      out.println(Instant.now() + " candor " + text);
+    }
   }
 
   Entry start(String requestId, HttpExchange exchange) {
@@ -48,20 +54,17 @@ final class RequestLog {
   void prompts(Entry entry, List<String> texts) {
     if (logPrompts) {
       try {
-        ACCESS.info("request {} prompts: {}", entry.requestId, Responses.JSON.writeValueAsString(texts));
+        line("request " + entry.requestId + " prompts: " + Responses.JSON.writeValueAsString(texts));
       } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-        ACCESS.info("request {} prompts: (not printable)", entry.requestId);
+        line("request " + entry.requestId + " prompts: (not printable)");
       }
     }
   }
 
   void finish(Entry e) {
-    if (!ACCESS.isInfoEnabled()) {
-      return;
-    }
     String tokens = e.promptTokens < 0 ? "" : " prompt_tokens=" + e.promptTokens + " completion_tokens="
         + Math.max(0, e.completionTokens);
-    ACCESS.info("request {} {} {} -> {}{} in {} ms", e.requestId, e.method, e.path, e.status, tokens,
-        e.nanos() / 1_000_000);
+    line("request " + e.requestId + " " + e.method + " " + e.path + " " + e.status + tokens + " "
+        + e.nanos() / 1_000_000 + " ms");
   }
 }

@@ -31,27 +31,11 @@ final class RequestParser {
   }
 
   private final LoadedModel model;
-  private final Limits limits;
+  private final RequestLimits limits;
   private final int contextWindow;
   private final int maxTokenBytes; // the longest token's bytes: a prompt of more than context × this cannot fit
 
-  /**
-   * Request limits (each one a clear 400 when exceeded).
-   *
-   * @param maxRequestTokens the most tokens one request may ask to process, summed over its choices (prompt plus
-   *     max_tokens, or plus the rest of the context window when max_tokens is absent); 0 for 8 context windows
-   * @param maxResponseBytes the most bytes a response may be estimated to take (tokens × what logprobs add per token)
-   */
-  public record Limits(int maxN, int maxStop, int maxStopLength, int maxMessages, int maxTopLogprobs, int maxPrompts,
-      long maxRequestTokens, long maxResponseBytes) {
-    static final Limits DEFAULT = new Limits(8, 4, 256, 1024, 20, 16, 0, 64L * 1024 * 1024);
-
-    long requestTokens(int contextWindow) {
-      return maxRequestTokens > 0 ? maxRequestTokens : 8L * contextWindow;
-    }
-  }
-
-  RequestParser(LoadedModel model, Limits limits, int contextWindow) {
+  RequestParser(LoadedModel model, RequestLimits limits, int contextWindow) {
     this.model = model;
     this.limits = limits;
     this.contextWindow = contextWindow;

@@ -38,13 +38,13 @@ public final class FuzzAccess {
   }
 
   public static Parser requestParser(LoadedModel model) {
-    return new Parser(new RequestParser(model, RequestParser.Limits.DEFAULT,
+    return new Parser(new RequestParser(model, RequestLimits.DEFAULT,
         model.backend().config().maxPositionEmbeddings()));
   }
 
   /** The limits the parser enforces: {maxN, maxStop, maxStopLength, maxMessages, maxTopLogprobs, maxPrompts}. */
   public static int[] defaultLimits() {
-    RequestParser.Limits l = RequestParser.Limits.DEFAULT;
+    RequestLimits l = RequestLimits.DEFAULT;
     return new int[] {l.maxN(), l.maxStop(), l.maxStopLength(), l.maxMessages(), l.maxTopLogprobs(), l.maxPrompts()};
   }
 
