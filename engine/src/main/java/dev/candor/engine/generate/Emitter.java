@@ -48,6 +48,14 @@ public final class Emitter {
    * token may then be part of the output, or not: an end-of-sequence token never is).
    */
   public boolean offer(TokenRecord record) {
+    return offer(record, null);
+  }
+
+  /**
+   * As {@link #offer(TokenRecord)}, and when {@code stopAfter} is not null the generation ends right after this token
+   * with that reason (the confidence breaker's), unless an end-of-sequence token or a stop sequence ends it first.
+   */
+  public boolean offer(TokenRecord record, FinishReason stopAfter) {
     if (finishReason != null) {
       throw new IllegalStateException("generation already finished: " + finishReason);
     }
@@ -71,6 +79,10 @@ public final class Emitter {
     }
     int hold = heldSuffix();
     releaseUpTo(text.length() - hold, hold == 0);
+    if (stopAfter != null) {
+      finish(stopAfter);
+      return false;
+    }
     if (generated >= maxTokens) {
       finish(FinishReason.LENGTH);
       return false;

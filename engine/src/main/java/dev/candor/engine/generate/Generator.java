@@ -299,8 +299,9 @@ public final class Generator {
     }
 
     /**
-     * Hands a record to the emitter, numbered by its position in the generation and scored once; the observer sees it
-     * first, the watcher (the breaker) right after. Returns false once the generation has finished.
+     * Hands a record to the emitter, numbered by its position in the generation and scored once; the observer and the
+     * watcher (the breaker) see it first, and a watcher that says stop ends the generation right after it. Returns
+     * false once the generation has finished.
      */
     private boolean emit(TokenRecord record, TokenDistribution distribution) {
       record = record.withIndex(emitter.generated());
@@ -311,15 +312,8 @@ public final class Generator {
       if (request.observer() != null && !stopToken) {
         request.observer().observe(record, distribution);
       }
-      if (!emitter.offer(record)) {
-        return false;
-      }
-      FinishReason watched = request.watcher() == null ? null : request.watcher().afterToken(record);
-      if (watched != null) {
-        emitter.finish(watched);
-        return false;
-      }
-      return true;
+      FinishReason watched = request.watcher() == null || stopToken ? null : request.watcher().afterToken(record);
+      return emitter.offer(record, watched);
     }
 
     GenerationResult result() {
