@@ -1,7 +1,7 @@
 package dev.candor.bench;
 
 import dev.candor.engine.checkpoint.Checkpoint;
-import dev.candor.engine.model.DjlBackend;
+import dev.candor.engine.djl.DjlBackend;
 import dev.candor.engine.model.Sequence;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

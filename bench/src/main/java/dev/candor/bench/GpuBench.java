@@ -13,7 +13,7 @@ import dev.candor.engine.generate.Generator;
 import dev.candor.engine.generate.Source;
 import dev.candor.engine.generate.TokenRecord;
 import dev.candor.engine.model.Backend;
-import dev.candor.engine.model.JavaBackend;
+import dev.candor.engine.cpu.JavaBackend;
 import dev.candor.engine.model.Sequence;
 import dev.candor.engine.sampling.SamplingParams;
 import dev.candor.engine.sampling.TokenDistribution;

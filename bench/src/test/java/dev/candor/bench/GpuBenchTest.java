@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.candor.engine.checkpoint.Checkpoint;
-import dev.candor.engine.model.JavaBackend;
+import dev.candor.engine.cpu.JavaBackend;
 import dev.candor.engine.model.Sequence;
 import dev.candor.engine.tokenizer.Tokenizer;
 import java.io.IOException;

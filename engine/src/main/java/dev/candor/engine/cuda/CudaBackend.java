@@ -7,7 +7,7 @@ import dev.candor.engine.checkpoint.Qwen2Tensors;
 import dev.candor.engine.checkpoint.Tensor;
 import dev.candor.engine.model.Backend;
 import dev.candor.engine.model.Forward;
-import dev.candor.engine.model.Qwen2Model;
+import dev.candor.engine.model.Rope;
 import dev.candor.engine.model.Sequence;
 import dev.candor.engine.sampling.LogitSummary;
 import java.lang.foreign.Arena;
@@ -107,24 +107,20 @@ public final class CudaBackend implements Backend {
       var weights = checkpoint.weights();
       layers = new Layer[c.numHiddenLayers()];
       for (int l = 0; l < layers.length; l++) {
-        int i = l;
-        java.util.function.Function<String, Tensor> at =
-            suffix -> Qwen2Tensors.get(weights, c, Qwen2Tensors.layer(i, suffix));
+        Qwen2Tensors.Layer<Tensor> t = Qwen2Tensors.layer(weights, c, l);
         layers[l] = new Layer(
-            f32(at.apply("input_layernorm.weight")),
-            bf16(at.apply("self_attn.q_proj.weight"), at.apply("self_attn.k_proj.weight"),
-                at.apply("self_attn.v_proj.weight")),
-            f32(at.apply("self_attn.q_proj.bias"), at.apply("self_attn.k_proj.bias"),
-                at.apply("self_attn.v_proj.bias")),
-            bf16(at.apply("self_attn.o_proj.weight")),
-            f32(at.apply("post_attention_layernorm.weight")),
-            bf16(at.apply("mlp.gate_proj.weight"), at.apply("mlp.up_proj.weight")),
-            bf16(at.apply("mlp.down_proj.weight")));
+            f32(t.inputLayernorm()),
+            bf16(t.qProj(), t.kProj(), t.vProj()),
+            f32(t.qProjBias(), t.kProjBias(), t.vProjBias()),
+            bf16(t.oProj()),
+            f32(t.postAttentionLayernorm()),
+            bf16(t.gateProj(), t.upProj()),
+            bf16(t.downProj()));
       }
       embedTokens = bf16(Qwen2Tensors.get(weights, c, Qwen2Tensors.EMBED_TOKENS));
       lmHead = c.tieWordEmbeddings() ? embedTokens : bf16(Qwen2Tensors.get(weights, c, Qwen2Tensors.LM_HEAD));
       norm = f32(Qwen2Tensors.get(weights, c, Qwen2Tensors.NORM));
-      float[][] rope = Qwen2Model.ropeTables(c);
+      float[][] rope = Rope.ropeTables(c);
       ropeCos = f32(rope[0]);
       ropeSin = f32(rope[1]);
       gemmPrefill = gpu.hasGemm() && gemmAgreesWithTheKernels();

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.candor.engine.model.DjlBackend;
+import dev.candor.engine.djl.DjlBackend;
 import dev.candor.engine.model.Sequence;
 import dev.candor.engine.testing.TestCheckpoints;
 import java.io.IOException;

@@ -13,7 +13,7 @@ import dev.candor.engine.checkpoint.CheckpointException;
 import dev.candor.engine.checkpoint.DType;
 import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.checkpoint.RandomCheckpoint;
-import dev.candor.engine.model.JavaBackend;
+import dev.candor.engine.cpu.JavaBackend;
 import dev.candor.engine.testing.TestCheckpoints;
 import java.io.IOException;
 import java.io.UncheckedIOException;

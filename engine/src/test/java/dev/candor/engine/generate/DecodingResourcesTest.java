@@ -8,7 +8,7 @@ import dev.candor.engine.LoadedModel;
 import dev.candor.engine.checkpoint.CheckpointException;
 import dev.candor.engine.checkpoint.DType;
 import dev.candor.engine.checkpoint.Qwen2Config;
-import dev.candor.engine.model.DjlBackend;
+import dev.candor.engine.djl.DjlBackend;
 import dev.candor.engine.sampling.SamplingParams;
 import dev.candor.engine.testing.NativeArrays;
 import dev.candor.engine.testing.TestCheckpoints;

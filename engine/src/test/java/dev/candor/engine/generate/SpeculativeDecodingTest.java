@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.candor.engine.checkpoint.Checkpoint;
 import dev.candor.engine.checkpoint.DType;
 import dev.candor.engine.checkpoint.Qwen2Config;
-import dev.candor.engine.model.DjlBackend;
+import dev.candor.engine.djl.DjlBackend;
 import dev.candor.engine.model.Sequence;
 import dev.candor.engine.sampling.Sampler;
 import dev.candor.engine.sampling.SamplingParams;

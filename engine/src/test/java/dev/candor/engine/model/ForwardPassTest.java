@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.candor.engine.checkpoint.Checkpoint;
 import dev.candor.engine.checkpoint.DType;
 import dev.candor.engine.checkpoint.Qwen2Config;
+import dev.candor.engine.cpu.JavaBackend;
+import dev.candor.engine.djl.DjlBackend;
 import dev.candor.engine.testing.TestCheckpoints;
 import java.nio.file.Path;
 import java.util.SplittableRandom;

@@ -2,6 +2,7 @@ package dev.candor.engine.model;
 
 import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.checkpoint.Qwen2Tensors;
+import dev.candor.engine.checkpoint.Tensor;
 import dev.candor.engine.checkpoint.Weights;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,18 +51,19 @@ public final class ReferenceQwen2 {
     wUp = new float[layers][];
     wDown = new float[layers][];
     for (int l = 0; l < layers; l++) {
-      inNorm[l] = get(w, Qwen2Tensors.layer(l, "input_layernorm.weight"));
-      wq[l] = get(w, Qwen2Tensors.layer(l, "self_attn.q_proj.weight"));
-      bq[l] = get(w, Qwen2Tensors.layer(l, "self_attn.q_proj.bias"));
-      wk[l] = get(w, Qwen2Tensors.layer(l, "self_attn.k_proj.weight"));
-      bk[l] = get(w, Qwen2Tensors.layer(l, "self_attn.k_proj.bias"));
-      wv[l] = get(w, Qwen2Tensors.layer(l, "self_attn.v_proj.weight"));
-      bv[l] = get(w, Qwen2Tensors.layer(l, "self_attn.v_proj.bias"));
-      wo[l] = get(w, Qwen2Tensors.layer(l, "self_attn.o_proj.weight"));
-      postNorm[l] = get(w, Qwen2Tensors.layer(l, "post_attention_layernorm.weight"));
-      wGate[l] = get(w, Qwen2Tensors.layer(l, "mlp.gate_proj.weight"));
-      wUp[l] = get(w, Qwen2Tensors.layer(l, "mlp.up_proj.weight"));
-      wDown[l] = get(w, Qwen2Tensors.layer(l, "mlp.down_proj.weight"));
+      Qwen2Tensors.Layer<float[]> layer = Qwen2Tensors.layer(w, c, l).map(Tensor::toFloatArray);
+      inNorm[l] = layer.inputLayernorm();
+      wq[l] = layer.qProj();
+      bq[l] = layer.qProjBias();
+      wk[l] = layer.kProj();
+      bk[l] = layer.kProjBias();
+      wv[l] = layer.vProj();
+      bv[l] = layer.vProjBias();
+      wo[l] = layer.oProj();
+      postNorm[l] = layer.postAttentionLayernorm();
+      wGate[l] = layer.gateProj();
+      wUp[l] = layer.upProj();
+      wDown[l] = layer.downProj();
       keys.add(new ArrayList<>());
       values.add(new ArrayList<>());
     }

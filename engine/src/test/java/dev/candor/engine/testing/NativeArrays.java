@@ -3,7 +3,7 @@ package dev.candor.engine.testing;
 import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDManager;
 import dev.candor.engine.model.Backend;
-import dev.candor.engine.model.DjlBackend;
+import dev.candor.engine.djl.DjlBackend;
 import java.lang.reflect.Field;
 import java.util.Map;
 

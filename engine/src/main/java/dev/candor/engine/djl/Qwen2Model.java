@@ -1,4 +1,4 @@
-package dev.candor.engine.model;
+package dev.candor.engine.djl;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -8,6 +8,8 @@ import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import dev.candor.engine.checkpoint.Qwen2Config;
+import dev.candor.engine.checkpoint.Qwen2Tensors;
+import dev.candor.engine.model.Rope;
 
 /**
  * The Qwen2 forward pass on DJL NDArrays, in the order of the math (Hugging Face {@code modeling_qwen2.py}; Qwen2 is
@@ -29,7 +31,7 @@ public final class Qwen2Model {
   public Qwen2Model(Qwen2Config config, Qwen2Weights weights, NDManager manager) {
     this.config = config;
     this.weights = weights;
-    float[][] rope = ropeTables(config);
+    float[][] rope = Rope.ropeTables(config);
     int half = config.headDim() / 2;
     Shape table = new Shape(config.maxPositionEmbeddings(), 1, config.headDim());
     this.ropeCos = manager.create(bothHalves(rope[0], half), table);
@@ -73,8 +75,8 @@ public final class Qwen2Model {
     NDArray x = tokens.getNDArrayInternal().embedding(tokens, weights.embedTokens(), SparseFormat.DENSE).singletonOrThrow();
     capture(0, x, taps, tapOut);
 
-    for (int l = 0; l < weights.layers().length; l++) {
-      Qwen2Weights.Layer layer = weights.layers()[l];
+    for (int l = 0; l < weights.layers().size(); l++) {
+      Qwen2Tensors.Layer<NDArray> layer = weights.layers().get(l);
 
       // attention rmsnorm
       NDArray h = rmsNorm(x, layer.inputLayernorm());
@@ -108,14 +110,14 @@ public final class Qwen2Model {
       NDArray up = linear(h, layer.upProj(), null);
       x = x.add(linear(gate.mul(Activation.sigmoid(gate)).mul(up), layer.downProj(), null));
 
-      if (l + 1 < weights.layers().length) {
+      if (l + 1 < weights.layers().size()) {
         capture(l + 1, x, taps, tapOut);
       }
     }
 
     // final rmsnorm (Hugging Face's last hidden state is taken after it)
     x = rmsNorm(x, weights.norm());
-    capture(weights.layers().length, x, taps, tapOut);
+    capture(weights.layers().size(), x, taps, tapOut);
     return x;
   }
 
@@ -202,27 +204,4 @@ public final class Qwen2Model {
     }
     return manager.create(mask, new Shape(n, t));
   }
-
-  /**
-   * cos and sin of position · θ^(−2i/headDim) for i in [0, headDim / 2): [2][maxPositionEmbeddings * headDim / 2].
-   * Computed in float32 step by step as Hugging Face's Qwen2RotaryEmbedding does (inverse frequency, then the
-   * product with the position, then cos and sin), so long positions round the same way.
-   */
-  public static float[][] ropeTables(Qwen2Config config) {
-    int half = config.headDim() / 2;
-    int positions = config.maxPositionEmbeddings();
-    float[] cos = new float[positions * half];
-    float[] sin = new float[positions * half];
-    for (int i = 0; i < half; i++) {
-      float exponent = (float) (2 * i) / config.headDim();
-      float inverseFrequency = 1.0f / (float) Math.pow((float) config.ropeTheta(), exponent);
-      for (int p = 0; p < positions; p++) {
-        float angle = p * inverseFrequency;
-        cos[p * half + i] = (float) Math.cos(angle);
-        sin[p * half + i] = (float) Math.sin(angle);
-      }
-    }
-    return new float[][] {cos, sin};
-  }
-
 }

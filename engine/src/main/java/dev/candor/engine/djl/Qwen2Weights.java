@@ -1,4 +1,4 @@
-package dev.candor.engine.model;
+package dev.candor.engine.djl;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -23,61 +23,22 @@ import java.util.function.Function;
  * Face's [out, in] layout: {@code Linear.linear} computes x · Wᵀ + b without a copy.
  *
  * @param embedTokens [vocab, hidden]
- * @param layers the decoder layers, in order
+ * @param layers the decoder layers, in order (shapes in {@link Qwen2Tensors.Layer})
  * @param norm [hidden], the final RMSNorm
  * @param lmHead [vocab, hidden]; the same array as embedTokens when tie_word_embeddings
  */
-public record Qwen2Weights(NDArray embedTokens, Layer[] layers, NDArray norm, NDArray lmHead) {
-
-  /**
-   * One decoder layer.
-   *
-   * @param inputLayernorm [hidden]
-   * @param qProj [numAttentionHeads * headDim, hidden]
-   * @param qProjBias [numAttentionHeads * headDim]
-   * @param kProj [numKeyValueHeads * headDim, hidden]
-   * @param kProjBias [numKeyValueHeads * headDim]
-   * @param vProj [numKeyValueHeads * headDim, hidden]
-   * @param vProjBias [numKeyValueHeads * headDim]
-   * @param oProj [hidden, numAttentionHeads * headDim], no bias
-   * @param postAttentionLayernorm [hidden]
-   * @param gateProj [intermediate, hidden]
-   * @param upProj [intermediate, hidden]
-   * @param downProj [hidden, intermediate]
-   */
-  public record Layer(
-      NDArray inputLayernorm,
-      NDArray qProj, NDArray qProjBias,
-      NDArray kProj, NDArray kProjBias,
-      NDArray vProj, NDArray vProjBias,
-      NDArray oProj,
-      NDArray postAttentionLayernorm,
-      NDArray gateProj, NDArray upProj, NDArray downProj) {
-
-    public List<NDArray> all() {
-      return List.of(inputLayernorm, qProj, qProjBias, kProj, kProjBias, vProj, vProjBias, oProj,
-          postAttentionLayernorm, gateProj, upProj, downProj);
-    }
-  }
+public record Qwen2Weights(NDArray embedTokens, List<Qwen2Tensors.Layer<NDArray>> layers, NDArray norm,
+    NDArray lmHead) {
 
   /** Builds the weights from a function that returns the array for a checkpoint key. */
   public static Qwen2Weights build(Qwen2Config config, Function<String, NDArray> array) {
-    Layer[] layers = new Layer[config.numHiddenLayers()];
-    for (int l = 0; l < layers.length; l++) {
-      int i = l;
-      Function<String, NDArray> at = suffix -> array.apply(Qwen2Tensors.layer(i, suffix));
-      layers[l] = new Layer(
-          at.apply("input_layernorm.weight"),
-          at.apply("self_attn.q_proj.weight"), at.apply("self_attn.q_proj.bias"),
-          at.apply("self_attn.k_proj.weight"), at.apply("self_attn.k_proj.bias"),
-          at.apply("self_attn.v_proj.weight"), at.apply("self_attn.v_proj.bias"),
-          at.apply("self_attn.o_proj.weight"),
-          at.apply("post_attention_layernorm.weight"),
-          at.apply("mlp.gate_proj.weight"), at.apply("mlp.up_proj.weight"), at.apply("mlp.down_proj.weight"));
+    List<Qwen2Tensors.Layer<NDArray>> layers = new ArrayList<>();
+    for (int l = 0; l < config.numHiddenLayers(); l++) {
+      layers.add(Qwen2Tensors.layer(config, l).map(spec -> array.apply(spec.name())));
     }
     NDArray embedTokens = array.apply(Qwen2Tensors.EMBED_TOKENS);
     NDArray lmHead = config.tieWordEmbeddings() ? embedTokens : array.apply(Qwen2Tensors.LM_HEAD);
-    return new Qwen2Weights(embedTokens, layers, array.apply(Qwen2Tensors.NORM), lmHead);
+    return new Qwen2Weights(embedTokens, List.copyOf(layers), array.apply(Qwen2Tensors.NORM), lmHead);
   }
 
   /**
@@ -92,7 +53,7 @@ public record Qwen2Weights(NDArray embedTokens, Layer[] layers, NDArray norm, ND
   public List<NDArray> parameters() {
     List<NDArray> all = new ArrayList<>();
     all.add(embedTokens);
-    for (Layer layer : layers) {
+    for (Qwen2Tensors.Layer<NDArray> layer : layers) {
       all.addAll(layer.all());
     }
     all.add(norm);

@@ -1,4 +1,4 @@
-package dev.candor.engine.model;
+package dev.candor.engine.djl;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -8,6 +8,9 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.candor.engine.checkpoint.Checkpoint;
 import dev.candor.engine.checkpoint.Qwen2Config;
+import dev.candor.engine.model.Backend;
+import dev.candor.engine.model.Forward;
+import dev.candor.engine.model.Sequence;
 import java.lang.foreign.Arena;
 
 /**

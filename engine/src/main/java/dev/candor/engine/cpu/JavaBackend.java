@@ -1,8 +1,13 @@
-package dev.candor.engine.model;
+package dev.candor.engine.cpu;
 
 import dev.candor.engine.checkpoint.Checkpoint;
 import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.checkpoint.Qwen2Tensors;
+import dev.candor.engine.checkpoint.Tensor;
+import dev.candor.engine.model.Backend;
+import dev.candor.engine.model.Forward;
+import dev.candor.engine.model.Rope;
+import dev.candor.engine.model.Sequence;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShuffle;
@@ -20,32 +25,22 @@ public final class JavaBackend implements Backend {
   /** Matrices with at least this many weights are split over cores. */
   private static final long PARALLEL_WEIGHTS = 1 << 18;
 
-  /** One decoder layer's weights, row-major [out, in] as in the checkpoint. */
-  record Layer(
-      float[] inputLayernorm, // [hidden]
-      float[] qProj, float[] qProjBias, // [heads * headDim, hidden], [heads * headDim]
-      float[] kProj, float[] kProjBias, // [kvHeads * headDim, hidden], [kvHeads * headDim]
-      float[] vProj, float[] vProjBias, // [kvHeads * headDim, hidden], [kvHeads * headDim]
-      float[] oProj, // [hidden, heads * headDim]
-      float[] postAttentionLayernorm, // [hidden]
-      float[] gateProj, float[] upProj, // [intermediate, hidden]
-      float[] downProj) {} // [hidden, intermediate]
-
   private final Qwen2Config c;
   private final float[] embedTokens; // [vocab, hidden]
-  private final Layer[] layers;
+  private final java.util.List<Qwen2Tensors.Layer<float[]>> layers; // row-major [out, in] as in the checkpoint
   private final float[] norm; // [hidden]
   private final float[] lmHead; // [vocab, hidden]; the same array as embedTokens when tied
   private final float[] ropeCos; // [maxPositions, headDim / 2]
   private final float[] ropeSin; // [maxPositions, headDim / 2]
 
-  private JavaBackend(Qwen2Config config, float[] embedTokens, Layer[] layers, float[] norm, float[] lmHead) {
+  private JavaBackend(Qwen2Config config, float[] embedTokens, java.util.List<Qwen2Tensors.Layer<float[]>> layers,
+      float[] norm, float[] lmHead) {
     this.c = config;
     this.embedTokens = embedTokens;
     this.layers = layers;
     this.norm = norm;
     this.lmHead = lmHead;
-    float[][] rope = Qwen2Model.ropeTables(config);
+    float[][] rope = Rope.ropeTables(config);
     this.ropeCos = rope[0];
     this.ropeSin = rope[1];
   }
@@ -53,22 +48,15 @@ public final class JavaBackend implements Backend {
   /** Loads every tensor as float32, checking shapes against config.json. The checkpoint can be closed afterwards. */
   public static JavaBackend load(Checkpoint checkpoint) {
     Qwen2Config c = checkpoint.config();
+    java.util.List<Qwen2Tensors.Layer<float[]>> layers = new java.util.ArrayList<>();
+    for (int l = 0; l < c.numHiddenLayers(); l++) {
+      layers.add(Qwen2Tensors.layer(checkpoint.weights(), c, l).map(Tensor::toFloatArray));
+    }
     java.util.function.Function<String, float[]> get =
         name -> Qwen2Tensors.get(checkpoint.weights(), c, name).toFloatArray();
-    Layer[] layers = new Layer[c.numHiddenLayers()];
-    for (int l = 0; l < layers.length; l++) {
-      int i = l;
-      java.util.function.Function<String, float[]> at = suffix -> get.apply(Qwen2Tensors.layer(i, suffix));
-      layers[l] = new Layer(at.apply("input_layernorm.weight"),
-          at.apply("self_attn.q_proj.weight"), at.apply("self_attn.q_proj.bias"),
-          at.apply("self_attn.k_proj.weight"), at.apply("self_attn.k_proj.bias"),
-          at.apply("self_attn.v_proj.weight"), at.apply("self_attn.v_proj.bias"),
-          at.apply("self_attn.o_proj.weight"), at.apply("post_attention_layernorm.weight"),
-          at.apply("mlp.gate_proj.weight"), at.apply("mlp.up_proj.weight"), at.apply("mlp.down_proj.weight"));
-    }
     float[] embed = get.apply(Qwen2Tensors.EMBED_TOKENS);
     float[] head = c.tieWordEmbeddings() ? embed : get.apply(Qwen2Tensors.LM_HEAD);
-    return new JavaBackend(c, embed, layers, get.apply(Qwen2Tensors.NORM), head);
+    return new JavaBackend(c, embed, java.util.List.copyOf(layers), get.apply(Qwen2Tensors.NORM), head);
   }
 
   @Override
@@ -93,18 +81,44 @@ public final class JavaBackend implements Backend {
   @Override
   public void close() {}
 
-  /** One sequence: its KV cache and scratch buffers, allocated once. */
+  /** Tokens a forward runs through the layers at a time; a longer input (a prompt) is taken in chunks of this. */
+  static final int CHUNK = 64;
+
+  /** One sequence: its KV cache and scratch buffers, allocated once, when the sequence is made. */
   private final class JavaSequence implements Sequence {
     private final int capacity;
     private final float[][] keys; // per layer [capacity, kvHeads * headDim]
     private final float[][] values; // per layer [capacity, kvHeads * headDim]
+    // scratch for a chunk of up to CHUNK tokens
+    private final float[][] x; // [chunk, hidden]: the residual stream
+    private final float[][] h; // [chunk, hidden]: its normed copy
+    private final float[][] q; // [chunk, heads * headDim]
+    private final float[][] k; // [chunk, kvHeads * headDim]
+    private final float[][] v; // [chunk, kvHeads * headDim]
+    private final float[][] attention; // [chunk, heads * headDim]
+    private final float[][] projected; // [chunk, hidden]
+    private final float[][] gate; // [chunk, intermediate]
+    private final float[][] up; // [chunk, intermediate]
+    private final float[] scores; // [capacity]
     private int length;
 
     JavaSequence(int capacity) {
       this.capacity = capacity;
       int kvDim = c.numKeyValueHeads() * c.headDim();
+      int qDim = c.numAttentionHeads() * c.headDim();
       keys = new float[c.numHiddenLayers()][capacity * kvDim];
       values = new float[c.numHiddenLayers()][capacity * kvDim];
+      int chunk = Math.min(CHUNK, capacity);
+      x = new float[chunk][c.hiddenSize()];
+      h = new float[chunk][c.hiddenSize()];
+      q = new float[chunk][qDim];
+      k = new float[chunk][kvDim];
+      v = new float[chunk][kvDim];
+      attention = new float[chunk][qDim];
+      projected = new float[chunk][c.hiddenSize()];
+      gate = new float[chunk][c.intermediateSize()];
+      up = new float[chunk][c.intermediateSize()];
+      scores = new float[capacity];
     }
 
     @Override
@@ -130,34 +144,55 @@ public final class JavaBackend implements Backend {
     public Forward forward(int[] tokens, int numLogits, int... taps) {
       Sequence.checkForward(c, length, capacity, tokens, numLogits, taps);
       int n = tokens.length;
+      float[][][] tapOut = new float[taps.length][n][];
+      float[][] logits = new float[numLogits][];
+      for (int from = 0; from < n; from += x.length) {
+        int to = Math.min(n, from + x.length);
+        forwardChunk(java.util.Arrays.copyOfRange(tokens, from, to), from, taps, tapOut);
+        // logits of the chunk's positions among the last numLogits
+        int first = Math.max(from, n - numLogits);
+        if (first < to) {
+          float[][] rows = new float[to - first][c.vocabSize()];
+          matmul(rows, java.util.Arrays.copyOfRange(x, first - from, to - from), lmHead, null);
+          System.arraycopy(rows, 0, logits, first - (n - numLogits), rows.length);
+        }
+        length += to - from;
+      }
+      return new Forward(logits, tapOut);
+    }
+
+    /**
+     * Runs tokens (at most a chunk) at positions length.. through every layer; leaves the final-normed hidden states
+     * in x and the taps of input positions offset.. in tapOut. Does not move length.
+     */
+    private void forwardChunk(int[] tokens, int offset, int[] taps, float[][][] tapOut) {
+      int n = tokens.length;
       int hidden = c.hiddenSize();
       int hd = c.headDim();
       int heads = c.numAttentionHeads();
       int kvHeads = c.numKeyValueHeads();
       int groups = c.numKeyValueGroups();
-      int qDim = heads * hd;
       int kvDim = kvHeads * hd;
       int start = length;
-      float[][][] tapOut = new float[taps.length][n][];
+      // the scratch rows this chunk uses
+      float[][] x = java.util.Arrays.copyOf(this.x, n);
+      float[][] h = java.util.Arrays.copyOf(this.h, n);
+      float[][] q = java.util.Arrays.copyOf(this.q, n);
+      float[][] k = java.util.Arrays.copyOf(this.k, n);
+      float[][] v = java.util.Arrays.copyOf(this.v, n);
+      float[][] attention = java.util.Arrays.copyOf(this.attention, n);
+      float[][] projected = java.util.Arrays.copyOf(this.projected, n);
+      float[][] gate = java.util.Arrays.copyOf(this.gate, n);
+      float[][] up = java.util.Arrays.copyOf(this.up, n);
 
       // token embedding: x [n, hidden]
-      float[][] x = new float[n][];
       for (int t = 0; t < n; t++) {
-        x[t] = java.util.Arrays.copyOfRange(embedTokens, tokens[t] * hidden, (tokens[t] + 1) * hidden);
+        System.arraycopy(embedTokens, tokens[t] * hidden, x[t], 0, hidden);
       }
-      capture(0, x, taps, tapOut);
+      capture(0, x, offset, taps, tapOut);
 
-      float[][] h = new float[n][hidden];
-      float[][] q = new float[n][qDim];
-      float[][] k = new float[n][kvDim];
-      float[][] v = new float[n][kvDim];
-      float[][] attention = new float[n][qDim];
-      float[][] projected = new float[n][hidden];
-      float[][] gate = new float[n][c.intermediateSize()];
-      float[][] up = new float[n][c.intermediateSize()];
-      float[] scores = new float[start + n];
-      for (int l = 0; l < layers.length; l++) {
-        Layer layer = layers[l];
+      for (int l = 0; l < layers.size(); l++) {
+        Qwen2Tensors.Layer<float[]> layer = layers.get(l);
 
         // attention rmsnorm
         for (int t = 0; t < n; t++) {
@@ -224,29 +259,23 @@ public final class JavaBackend implements Backend {
         for (int t = 0; t < n; t++) {
           add(x[t], projected[t]);
         }
-        if (l + 1 < layers.length) {
-          capture(l + 1, x, taps, tapOut);
+        if (l + 1 < layers.size()) {
+          capture(l + 1, x, offset, taps, tapOut);
         }
       }
 
-      // final rmsnorm (Hugging Face's last hidden state is taken after it), then logits of the last numLogits
+      // final rmsnorm (Hugging Face's last hidden state is taken after it)
       for (int t = 0; t < n; t++) {
         rmsNorm(x[t], x[t], norm);
       }
-      capture(layers.length, x, taps, tapOut);
-      float[][] logits = new float[numLogits][c.vocabSize()];
-      if (numLogits > 0) {
-        matmul(logits, java.util.Arrays.copyOfRange(x, n - numLogits, n), lmHead, null);
-      }
-      length += n;
-      return new Forward(logits, tapOut);
+      capture(layers.size(), x, offset, taps, tapOut);
     }
 
-    private void capture(int index, float[][] x, int[] taps, float[][][] tapOut) {
+    private void capture(int index, float[][] x, int offset, int[] taps, float[][][] tapOut) {
       for (int i = 0; i < taps.length; i++) {
         if (taps[i] == index) {
           for (int t = 0; t < x.length; t++) {
-            tapOut[i][t] = x[t].clone();
+            tapOut[i][offset + t] = x[t].clone();
           }
         }
       }

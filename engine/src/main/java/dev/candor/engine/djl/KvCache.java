@@ -1,4 +1,4 @@
-package dev.candor.engine.model;
+package dev.candor.engine.djl;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
