@@ -41,15 +41,24 @@ final class Drafter implements AutoCloseable {
    * (one, or two after a step where every draft was accepted), then grows by k − 1 drafted tokens.
    */
   Draft propose(IntList committed, int k, SamplingParams params, Sampler sampler) {
+    return propose(committed, k, params, sampler, null);
+  }
+
+  /**
+   * As {@link #propose(IntList, int, SamplingParams, Sampler)}, each drafted position's distribution made by
+   * {@code adjusted} (the request's penalties and bias with that position's history) when it is not null.
+   */
+  Draft propose(IntList committed, int k, SamplingParams params, Sampler sampler, Adjusted adjusted) {
     int[] catchUp = committed.slice(sequence.length(), committed.size());
-    if (params.isGreedy() && vocab <= targetVocab) {
+    if (params.isGreedy() && vocab <= targetVocab && adjusted == null) {
       return proposeGreedy(catchUp, k);
     }
     float[] logits = sequence.forward(catchUp, 1).logits()[0];
     int[] tokens = new int[k];
     TokenDistribution[] distributions = new TokenDistribution[k];
     for (int i = 0; i < k; i++) {
-      distributions[i] = TokenDistribution.of(fit(logits), params);
+      distributions[i] = adjusted == null ? TokenDistribution.of(fit(logits), params)
+          : adjusted.distribution(fit(logits), tokens, i);
       tokens[i] = sampler.sample(distributions[i]);
       if (i + 1 < k) {
         logits = sequence.decode(tokens[i]);
@@ -74,6 +83,12 @@ final class Drafter implements AutoCloseable {
       }
     }
     return new Draft(tokens, distributions);
+  }
+
+  /** A position's distribution from its logits, given the tokens drafted before it (draft[0..drafted)). */
+  @FunctionalInterface
+  interface Adjusted {
+    TokenDistribution distribution(float[] logits, int[] draft, int drafted);
   }
 
   /** Drops cached positions past {@code length} (rejected drafts). */

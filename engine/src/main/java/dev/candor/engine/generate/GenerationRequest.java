@@ -1,5 +1,6 @@
 package dev.candor.engine.generate;
 
+import dev.candor.engine.sampling.LogitAdjustments;
 import dev.candor.engine.sampling.SamplingParams;
 import java.util.List;
 
@@ -20,11 +21,12 @@ import java.util.List;
  * @param scorer gives every emitted record its p_correct once it is complete (hidden state attached), or null
  * @param watcher sees every emitted record in order, right after it is emitted, and may end the generation there
  *     (the confidence breaker); or null
+ * @param adjustments penalties and a logit bias applied before sampling, to the target and the drafter alike
  */
 public record GenerationRequest(
     int maxTokens, SamplingParams sampling, List<String> stop, int topLogprobs, boolean ignoreEos,
     StopCheck cancelled, int tap, DistributionObserver observer, boolean rawLogprobs, TokenScorer scorer,
-    TokenWatcher watcher) {
+    TokenWatcher watcher, LogitAdjustments adjustments) {
 
   public GenerationRequest {
     if (maxTokens < 1) {
@@ -56,6 +58,7 @@ public record GenerationRequest(
     b.rawLogprobs = rawLogprobs;
     b.scorer = scorer;
     b.watcher = watcher;
+    b.adjustments = adjustments;
     return b;
   }
 
@@ -120,6 +123,7 @@ public record GenerationRequest(
     private boolean rawLogprobs;
     private TokenScorer scorer;
     private TokenWatcher watcher;
+    private LogitAdjustments adjustments = LogitAdjustments.NONE;
 
     private Builder(int maxTokens, SamplingParams sampling) {
       this.maxTokens = maxTokens;
@@ -171,9 +175,14 @@ public record GenerationRequest(
       return this;
     }
 
+    public Builder adjustments(LogitAdjustments adjustments) {
+      this.adjustments = adjustments;
+      return this;
+    }
+
     public GenerationRequest build() {
       return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer,
-          rawLogprobs, scorer, watcher);
+          rawLogprobs, scorer, watcher, adjustments);
     }
   }
 }

@@ -3,8 +3,10 @@ package dev.candor.engine.generate;
 import dev.candor.engine.model.Backend;
 import dev.candor.engine.model.Forward;
 import dev.candor.engine.model.Sequence;
+import dev.candor.engine.sampling.LogitAdjustments;
 import dev.candor.engine.sampling.LogitSummary;
 import dev.candor.engine.sampling.Sampler;
+import dev.candor.engine.sampling.TokenCounts;
 import dev.candor.engine.sampling.TokenDistribution;
 import dev.candor.engine.tokenizer.Tokenizer;
 import java.util.ArrayList;
@@ -108,6 +110,8 @@ public final class Generator {
     private final Drafter draft;
     private final IntList committed;
     private final HeldToken held = new HeldToken();
+    private final LogitAdjustments adjustments;
+    private final TokenCounts counts; // the history the adjustments read; null without adjustments
     private long firstRelease;
     private long prefillNanos;
     private long draftNanos;
@@ -133,8 +137,10 @@ public final class Generator {
       this.taps = request.tap() >= 0 ? new int[] {request.tap()} : new int[0];
       // a greedy step needs only each position's summary (argmax, log partition, entropy, top 20), which a GPU backend
       // computes on the device; an observer (the distribution dump) wants the full logits
+      this.adjustments = request.adjustments();
+      this.counts = adjustments.isNone() ? null : new TokenCounts(target.config().vocabSize(), prompt);
       this.summarise = request.sampling().isGreedy() && request.observer() == null
-          && request.topLogprobs() <= LogitSummary.TOP;
+          && request.topLogprobs() <= LogitSummary.TOP && counts == null;
       this.committed = new IntList(prompt);
       this.targetSequence = target.newSequence(capacity);
       try {
@@ -174,7 +180,7 @@ public final class Generator {
       if (!emitHeld(forward)) {
         return;
       }
-      TokenDistribution[] targetDistributions = targetDistributions(forward, proposal.size());
+      TokenDistribution[] targetDistributions = targetDistributions(forward, proposal);
       RejectionSampler.Verdict verdict = verifier.verify(proposal, targetDistributions, sampler);
       drafted += proposal.size();
       acceptedDecisions += verdict.accepted();
@@ -192,7 +198,9 @@ public final class Generator {
 
     private Draft propose(int k) {
       long t0 = System.nanoTime();
-      Draft proposal = k > 0 ? draft.propose(committed, k, request.sampling(), sampler) : Draft.EMPTY;
+      Draft proposal = k > 0
+          ? draft.propose(committed, k, request.sampling(), sampler, counts == null ? null : this::distribution)
+          : Draft.EMPTY;
       draftNanos += System.nanoTime() - t0;
       return proposal;
     }
@@ -218,13 +226,33 @@ public final class Generator {
       return emit(held.take(forward.taps()[0][0]), distribution);
     }
 
-    private TokenDistribution[] targetDistributions(Forward forward, int k) {
-      TokenDistribution[] out = new TokenDistribution[k + 1];
-      for (int i = 0; i <= k; i++) {
+    private TokenDistribution[] targetDistributions(Forward forward, Draft proposal) {
+      TokenDistribution[] out = new TokenDistribution[proposal.size() + 1];
+      for (int i = 0; i < out.length; i++) {
         out[i] = summarise ? TokenDistribution.of(forward.summaries()[i])
-            : TokenDistribution.of(forward.logits()[i], request.sampling());
+            : distribution(forward.logits()[i], proposal.tokens(), i);
       }
       return out;
+    }
+
+    /**
+     * The distribution after the committed tokens and draft[0..drafted): the request's adjustments (penalties, bias)
+     * applied with exactly that history, for the target and the drafter alike.
+     */
+    private TokenDistribution distribution(float[] logits, int[] draft, int drafted) {
+      if (counts == null) {
+        return TokenDistribution.of(logits, request.sampling());
+      }
+      for (int j = 0; j < drafted; j++) {
+        counts.addOutput(draft[j]);
+      }
+      try {
+        return TokenDistribution.of(logits, adjustments.apply(logits, counts), request.sampling());
+      } finally {
+        for (int j = 0; j < drafted; j++) {
+          counts.removeOutput(draft[j]);
+        }
+      }
     }
 
     /** The accepted drafts, each with the target's record at its position; their hidden states are in this forward. */
@@ -276,9 +304,16 @@ public final class Generator {
         draft.truncate(stepBase + 1 + accepted);
       }
       for (int i = 0; i < accepted; i++) {
-        committed.add(proposal.tokens()[i]);
+        commit(proposal.tokens()[i]);
       }
-      committed.add(closing);
+      commit(closing);
+    }
+
+    private void commit(int token) {
+      committed.add(token);
+      if (counts != null) {
+        counts.addOutput(token);
+      }
     }
 
     /**

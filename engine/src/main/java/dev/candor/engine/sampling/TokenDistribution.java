@@ -51,18 +51,50 @@ public final class TokenDistribution {
 
   /** Builds the distribution of {@code logits} under {@code params}. The array is kept, so callers must not reuse it. */
   public static TokenDistribution of(float[] logits, SamplingParams params) {
-    int vocab = logits.length;
+    return of(logits, logits, params);
+  }
+
+  /**
+   * The distribution of a position whose logits were adjusted before sampling (penalties, a logit bias, a grammar's
+   * mask): the token is drawn from (and greedy takes the argmax of) {@code processed}; the raw view (raw logprobs,
+   * entropy, raw top alternatives) stays the model's own {@code raw}. Both arrays are kept.
+   *
+   * @param raw [vocab] the model's logits
+   * @param processed [vocab] the adjusted logits (-inf for a token that may not be drawn); may be {@code raw} itself
+   */
+  public static TokenDistribution of(float[] raw, float[] processed, SamplingParams params) {
+    int argmax = argmax(processed);
+    float max = processed[argmax];
+    if (!Float.isFinite(max)) {
+      throw new IllegalStateException(processed == raw
+          ? "logits are not finite (max " + max + "): the model produced NaN or infinity"
+          : "no token may be drawn: every adjusted logit is " + max);
+    }
+    float rawMax = processed == raw ? max : raw[argmax(raw)];
+    if (!Float.isFinite(rawMax)) {
+      throw new IllegalStateException("logits are not finite (max " + rawMax + "): the model produced NaN or infinity");
+    }
+    double[] partition = logPartitionAndEntropy(raw, rawMax);
+    float[] probs = params.isGreedy() ? null : samplingProbs(processed, max, params);
+    return new TokenDistribution(raw, params, argmax, partition[0], partition[1], probs);
+  }
+
+  /** The first index of the largest value (ties go to the lower id, as everywhere in Candor). */
+  private static int argmax(float[] logits) {
     int argmax = 0;
     float max = Float.NEGATIVE_INFINITY;
-    for (int i = 0; i < vocab; i++) {
+    for (int i = 0; i < logits.length; i++) {
       if (logits[i] > max) {
         max = logits[i];
         argmax = i;
       }
     }
-    if (!Float.isFinite(max)) {
-      throw new IllegalStateException("logits are not finite (max " + max + "): the model produced NaN or infinity");
-    }
+    return argmax;
+  }
+
+  /** {log Σ exp(logits), the entropy of softmax(logits) in nats}, given the largest logit. */
+  private static double[] logPartitionAndEntropy(float[] logits, float max) {
+    int vocab = logits.length;
     // raw softmax: Z = Σ e_i with e_i = exp(l_i - max); H = log Z - Σ e_i (l_i - max) / Z.
     // e_i in float (VectorMath.exp, under 2 ulp, the same bits in every JIT tier), each vector's lanes summed in a
     // fixed order, the sums in double; a -inf logit is clamped to -1e30 so that it adds exp(-1e30) = 0 and
@@ -82,10 +114,7 @@ public final class TokenDistribution {
       sum += e;
       weighted += (double) (e * shifted);
     }
-    double logZ = max + Math.log(sum);
-    double entropy = Math.log(sum) - weighted / sum;
-    float[] probs = params.isGreedy() ? null : samplingProbs(logits, max, params);
-    return new TokenDistribution(logits, params, argmax, logZ, entropy, probs);
+    return new double[] {max + Math.log(sum), Math.log(sum) - weighted / sum};
   }
 
   /**
