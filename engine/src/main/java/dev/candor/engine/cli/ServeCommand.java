@@ -69,7 +69,7 @@ public final class ServeCommand implements Callable<Integer> {
       Generator generator = new Generator(target.backend(), draft == null ? null : draft.backend(), target.tokenizer(),
           target.eosTokens(), k);
       ServerConfig config = ServerConfig.defaults(port).withHost(host).withApiKey(key).withMaxQueue(maxQueue)
-          .withRequestTimeoutMillis(requestTimeout * 1000L).withLogPrompts(logPrompts);
+          .withRequestTimeoutMillis(requestTimeout * 1000L).withLogPrompts(logPrompts).withProbeDir(probe);
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server = new OpenAiServer(served, generator, confidence, config)) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -80,6 +80,8 @@ public final class ServeCommand implements Callable<Integer> {
         System.err.printf("candor: serving '%s' (%s%s, confidence: %s) on http://%s:%d/v1%s%n", served.name(),
             target.backend().description(), draft == null ? "" : ", drafter " + draft.name() + " k=" + k,
             confidence.method(), host, server.port(), key == null ? "" : " (API key required)");
+        System.err.printf("candor: open http://%s:%d/ for the web page (chat with confidence, the probe's report)%n",
+            host, server.port());
         stopped.await();
       }
     }

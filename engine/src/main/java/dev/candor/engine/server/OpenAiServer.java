@@ -75,7 +75,7 @@ public final class OpenAiServer implements AutoCloseable {
     this.apiKey = config.apiKey() == null ? null : config.apiKey().getBytes(StandardCharsets.UTF_8);
     this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 128);
     http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-    http.createContext("/", this::handle);
+    http.createContext("/", this::handle).getFilters().add(new WebUi(config)); // the web page at /: WebUi
     http.start();
   }
 
