@@ -133,13 +133,15 @@ final class Responses {
     return logprobs;
   }
 
-  /** confidence.tokens for some records: [{p_correct, source}]. */
+  /** confidence.tokens for some records: [{p_correct, source, entropy, draft_prob}]. */
   ArrayNode confidenceTokens(List<TokenRecord> records) {
     ArrayNode tokens = F.arrayNode();
     for (TokenRecord r : records) {
       ObjectNode t = tokens.addObject();
       putProbability(t, "p_correct", confidence.token(r));
       t.put("source", r.source().apiName());
+      putProbability(t, "entropy", r.entropy()); // nats, of the target's raw distribution
+      putProbability(t, "draft_prob", r.draftProb()); // the drafter's; null for bonus and plain tokens
     }
     return tokens;
   }
