@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.candor.engine.LoadedModel;
-import dev.candor.engine.confidence.Probe;
-import dev.candor.engine.generate.Generator;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -37,23 +34,16 @@ class WebPageTest {
   static final String README_PROMPT = "Trace this program:\na = 347\nb = a * 26\nc = b % 7\nprint(c)\n";
   static final String KEY = "a-test-key-0123";
 
-  static LoadedModel target;
-  static LoadedModel drafter;
-  static Generator generator;
+  static DefaultServer models;
   static OpenAiServer server;
   static Chromium browser;
-  static Path probeDir;
+  static final Path probeDir = DefaultServer.PROBE;
 
   @BeforeAll
   static void start() throws Exception {
     browser = WebPages.browser();
-    Path models = WebPages.repositoryRoot().resolve("models/default");
-    probeDir = models.resolve("probe");
-    target = LoadedModel.load(models.resolve("target"), "cpu", "java").withName("candor-default");
-    drafter = LoadedModel.load(models.resolve("drafter"), "cpu", "java");
-    generator = new Generator(target.backend(), drafter.backend(), target.tokenizer(), target.eosTokens(), 4);
-    server = new OpenAiServer(target, generator, Probe.load(probeDir, target.backend().config()),
-        ServerConfig.defaults(0).withProbeDir(probeDir));
+    models = new DefaultServer(ServerConfig.defaults(0));
+    server = models.server;
     browser.viewport(1280, 1000, false);
   }
 
@@ -62,15 +52,13 @@ class WebPageTest {
     if (browser != null) {
       browser.close();
     }
-    if (server != null) {
-      server.close();
-      target.close();
-      drafter.close();
+    if (models != null) {
+      models.close();
     }
   }
 
   static String url(OpenAiServer s, String path) {
-    return "http://127.0.0.1:" + s.port() + path;
+    return DefaultServer.url(s, path);
   }
 
   /** The page's request, sent by the test itself (not streamed): the reference for what the page shows. */
@@ -420,8 +408,7 @@ class WebPageTest {
 
   @Test
   void withAnApiKeyThePageAsksForItAndKeepsItInMemoryOnly() throws Exception {
-    try (OpenAiServer keyed = new OpenAiServer(target, generator, Probe.load(probeDir, target.backend().config()),
-        ServerConfig.defaults(0).withProbeDir(probeDir).withApiKey(KEY))) {
+    try (OpenAiServer keyed = models.serve(ServerConfig.defaults(0).withApiKey(KEY))) {
       browser.navigate(url(keyed, "/"));
       browser.waitFor("!document.getElementById('key-panel').hidden", Duration.ofSeconds(30));
       browser.click("#api-key");
