@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
 public final class WebUi extends Filter {
   private static final Logger LOG = LoggerFactory.getLogger(WebUi.class);
 
-  /** Scripts, styles, fonts, requests: this origin only; images also from blob: (diagrams fetched with the key). */
+  /** Scripts, styles, requests: this origin only; images also blob: (diagrams fetched with the key); all else none. */
   static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
       + "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
@@ -78,7 +78,7 @@ public final class WebUi extends Filter {
       }
     }
     this.apiKey = config.apiKey() == null ? null : config.apiKey().getBytes(StandardCharsets.UTF_8);
-    this.probeDir = config.probeDir();
+    this.probeDir = config.probeDir() == null ? null : config.probeDir().toAbsolutePath().normalize();
   }
 
   private static Map<String, String> files() {

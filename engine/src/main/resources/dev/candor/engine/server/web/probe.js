@@ -16,6 +16,25 @@ export function diagramTitle(name) {
   return m[1].replace(/_/g, ' ') + ', ' + m[2] + ' level, ' + (m[3] ? 'Platt-scaled' : 'unscaled');
 }
 
+/** The probe's own diagrams first, then the baselines'; within each, line before token before problem, scaled first. */
+export function diagramOrder(a, b) {
+  const rank = (name) => {
+    const m = name.match(/^reliability-(.+)-(token|line|problem|response)(-scaled)?\.png$/);
+    if (!m) {
+      return [9, 9, 9, name];
+    }
+    const method = ['probe', 'token_prob', 'token_prob_mean', 'multisample'].indexOf(m[1]);
+    return [method < 0 ? 8 : method, ['line', 'token', 'problem', 'response'].indexOf(m[2]), m[3] ? 0 : 1, name];
+  };
+  const [x, y] = [rank(a), rank(b)];
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] !== y[i]) {
+      return x[i] < y[i] ? -1 : 1;
+    }
+  }
+  return 0;
+}
+
 /** The model card: every field of the served model's entry, the candor extension's fields as their own rows. */
 export function showModelCard(models) {
   const card = $('model-card');
@@ -56,7 +75,7 @@ export async function showProbe() {
   status.textContent = index.diagrams.length + ' reliability diagrams: the fraction of tokens, lines or problems '
     + 'that were right against the predicted p_correct (the diagonal is perfect calibration).';
   const urls = {};
-  for (const name of index.diagrams) {
+  for (const name of [...index.diagrams].sort(diagramOrder)) {
     const figure = el('figure', 'diagram');
     const img = el('img');
     img.alt = 'reliability diagram: ' + diagramTitle(name);
