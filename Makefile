@@ -10,7 +10,7 @@ $(error Candor needs JDK 25; see the message above)
 endif
 export JAVA_HOME := $(patsubst %/bin/java,%,$(JAVA))
 MVN := ./mvnw -B -ntp
-SOURCES := $(shell find engine probes models bench -name '*.java' -path '*/src/main/*' 2>/dev/null) $(wildcard pom.xml */pom.xml)
+SOURCES := $(shell find engine probes models bench -type f -path '*/src/main/*' 2>/dev/null) $(wildcard pom.xml */pom.xml)
 LIB := build/lib/.built
 # the embedded default: a small target and drafter trained on the code-trace task, and their calibrated probe
 DEFAULT := models/default
