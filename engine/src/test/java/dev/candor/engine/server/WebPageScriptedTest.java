@@ -335,6 +335,38 @@ class WebPageScriptedTest {
     WebPages.assertClean(browser);
   }
 
+  /** The policy is enforced, not only sent: an inline script, an inline style and another host are all refused. */
+  @Test
+  void theBrowserEnforcesThePolicyAndTheChecksSeeViolations() throws Exception {
+    JsonNode result = browser.eval("""
+        (async () => {
+          const s = document.createElement('script');
+          s.textContent = 'window.__inline = 1';
+          document.head.append(s);
+          const d = document.createElement('div');
+          d.setAttribute('style', 'color: red');
+          document.body.append(d);
+          let fetched = true;
+          try { await fetch('http://127.0.0.2:9/'); } catch (e) { fetched = false; }
+          await new Promise((r) => setTimeout(r, 200));
+          return {inline: window.__inline === undefined ? null : 1, styled: getComputedStyle(d).color, fetched,
+            violations: window.__csp};
+        })()""");
+    assertTrue(result.get("inline").isNull(), "an inline script ran");
+    assertFalse(result.get("styled").asText().equals("rgb(255, 0, 0)"), "an inline style applied");
+    assertFalse(result.get("fetched").asBoolean(), "another host was reached");
+    assertEquals(3, result.get("violations").size(), result.toString());
+    browser.clearErrors(); // the three refusals are reported on the console, as they should be
+    browser.eval("window.__csp = []");
+
+    browser.eval("(() => { const p = document.createElement('p'); p.className = 'probe-contrast';"
+        + " p.textContent = 'grey on grey'; p.style.color = '#777777'; p.style.background = '#888888';"
+        + " document.body.prepend(p); })()");
+    JsonNode low = browser.eval(WebPages.CONTRAST);
+    assertEquals(1, low.size(), "the contrast check finds the one low-contrast text: " + low);
+    assertTrue(low.get(0).asText().contains("grey on grey"));
+  }
+
   @Test
   void aRefusedRequestPutsTheMessageBackAndABrokenStreamSaysSo() throws Exception {
     sendMessage("something the stand-in refuses");
