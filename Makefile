@@ -10,16 +10,17 @@ $(error Candor needs JDK 25; see the message above)
 endif
 export JAVA_HOME := $(patsubst %/bin/java,%,$(JAVA))
 MVN := ./mvnw -B -ntp
-SOURCES := $(shell find engine probes models bench -name '*.java' -path '*/src/main/*' 2>/dev/null) $(wildcard pom.xml */pom.xml)
+SOURCES := $(shell find engine probes models bench -type f -path '*/src/main/*' 2>/dev/null) $(wildcard pom.xml */pom.xml)
 LIB := build/lib/.built
 # the embedded default: a small target and drafter trained on the code-trace task, and their calibrated probe
 DEFAULT := models/default
 
-.PHONY: build test run models bench bench-quick bench-jmh bench-decode gpu-bundle stress clean help
+.PHONY: build test test-browser run models bench bench-quick bench-jmh bench-decode gpu-bundle stress clean help
 
 help:
-	@echo "make run     serve the default model on $(HOST):$(PORT) (PORT=... to change)"
-	@echo "make test    run the test suite"
+	@echo "make run     serve the default model, and its web page at http://$(HOST):$(PORT)/ (PORT=... to change)"
+	@echo "make test    run the test suite (the web page's browser tests too, when Chromium is installed)"
+	@echo "make test-browser  only the web page's tests, in headless Chromium (apt-get install chromium)"
 	@echo "make build   compile and assemble build/lib for bin/candor"
 	@echo "make models  retrain the default target, drafter and probe from their seeds (about an hour)"
 	@echo "make bench   end-to-end benchmark against the bandwidth limit and llama.cpp (bench-quick, bench-jmh: see bench/README.md)"
@@ -64,6 +65,10 @@ gpu-bundle: $(LIB)
 
 test:
 	$(MVN) test
+
+# The web page's tests alone: routes over HTTP, then headless Chromium against the real server (fails without Chromium).
+test-browser:
+	CANDOR_REQUIRE_BROWSER=1 $(MVN) test -pl engine -Dtest='WebUiTest,WebPage*Test' -Dsurefire.failIfNoSpecifiedTests=false
 
 run: $(LIB)
 	bin/candor serve --model $(DEFAULT)/target --drafter $(DEFAULT)/drafter --probe $(DEFAULT)/probe \

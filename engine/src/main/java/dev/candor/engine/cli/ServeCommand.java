@@ -88,7 +88,7 @@ public final class ServeCommand implements Callable<Integer> {
           .withRequestTimeoutMillis(requestTimeout * 1000L).withLogPrompts(logPrompts)
           .withAllowedHosts(allowedHosts).withAllowedOrigins(allowedOrigins)
           .withAccessLog(noAccessLog ? null : System.err)
-          .withLimits(defaults.limits().withMaxRequestTokens(maxRequestTokens));
+          .withLimits(defaults.limits().withMaxRequestTokens(maxRequestTokens)).withProbeDir(probe);
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server = new OpenAiServer(served, generator, confidence, config)) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -99,6 +99,8 @@ public final class ServeCommand implements Callable<Integer> {
         System.err.printf("candor: serving '%s' (%s%s, confidence: %s) on http://%s:%d/v1%s%n", served.name(),
             target.backend().description(), draft == null ? "" : ", drafter " + draft.name() + " k=" + k,
             confidence.method(), host, server.port(), key == null ? "" : " (API key required)");
+        System.err.printf("candor: open http://%s:%d/ for the web page (chat with confidence, the probe's report)%n",
+            host, server.port());
         stopped.await();
       }
     }

@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
  * The OpenAI-compatible HTTP server, on the JDK's own HTTP server (no framework on the token path): it routes each
  * request to its endpoint after the {@link RequestGuard} checks, turns every failure into an OpenAI-shaped error, and
  * logs one line per request. GET /v1/models and /v1/models/{id}, POST /v1/completions and /v1/chat/completions
- * ({@link CompletionEndpoint}), GET /health (liveness and readiness), GET /metrics (Prometheus). No stack trace or
- * file path ever reaches a client.
+ * ({@link CompletionEndpoint}), GET /health (liveness and readiness), GET /metrics (Prometheus), and the web page at
+ * / ({@link WebUi}). No stack trace or file path ever reaches a client.
  */
 public final class OpenAiServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(OpenAiServer.class);
@@ -63,6 +63,7 @@ public final class OpenAiServer implements AutoCloseable {
   private final RequestGuard guard;
   private final RequestLog log;
   private final CompletionEndpoint completions;
+  private final WebUi webUi;
   private final ExecutorService parsing;
   private final HttpServer http;
   private final long startedAt = System.currentTimeMillis() / 1000;
@@ -95,6 +96,7 @@ public final class OpenAiServer implements AutoCloseable {
         Thread.ofPlatform().name("candor-parse-", 0).daemon(true).factory());
     this.completions = new CompletionEndpoint(model, generator, confidence, config, scheduler, metrics, log,
         parsing);
+    this.webUi = new WebUi(config);
     this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 128);
     http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
     http.createContext("/", this::handle);
@@ -131,6 +133,10 @@ public final class OpenAiServer implements AutoCloseable {
         guard.answerPreflight(exchange);
         Http.sendEmpty(exchange, 204);
         entry.status = 204;
+        return;
+      }
+      if (route == null && webUi.handles(path)) {
+        entry.status = webUi.serve(exchange, guard);
         return;
       }
       if (route == null) {

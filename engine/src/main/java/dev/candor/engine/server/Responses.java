@@ -156,13 +156,18 @@ final class Responses {
     return out;
   }
 
-  /** confidence.tokens for some records: [{p_correct, source}], each p_correct as scored once in the decode loop. */
+  /**
+   * confidence.tokens for some records: [{p_correct, source, entropy, draft_prob}], each p_correct as scored once in
+   * the decode loop.
+   */
   ArrayNode confidenceTokens(List<TokenRecord> records) {
     ArrayNode tokens = F.arrayNode();
     for (TokenRecord r : records) {
       ObjectNode t = tokens.addObject();
       putProbability(t, "p_correct", r.pCorrect());
       t.put("source", r.source().apiName());
+      putProbability(t, "entropy", r.entropy()); // nats, of the target's raw distribution
+      putProbability(t, "draft_prob", r.draftProb()); // the drafter's; null for bonus and plain tokens
     }
     return tokens;
   }

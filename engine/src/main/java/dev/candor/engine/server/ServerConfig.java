@@ -1,9 +1,11 @@
 package dev.candor.engine.server;
 
+import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
- * How the server runs.
+ * How the server runs. Made with {@link #defaults} and changed with the {@code with*} copies.
  *
  * @param host address to bind (loopback by default)
  * @param port TCP port (0 picks a free one)
@@ -18,10 +20,11 @@ import java.util.List;
  * @param allowedOrigins browser origins (scheme://host[:port]) allowed to call the API cross-origin (CORS); none by
  *     default, "*" for any. A same-origin page (the server's own) needs no entry.
  * @param accessLog where the access log goes (one line per request), or null for none
+ * @param probeDir the served probe's directory, whose report and diagrams the web page shows; null without a probe
  */
 public record ServerConfig(String host, int port, String apiKey, int maxQueue, int maxBodyBytes,
     long requestTimeoutMillis, RequestLimits limits, boolean logPrompts, List<String> allowedHosts,
-    List<String> allowedOrigins, java.io.PrintStream accessLog) {
+    List<String> allowedOrigins, PrintStream accessLog, Path probeDir) {
 
   public ServerConfig {
     allowedHosts = List.copyOf(allowedHosts);
@@ -29,57 +32,142 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
   }
 
   public static ServerConfig defaults(int port) {
-    return new ServerConfig("127.0.0.1", port, null, 16, 4 * 1024 * 1024, 300_000, RequestLimits.DEFAULT,
-        false, List.of(), List.of(), null);
-  }
-
-  public ServerConfig withApiKey(String key) {
-    return new ServerConfig(host, port, key, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
-        allowedHosts, allowedOrigins, accessLog);
+    return new ServerConfig("127.0.0.1", port, null, 16, 4 * 1024 * 1024, 300_000, RequestLimits.DEFAULT, false,
+        List.of(), List.of(), null, null);
   }
 
   public ServerConfig withHost(String h) {
-    return new ServerConfig(h, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
-        allowedHosts, allowedOrigins, accessLog);
+    return new Builder(this).host(h).build();
+  }
+
+  public ServerConfig withApiKey(String key) {
+    return new Builder(this).apiKey(key).build();
   }
 
   public ServerConfig withMaxQueue(int q) {
-    return new ServerConfig(host, port, apiKey, q, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
-        allowedHosts, allowedOrigins, accessLog);
+    return new Builder(this).maxQueue(q).build();
   }
 
   public ServerConfig withMaxBodyBytes(int b) {
-    return new ServerConfig(host, port, apiKey, maxQueue, b, requestTimeoutMillis, limits, logPrompts, allowedHosts,
-        allowedOrigins, accessLog);
-  }
-
-  public ServerConfig withLogPrompts(boolean log) {
-    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, log,
-        allowedHosts, allowedOrigins, accessLog);
+    return new Builder(this).maxBodyBytes(b).build();
   }
 
   public ServerConfig withRequestTimeoutMillis(long t) {
-    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, t, limits, logPrompts, allowedHosts,
-        allowedOrigins, accessLog);
+    return new Builder(this).requestTimeoutMillis(t).build();
   }
 
   public ServerConfig withLimits(RequestLimits l) {
-    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, l, logPrompts,
-        allowedHosts, allowedOrigins, accessLog);
+    return new Builder(this).limits(l).build();
+  }
+
+  public ServerConfig withLogPrompts(boolean log) {
+    return new Builder(this).logPrompts(log).build();
   }
 
   public ServerConfig withAllowedHosts(List<String> hosts) {
-    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
-        hosts, allowedOrigins, accessLog);
-  }
-
-  public ServerConfig withAccessLog(java.io.PrintStream out) {
-    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
-        allowedHosts, allowedOrigins, out);
+    return new Builder(this).allowedHosts(hosts).build();
   }
 
   public ServerConfig withAllowedOrigins(List<String> origins) {
-    return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
-        allowedHosts, origins, accessLog);
+    return new Builder(this).allowedOrigins(origins).build();
+  }
+
+  public ServerConfig withAccessLog(PrintStream out) {
+    return new Builder(this).accessLog(out).build();
+  }
+
+  public ServerConfig withProbeDir(Path dir) {
+    return new Builder(this).probeDir(dir).build();
+  }
+
+  /** A mutable copy of a config, one field at a time. */
+  private static final class Builder {
+    private String host;
+    private int port;
+    private String apiKey;
+    private int maxQueue;
+    private int maxBodyBytes;
+    private long requestTimeoutMillis;
+    private RequestLimits limits;
+    private boolean logPrompts;
+    private List<String> allowedHosts;
+    private List<String> allowedOrigins;
+    private PrintStream accessLog;
+    private Path probeDir;
+
+    Builder(ServerConfig c) {
+      host = c.host;
+      port = c.port;
+      apiKey = c.apiKey;
+      maxQueue = c.maxQueue;
+      maxBodyBytes = c.maxBodyBytes;
+      requestTimeoutMillis = c.requestTimeoutMillis;
+      limits = c.limits;
+      logPrompts = c.logPrompts;
+      allowedHosts = c.allowedHosts;
+      allowedOrigins = c.allowedOrigins;
+      accessLog = c.accessLog;
+      probeDir = c.probeDir;
+    }
+
+    Builder host(String v) {
+      host = v;
+      return this;
+    }
+
+    Builder apiKey(String v) {
+      apiKey = v;
+      return this;
+    }
+
+    Builder maxQueue(int v) {
+      maxQueue = v;
+      return this;
+    }
+
+    Builder maxBodyBytes(int v) {
+      maxBodyBytes = v;
+      return this;
+    }
+
+    Builder requestTimeoutMillis(long v) {
+      requestTimeoutMillis = v;
+      return this;
+    }
+
+    Builder limits(RequestLimits v) {
+      limits = v;
+      return this;
+    }
+
+    Builder logPrompts(boolean v) {
+      logPrompts = v;
+      return this;
+    }
+
+    Builder allowedHosts(List<String> v) {
+      allowedHosts = v;
+      return this;
+    }
+
+    Builder allowedOrigins(List<String> v) {
+      allowedOrigins = v;
+      return this;
+    }
+
+    Builder accessLog(PrintStream v) {
+      accessLog = v;
+      return this;
+    }
+
+    Builder probeDir(Path v) {
+      probeDir = v;
+      return this;
+    }
+
+    ServerConfig build() {
+      return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
+          allowedHosts, allowedOrigins, accessLog, probeDir);
+    }
   }
 }
