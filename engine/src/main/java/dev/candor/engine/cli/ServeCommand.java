@@ -60,6 +60,14 @@ public final class ServeCommand implements Callable<Integer> {
       + "cross-origin, e.g. http://localhost:3000 (CORS; none by default, '*' for any)")
   java.util.List<String> allowedOrigins = java.util.List.of();
 
+  /** Whether generation_config.json's sampling defaults apply to requests that leave them out. */
+  enum GenerationConfigMode { auto, ignore }
+
+  @Option(names = "--generation-config", defaultValue = "auto", description = "auto: requests that leave out "
+      + "temperature, top_p, top_k or repetition_penalty get the checkpoint's generation_config.json values (as "
+      + "vLLM); ignore: OpenAI's defaults (${COMPLETION-CANDIDATES})")
+  GenerationConfigMode generationConfig;
+
   @Option(names = "--max-request-tokens", defaultValue = "0", description = "most tokens one request may ask to "
       + "process over all its choices (prompt + max_tokens each); default 8 context windows")
   long maxRequestTokens;
@@ -88,7 +96,8 @@ public final class ServeCommand implements Callable<Integer> {
           .withRequestTimeoutMillis(requestTimeout * 1000L).withLogPrompts(logPrompts)
           .withAllowedHosts(allowedHosts).withAllowedOrigins(allowedOrigins)
           .withAccessLog(noAccessLog ? null : System.err)
-          .withLimits(defaults.limits().withMaxRequestTokens(maxRequestTokens)).withProbeDir(probe);
+          .withLimits(defaults.limits().withMaxRequestTokens(maxRequestTokens)).withProbeDir(probe)
+          .withGenerationConfig(generationConfig == GenerationConfigMode.auto);
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server = new OpenAiServer(served, generator, confidence, config)) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -21,6 +21,8 @@ public final class Emitter {
   }
 
   private final StreamDecoder decoder;
+  private final Tokenizer tokenizer;
+  private final boolean skipSpecial;
   private final Set<Integer> stopTokens;
   private final List<String> stopStrings;
   private final int maxTokens;
@@ -36,7 +38,15 @@ public final class Emitter {
   private FinishReason finishReason;
 
   public Emitter(Tokenizer tokenizer, Set<Integer> stopTokens, List<String> stopStrings, int maxTokens, Listener listener) {
+    this(tokenizer, stopTokens, stopStrings, maxTokens, false, listener);
+  }
+
+  /** With {@code skipSpecial}, a special token adds nothing to the text (its record is released as usual). */
+  public Emitter(Tokenizer tokenizer, Set<Integer> stopTokens, List<String> stopStrings, int maxTokens,
+      boolean skipSpecial, Listener listener) {
     this.decoder = new StreamDecoder(tokenizer);
+    this.tokenizer = tokenizer;
+    this.skipSpecial = skipSpecial;
     this.stopTokens = stopTokens;
     this.stopStrings = stopStrings.stream().filter(s -> !s.isEmpty()).toList();
     this.maxTokens = maxTokens;
@@ -65,7 +75,9 @@ public final class Emitter {
       return false;
     }
     int start = text.length();
-    text.append(decoder.push(record.token()));
+    if (!(skipSpecial && tokenizer.isSpecial(record.token()))) {
+      text.append(decoder.push(record.token()));
+    }
     pending.add(record.withIndex(tokens.size() + pending.size()));
     pendingOffsets.add(start);
 

@@ -22,11 +22,12 @@ import java.util.List;
  * @param watcher sees every emitted record in order, right after it is emitted, and may end the generation there
  *     (the confidence breaker); or null
  * @param adjustments penalties and a logit bias applied before sampling, to the target and the drafter alike
+ * @param skipSpecialTokens special tokens add nothing to the text (their records still carry their bytes)
  */
 public record GenerationRequest(
     int maxTokens, SamplingParams sampling, List<String> stop, int topLogprobs, boolean ignoreEos,
     StopCheck cancelled, int tap, DistributionObserver observer, boolean rawLogprobs, TokenScorer scorer,
-    TokenWatcher watcher, LogitAdjustments adjustments) {
+    TokenWatcher watcher, LogitAdjustments adjustments, boolean skipSpecialTokens) {
 
   public GenerationRequest {
     if (maxTokens < 1) {
@@ -59,6 +60,7 @@ public record GenerationRequest(
     b.scorer = scorer;
     b.watcher = watcher;
     b.adjustments = adjustments;
+    b.skipSpecialTokens = skipSpecialTokens;
     return b;
   }
 
@@ -124,6 +126,7 @@ public record GenerationRequest(
     private TokenScorer scorer;
     private TokenWatcher watcher;
     private LogitAdjustments adjustments = LogitAdjustments.NONE;
+    private boolean skipSpecialTokens;
 
     private Builder(int maxTokens, SamplingParams sampling) {
       this.maxTokens = maxTokens;
@@ -180,9 +183,14 @@ public record GenerationRequest(
       return this;
     }
 
+    public Builder skipSpecialTokens(boolean skip) {
+      this.skipSpecialTokens = skip;
+      return this;
+    }
+
     public GenerationRequest build() {
       return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer,
-          rawLogprobs, scorer, watcher, adjustments);
+          rawLogprobs, scorer, watcher, adjustments, skipSpecialTokens);
     }
   }
 }

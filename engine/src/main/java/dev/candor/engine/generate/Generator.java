@@ -126,7 +126,7 @@ public final class Generator {
       this.request = request;
       this.promptLength = prompt.length;
       this.emitter = new Emitter(tokenizer, request.ignoreEos() ? Set.of() : eosTokens, request.stop(),
-          request.maxTokens(), (records, offsets, text) -> {
+          request.maxTokens(), request.skipSpecialTokens(), (records, offsets, text) -> {
             if (firstRelease == 0) {
               firstRelease = System.nanoTime();
             }

@@ -46,7 +46,7 @@ final class CompletionEndpoint {
     this.metrics = metrics;
     this.log = log;
     this.parsing = parsing;
-    this.parser = new RequestParser(model, config.limits(), generator.contextWindow());
+    this.parser = new RequestParser(model, config.limits(), generator.contextWindow(), defaults(model, config));
     this.responses = new Responses(model.tokenizer(), confidence);
   }
 
@@ -137,6 +137,11 @@ final class CompletionEndpoint {
           "the response could reach " + bytes / (1024 * 1024) + " MB; the limit is "
               + config.limits().maxResponseBytes() / (1024 * 1024) + " MB: lower max_tokens, n or top_logprobs");
     }
+  }
+
+  /** The sampling defaults requests get: the checkpoint's, unless the server was told to ignore them. */
+  static GenerationDefaults defaults(LoadedModel model, ServerConfig config) {
+    return config.useGenerationConfig() ? GenerationDefaults.of(model.generationConfig()) : GenerationDefaults.OPENAI;
   }
 
   private byte[] randomBytes(int n) {

@@ -101,8 +101,8 @@ final class GenerationJob extends Scheduler.Job {
 
   private GenerationRequest generationRequest(int[] prompt, int choice, ConfidenceBreaker breaker) {
     int maxTokens = request.maxTokens() != null ? request.maxTokens() : generator.contextWindow() - prompt.length;
-    SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(),
-        seed + choice % request.n());
+    ParsedRequest.Sampling s = request.sampling();
+    SamplingParams sampling = new SamplingParams(s.temperature(), s.topK(), s.topP(), seed + choice % request.n());
     boolean scored = request.confidence() || breaker != null;
     return GenerationRequest.builder(maxTokens, sampling)
         .stop(request.stop())
@@ -113,6 +113,8 @@ final class GenerationJob extends Scheduler.Job {
         .rawLogprobs(request.rawLogprobs())
         .scorer(scored ? confidence::token : null)
         .watcher(breaker)
+        .adjustments(s.adjustments())
+        .skipSpecialTokens(request.skipSpecialTokens())
         .build();
   }
 
@@ -141,7 +143,8 @@ final class GenerationJob extends Scheduler.Job {
 
   private List<TokenRecord> promptRecords(int[] prompt) {
     List<TokenRecord> records = new ArrayList<>();
-    SamplingParams params = new SamplingParams(request.temperature(), request.topK(), request.topP(), 0);
+    ParsedRequest.Sampling sampling = request.sampling();
+    SamplingParams params = new SamplingParams(sampling.temperature(), sampling.topK(), sampling.topP(), 0);
     try (Sequence s = model.backend().newSequence(prompt.length)) {
       Forward forward = s.forward(prompt, prompt.length);
       for (int t = 0; t < prompt.length; t++) {

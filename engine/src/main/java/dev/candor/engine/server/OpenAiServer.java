@@ -238,6 +238,13 @@ public final class OpenAiServer implements AutoCloseable {
     candor.put("draft_tokens", generator.draftLength());
     candor.put("confidence_method", confidence.method());
     candor.put("backend", model.backend().description());
+    GenerationDefaults d = CompletionEndpoint.defaults(model, config);
+    ObjectNode defaults = candor.putObject("generation_defaults");
+    defaults.put("temperature", d.temperature());
+    defaults.put("top_p", d.topP());
+    defaults.put("top_k", d.topK());
+    defaults.put("repetition_penalty", d.repetitionPenalty());
+    defaults.put("source", d.source());
     return m;
   }
 

@@ -1,5 +1,6 @@
 package dev.candor.engine.server;
 
+import dev.candor.engine.sampling.LogitAdjustments;
 import java.util.List;
 
 /**
@@ -10,9 +11,7 @@ import java.util.List;
  * @param promptTexts each prompt's text (for echo)
  * @param n choices per prompt
  * @param maxTokens the most tokens per choice, or null for "up to the context window"
- * @param temperature sampling temperature (0 = greedy)
- * @param topP nucleus
- * @param topK top-k (extension; 0 = off)
+ * @param sampling temperature, top-p, top-k and the logit adjustments, the request's or the server's defaults
  * @param seed the request's seed, or null for a random one
  * @param stop stop sequences
  * @param stream server-sent events
@@ -20,7 +19,9 @@ import java.util.List;
  * @param logprobs whether logprobs are returned
  * @param topLogprobs alternatives per token
  * @param echo completions: prepend the prompt (and its logprobs)
- * @param rawLogprobs report logprobs of the raw distribution instead of the sampling one (extension)
+ * @param rawLogprobs report logprobs of the raw distribution (the default, as vLLM's) instead of the one sampled
+ *     from ({@code "logprobs_mode": "processed"})
+ * @param skipSpecialTokens leave special tokens' text out of the returned text (they stay in logprobs)
  * @param confidence include the confidence extension
  * @param breaker the confidence circuit breaker, or null
  */
@@ -30,9 +31,7 @@ record ParsedRequest(
     List<String> promptTexts,
     int n,
     Integer maxTokens,
-    double temperature,
-    double topP,
-    int topK,
+    Sampling sampling,
     Long seed,
     List<String> stop,
     boolean stream,
@@ -41,8 +40,19 @@ record ParsedRequest(
     int topLogprobs,
     boolean echo,
     boolean rawLogprobs,
+    boolean skipSpecialTokens,
     boolean confidence,
     Breaker breaker) {
+
+  /**
+   * How tokens are drawn.
+   *
+   * @param temperature sampling temperature (0 = greedy; anything under 1e-5 is taken as 0, as vLLM does)
+   * @param topP nucleus
+   * @param topK top-k (0 = off)
+   * @param adjustments repetition, presence and frequency penalties and the logit bias
+   */
+  record Sampling(double temperature, double topP, int topK, LogitAdjustments adjustments) {}
 
   /**
    * Stop generating when the mean p(correct) of the last {@code window} tokens falls below {@code threshold}.

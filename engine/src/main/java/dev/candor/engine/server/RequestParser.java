@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.candor.engine.LoadedModel;
+import dev.candor.engine.sampling.LogitAdjustments;
 import dev.candor.engine.tokenizer.ChatTemplate;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,8 +16,8 @@ import java.util.Set;
 
 /**
  * Reads and validates an OpenAI request body. Unknown fields are ignored; a field Candor cannot honour and whose
- * absence would change the result (logit_bias, penalties, tools, a JSON response format, ...) is a 400, never
- * silently dropped. Every error names the parameter.
+ * absence would change the result (tools, a JSON response format, ...) is a 400, never silently dropped. Sampling
+ * fields a request leaves out get the server's {@link GenerationDefaults}. Every error names the parameter.
  */
 final class RequestParser {
   static final int MAX_NESTING = 64;
@@ -30,14 +31,18 @@ final class RequestParser {
         .maxNestingDepth(MAX_NESTING).maxStringLength(MAX_STRING_BYTES).maxNumberLength(MAX_NUMBER_DIGITS).build());
   }
 
+  static final int MAX_LOGIT_BIAS = 300;
+
   private final LoadedModel model;
   private final RequestLimits limits;
+  private final GenerationDefaults defaults;
   private final int contextWindow;
   private final int maxTokenBytes; // the longest token's bytes: a prompt of more than context × this cannot fit
 
-  RequestParser(LoadedModel model, RequestLimits limits, int contextWindow) {
+  RequestParser(LoadedModel model, RequestLimits limits, int contextWindow, GenerationDefaults defaults) {
     this.model = model;
     this.limits = limits;
+    this.defaults = defaults;
     this.contextWindow = contextWindow;
     int longest = 1;
     for (int id = 0; id < model.tokenizer().size(); id++) {
@@ -141,12 +146,7 @@ final class RequestParser {
       throw ApiException.invalid(chat && root.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens",
           "must be at least 1, got " + maxTokens);
     }
-    double temperature = doubleField(root, "temperature", 1.0, 0, 2);
-    double topP = doubleField(root, "top_p", 1.0, 0, 1);
-    if (topP == 0) {
-      throw ApiException.invalid("top_p", "must be greater than 0");
-    }
-    int topK = intField(root, "top_k", 0, -1, Integer.MAX_VALUE);
+    ParsedRequest.Sampling sampling = sampling(root);
     Long seed = root.hasNonNull("seed") ? longField(root, "seed") : null;
     List<String> stop = stopField(root);
     boolean stream = boolField(root, "stream", false);
@@ -187,25 +187,90 @@ final class RequestParser {
       echo = boolField(root, "echo", false);
       readPrompts(root, prompts, texts);
     }
-    String mode = root.hasNonNull("logprobs_mode") ? textField(root, "logprobs_mode") : "processed";
+    String mode = root.hasNonNull("logprobs_mode") ? textField(root, "logprobs_mode") : "raw";
     if (!Set.of("processed", "raw").contains(mode)) {
-      throw ApiException.invalid("logprobs_mode", "must be 'processed' (the distribution sampled from) or 'raw'");
+      throw ApiException.invalid("logprobs_mode", "must be 'raw' (the model's distribution, the default) or "
+          + "'processed' (the distribution sampled from)");
     }
-    boolean confidence = boolField(root, "confidence", true);
-    ParsedRequest.Breaker breaker = null;
-    if (root.hasNonNull("confidence_breaker")) {
-      JsonNode b = root.get("confidence_breaker");
-      if (!b.isObject()) {
-        throw ApiException.invalid("confidence_breaker", "must be an object {\"window\": tokens, \"threshold\": p}");
-      }
-      breaker = new ParsedRequest.Breaker(intField(b, "window", 8, 1, 4096),
-          doubleField(b, "threshold", Double.NaN, 0, 1));
-      if (Double.isNaN(breaker.threshold())) {
-        throw ApiException.invalid("confidence_breaker.threshold", "is required (a probability in [0, 1])");
-      }
+    return new ParsedRequest(chat, prompts, texts, n, maxTokens, sampling, seed, stop, stream, includeUsage, logprobs,
+        topLogprobs, echo, mode.equals("raw"), boolField(root, "skip_special_tokens", true),
+        boolField(root, "confidence", true), breaker(root));
+  }
+
+  /**
+   * Temperature, top_p, top_k and repetition_penalty, each the request's or else the server's default (the
+   * checkpoint's generation_config.json); presence and frequency penalties and the logit bias, the request's.
+   */
+  private ParsedRequest.Sampling sampling(JsonNode root) {
+    double temperature = doubleField(root, "temperature", defaults.temperature(), 0, 2);
+    if (temperature < 1e-5) {
+      temperature = 0; // as vLLM: a temperature this small is greedy (1/T would overflow the logits)
     }
-    return new ParsedRequest(chat, prompts, texts, n, maxTokens, temperature, topP, Math.max(0, topK), seed, stop,
-        stream, includeUsage, logprobs, topLogprobs, echo, mode.equals("raw"), confidence, breaker);
+    double topP = doubleField(root, "top_p", defaults.topP(), 0, 1);
+    if (topP == 0) {
+      throw ApiException.invalid("top_p", "must be greater than 0");
+    }
+    int topK = Math.max(0, intField(root, "top_k", defaults.topK(), -1, Integer.MAX_VALUE));
+    double repetition = doubleField(root, "repetition_penalty", defaults.repetitionPenalty(), 0, 10);
+    if (repetition == 0) {
+      throw ApiException.invalid("repetition_penalty", "must be greater than 0 (1 is off)");
+    }
+    double presence = doubleField(root, "presence_penalty", 0, -2, 2);
+    double frequency = doubleField(root, "frequency_penalty", 0, -2, 2);
+    return new ParsedRequest.Sampling(temperature, topP, topK,
+        new LogitAdjustments(repetition, presence, frequency, logitBias(root)));
+  }
+
+  /** OpenAI's logit_bias: {"token id": bias in [-100, 100]}, at most 300 entries, ids in the vocabulary. */
+  private java.util.Map<Integer, Float> logitBias(JsonNode root) {
+    JsonNode bias = root.get("logit_bias");
+    if (bias == null || bias.isNull()) {
+      return java.util.Map.of();
+    }
+    if (!bias.isObject()) {
+      throw ApiException.invalid("logit_bias", "must be an object mapping token ids to biases in [-100, 100]");
+    }
+    if (bias.size() > MAX_LOGIT_BIAS) {
+      throw ApiException.invalid("logit_bias", "has " + bias.size() + " entries; the limit is " + MAX_LOGIT_BIAS);
+    }
+    int vocab = model.backend().config().vocabSize();
+    java.util.Map<Integer, Float> out = new java.util.HashMap<>();
+    for (var it = bias.fields(); it.hasNext(); ) {
+      var e = it.next();
+      int id;
+      try {
+        id = Integer.parseInt(e.getKey());
+      } catch (NumberFormatException notAnId) {
+        id = -1;
+      }
+      if (id < 0 || id >= vocab) {
+        throw ApiException.invalid("logit_bias", "keys must be token ids in 0.." + (vocab - 1) + ", got '"
+            + Http.shown(e.getKey()) + "'");
+      }
+      JsonNode value = e.getValue();
+      if (!value.isNumber() || !(value.asDouble() >= -100 && value.asDouble() <= 100)) {
+        throw ApiException.invalid("logit_bias", "the bias of token " + id + " must be a number in [-100, 100], got "
+            + Http.shown(value.toString()));
+      }
+      out.put(id, (float) value.asDouble());
+    }
+    return out;
+  }
+
+  private ParsedRequest.Breaker breaker(JsonNode root) {
+    if (!root.hasNonNull("confidence_breaker")) {
+      return null;
+    }
+    JsonNode b = root.get("confidence_breaker");
+    if (!b.isObject()) {
+      throw ApiException.invalid("confidence_breaker", "must be an object {\"window\": tokens, \"threshold\": p}");
+    }
+    ParsedRequest.Breaker breaker = new ParsedRequest.Breaker(intField(b, "window", 8, 1, 4096),
+        doubleField(b, "threshold", Double.NaN, 0, 1));
+    if (Double.isNaN(breaker.threshold())) {
+      throw ApiException.invalid("confidence_breaker.threshold", "is required (a probability in [0, 1])");
+    }
+    return breaker;
   }
 
   private void checkModel(JsonNode root) {
@@ -220,18 +285,6 @@ final class RequestParser {
   }
 
   private static void rejectUnsupported(JsonNode root, boolean chat) {
-    JsonNode bias = root.get("logit_bias");
-    if (bias != null && !bias.isNull() && !(bias.isObject() && bias.isEmpty())) {
-      throw ApiException.unsupported("logit_bias", "logit_bias is not supported");
-    }
-    for (String penalty : List.of("presence_penalty", "frequency_penalty")) {
-      if (root.hasNonNull(penalty) && (!root.get(penalty).isNumber() || root.get(penalty).asDouble() != 0)) {
-        throw ApiException.unsupported(penalty, penalty + " is not supported (only 0)");
-      }
-    }
-    if (root.hasNonNull("repetition_penalty") && root.get("repetition_penalty").asDouble(1) != 1) {
-      throw ApiException.unsupported("repetition_penalty", "repetition_penalty is not supported (only 1)");
-    }
     if (chat) {
       JsonNode tools = root.get("tools");
       if (tools != null && !tools.isNull() && !(tools.isArray() && tools.isEmpty())) {

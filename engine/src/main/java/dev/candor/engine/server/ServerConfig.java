@@ -21,10 +21,12 @@ import java.util.List;
  *     default, "*" for any. A same-origin page (the server's own) needs no entry.
  * @param accessLog where the access log goes (one line per request), or null for none
  * @param probeDir the served probe's directory, whose report and diagrams the web page shows; null without a probe
+ * @param useGenerationConfig requests that leave out temperature, top_p, top_k or repetition_penalty get the
+ *     checkpoint's generation_config.json values (as vLLM does); false: OpenAI's defaults
  */
 public record ServerConfig(String host, int port, String apiKey, int maxQueue, int maxBodyBytes,
     long requestTimeoutMillis, RequestLimits limits, boolean logPrompts, List<String> allowedHosts,
-    List<String> allowedOrigins, PrintStream accessLog, Path probeDir) {
+    List<String> allowedOrigins, PrintStream accessLog, Path probeDir, boolean useGenerationConfig) {
 
   public ServerConfig {
     allowedHosts = List.copyOf(allowedHosts);
@@ -33,7 +35,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
 
   public static ServerConfig defaults(int port) {
     return new ServerConfig("127.0.0.1", port, null, 16, 4 * 1024 * 1024, 300_000, RequestLimits.DEFAULT, false,
-        List.of(), List.of(), null, null);
+        List.of(), List.of(), null, null, true);
   }
 
   public ServerConfig withHost(String h) {
@@ -80,6 +82,10 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     return new Builder(this).probeDir(dir).build();
   }
 
+  public ServerConfig withGenerationConfig(boolean use) {
+    return new Builder(this).useGenerationConfig(use).build();
+  }
+
   /** A mutable copy of a config, one field at a time. */
   private static final class Builder {
     private String host;
@@ -94,6 +100,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     private List<String> allowedOrigins;
     private PrintStream accessLog;
     private Path probeDir;
+    private boolean useGenerationConfig;
 
     Builder(ServerConfig c) {
       host = c.host;
@@ -108,6 +115,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
       allowedOrigins = c.allowedOrigins;
       accessLog = c.accessLog;
       probeDir = c.probeDir;
+      useGenerationConfig = c.useGenerationConfig;
     }
 
     Builder host(String v) {
@@ -165,9 +173,14 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
       return this;
     }
 
+    Builder useGenerationConfig(boolean v) {
+      useGenerationConfig = v;
+      return this;
+    }
+
     ServerConfig build() {
       return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
-          allowedHosts, allowedOrigins, accessLog, probeDir);
+          allowedHosts, allowedOrigins, accessLog, probeDir, useGenerationConfig);
     }
   }
 }

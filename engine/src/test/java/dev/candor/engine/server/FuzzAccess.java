@@ -31,15 +31,15 @@ public final class FuzzAccess {
 
     public Parsed parse(JsonNode root, boolean chat) {
       ParsedRequest r = parser.parse(root, chat);
-      return new Parsed(r.chat(), r.prompts(), r.promptTexts(), r.n(), r.maxTokens(), r.temperature(), r.topP(),
-          r.topK(), r.stop(), r.logprobs(), r.topLogprobs(), r.breaker() != null,
+      return new Parsed(r.chat(), r.prompts(), r.promptTexts(), r.n(), r.maxTokens(), r.sampling().temperature(),
+          r.sampling().topP(), r.sampling().topK(), r.stop(), r.logprobs(), r.topLogprobs(), r.breaker() != null,
           r.breaker() == null ? 0 : r.breaker().window(), r.breaker() == null ? 0 : r.breaker().threshold());
     }
   }
 
   public static Parser requestParser(LoadedModel model) {
     return new Parser(new RequestParser(model, RequestLimits.DEFAULT,
-        model.backend().config().maxPositionEmbeddings()));
+        model.backend().config().maxPositionEmbeddings(), GenerationDefaults.OPENAI));
   }
 
   /** The limits the parser enforces: {maxN, maxStop, maxStopLength, maxMessages, maxTopLogprobs, maxPrompts}. */

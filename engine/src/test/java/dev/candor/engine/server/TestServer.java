@@ -9,6 +9,8 @@ import dev.candor.engine.generate.Generator;
 import dev.candor.engine.testing.TestCheckpoints;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /** A real server on a free loopback port, serving small random models with Qwen2.5's tokenizer. */
 final class TestServer implements AutoCloseable {
@@ -29,8 +31,17 @@ final class TestServer implements AutoCloseable {
 
   /** With {@code backend} "java", "djl" or "auto" (the engine's choice). */
   TestServer(boolean speculative, ServerConfig config, ConfidenceModel confidence, String backend) {
-    target = LoadedModel.load(TestCheckpoints.write("server-target", TARGET, 5, 0.3, DType.BF16, 0,
-        TestCheckpoints.qwenTokenizer()), "cpu", backend).withName("candor-test");
+    this(target(), speculative, config, confidence, backend);
+  }
+
+  /** Serving the checkpoint in {@code dir} (e.g. a {@link #copyOfTarget} with another generation_config.json). */
+  TestServer(Path dir, ServerConfig config) {
+    this(dir, false, config, new TokenProbability(), "auto");
+  }
+
+  private TestServer(Path targetDir, boolean speculative, ServerConfig config, ConfidenceModel confidence,
+      String backend) {
+    target = LoadedModel.load(targetDir, "cpu", backend).withName("candor-test");
     drafter = speculative ? LoadedModel.load(TestCheckpoints.write("server-drafter", DRAFTER, 6, 0.3, DType.F32, 0,
         TestCheckpoints.qwenTokenizer()), "cpu", backend) : null;
     Generator generator = new Generator(target.backend(), drafter == null ? null : drafter.backend(), target.tokenizer(),
@@ -40,6 +51,30 @@ final class TestServer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  static Path target() {
+    return TestCheckpoints.write("server-target", TARGET, 5, 0.3, DType.BF16, 0, TestCheckpoints.qwenTokenizer());
+  }
+
+  /** A fresh copy of the test target's checkpoint directory, to change one of its files. */
+  static Path copyOfTarget(String name) throws IOException {
+    Path from = target();
+    Path to = from.resolveSibling(name);
+    if (Files.exists(to)) {
+      try (var files = Files.list(to)) {
+        for (Path f : files.toList()) {
+          Files.delete(f);
+        }
+      }
+    }
+    Files.createDirectories(to);
+    try (var files = Files.list(from)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, to.resolve(f.getFileName()));
+      }
+    }
+    return to;
   }
 
   String baseUrl() {
