@@ -144,6 +144,9 @@ class ServerHttpTest {
     String[] events = r.raw().split("\n\n");
     assertEquals("data: [DONE]", events[events.length - 1]);
     for (int i = 0; i < events.length - 1; i++) {
+      if (events[i].equals(": keep-alive")) {
+        continue; // an SSE comment, written while the stream waits (on a busy machine, before the first token)
+      }
       assertTrue(events[i].startsWith("data: "), events[i]);
       chunks.add(JSON.readTree(events[i].substring(6)));
     }
