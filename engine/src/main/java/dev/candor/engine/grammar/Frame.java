@@ -10,7 +10,8 @@ import java.util.List;
  * <p>{@link #feed} consumes one byte within this frame (or starts a child value on top of it) and emits the
  * resulting stacks; {@link #canEnd} says whether the value may end here, in which case {@link Stack#feed} also
  * offers the byte to the frame below. The JSON grammar is RFC 8259's, with runs bounded so that generation always
- * ends: whitespace runs of at most {@link Node#MAX_WHITESPACE} bytes, number parts of at most
+ * ends: whitespace is a space or a newline with at most {@link Node#MAX_INDENT} bytes of indentation, number
+ * parts have at most
  * {@link NumberFrame#MAX_INT_DIGITS} / {@link NumberFrame#MAX_FRACTION_DIGITS} / {@link NumberFrame#MAX_EXPONENT_DIGITS}
  * digits. Strings are valid UTF-8 (RFC 3629: no overlong forms, no surrogates) and a {@code \}{@code u} escape is a
  * character or a surrogate pair, never half of one.
@@ -45,12 +46,13 @@ sealed interface Frame {
     }
   }
 
-  /** A run of whitespace, {@code count} bytes so far. */
-  record WsFrame(int count) implements Frame {
+  /** A run of whitespace, as {@link Node#whitespace} encodes it. */
+  record WsFrame(int ws) implements Frame {
     @Override
     public void feed(int b, Stack below, List<Stack> out) {
-      if (Node.isWhitespace(b) && count < Node.MAX_WHITESPACE) {
-        emit(out, below, new WsFrame(count + 1));
+      int next = Node.whitespace(ws, b);
+      if (next >= 0) {
+        emit(out, below, new WsFrame(next));
       }
     }
 
@@ -267,7 +269,8 @@ sealed interface Frame {
 
   /**
    * A JSON object: {@code phase} (below), {@code index} the property the phase is about (for a schema's fixed
-   * properties), {@code at} the trie node inside a key being written, {@code ws} the whitespace run so far.
+   * properties), {@code at} the trie node inside a key being written, {@code ws} the whitespace run so far
+   * ({@link Node#whitespace}).
    */
   record ObjectFrame(Node.Obj node, int phase, int index, int at, int ws) implements Frame {
     static final int OPEN = 0; // before "{"
@@ -288,8 +291,9 @@ sealed interface Frame {
         return;
       }
       if (phase != KEY && phase != DONE && Node.isWhitespace(b)) {
-        if (ws < Node.MAX_WHITESPACE) {
-          emit(out, below, new ObjectFrame(node, phase, index, at, ws + 1));
+        int next = Node.whitespace(ws, b);
+        if (next >= 0) {
+          emit(out, below, new ObjectFrame(node, phase, index, at, next));
         }
         return;
       }
@@ -397,8 +401,9 @@ sealed interface Frame {
         return;
       }
       if (phase != DONE && Node.isWhitespace(b)) {
-        if (ws < Node.MAX_WHITESPACE) {
-          emit(out, below, new ArrayFrame(node, phase, count, ws + 1));
+        int next = Node.whitespace(ws, b);
+        if (next >= 0) {
+          emit(out, below, new ArrayFrame(node, phase, count, next));
         }
         return;
       }

@@ -21,8 +21,12 @@ abstract sealed class Node {
   static final int MAX_DEPTH = 32;
   /** minDepth of a node that admits no finite value. */
   static final int UNREACHABLE = 1 << 20;
-  /** The most whitespace bytes in one run, so a model cannot fill its budget with blanks. */
-  static final int MAX_WHITESPACE = 20;
+  /**
+   * Whitespace between JSON tokens is one space, or a newline and up to this many spaces and tabs of indentation
+   * (llama.cpp's JSON grammar bounds it the same way): enough for pretty-printed JSON, never a run of blank lines
+   * that fills a model's token budget.
+   */
+  static final int MAX_INDENT = 20;
   /** A bound meaning "none" for maxItems / maxLength. */
   static final int UNBOUNDED = Integer.MAX_VALUE;
 
@@ -50,6 +54,17 @@ abstract sealed class Node {
 
   static boolean isWhitespace(int b) {
     return b == ' ' || b == '\n' || b == '\r' || b == '\t';
+  }
+
+  /**
+   * The whitespace run after byte {@code b}, from run {@code ws}: 0 is none yet, 1 a single space (nothing more
+   * may follow), 2 + n a newline and n indentation bytes. -1 where the run may not take {@code b}.
+   */
+  static int whitespace(int ws, int b) {
+    if (ws == 0) {
+      return b == ' ' ? 1 : b == '\n' ? 2 : -1;
+    }
+    return ws >= 2 && ws - 2 < MAX_INDENT && (b == ' ' || b == '\t') ? ws + 1 : -1;
   }
 
   /** Computes every node's minDepth reachable from {@code root} (least fixpoint: recursion without a base case stays unreachable). */
@@ -435,7 +450,7 @@ abstract sealed class Node {
     }
   }
 
-  /** Up to {@link #MAX_WHITESPACE} whitespace bytes (before and after a top-level value). */
+  /** Optional whitespace, bounded as between JSON tokens (before and after a top-level value). */
   static final class Ws extends Node {
     @Override
     Frame start() {

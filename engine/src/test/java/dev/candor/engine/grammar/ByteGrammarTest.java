@@ -38,7 +38,7 @@ class ByteGrammarTest {
   void stringsTakeEveryEscapeAndValidUtf8AndNothingElse() {
     check("{\"type\":\"string\"}",
         List.of("\"\"", "\"plain\"", "\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t\"", "\"\\u00e9\\u0041\\uFFFD\"",
-            "\"\\ud83d\\ude00\"", "\"\\uD83D\\uDE00\"", "\"café ü 日本 😀\"", "\"\u007f\"", "  \"padded\"\n"),
+            "\"\\ud83d\\ude00\"", "\"\\uD83D\\uDE00\"", "\"café ü 日本 😀\"", "\"\u007f\"", " \"padded\"\n"),
         List.of("\"unclosed", "plain", "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"", "\"\\ud800\"", "\"\\udc00\"",
             "\"\\ud83d\\u0041\"", "\"tab\there\"", "\"new\nline\"", "'single'", "\"a\"\"b\""));
     TokenAutomaton a = automaton("{\"type\":\"string\"}");
@@ -76,9 +76,12 @@ class ByteGrammarTest {
     assertTrue(accepts(a, "0." + "5".repeat(20) + "e123"));
     assertFalse(accepts(a, "1e1234"), "a 4-digit exponent");
     TokenAutomaton o = automaton("{\"type\":\"object\"}");
-    assertTrue(accepts(o, "{" + " ".repeat(20) + "}"));
-    assertFalse(accepts(o, "{" + " ".repeat(21) + "}"), "a run of 21 blanks");
+    assertTrue(accepts(o, "{\n" + " \t".repeat(10) + "}"), "a newline and 20 bytes of indentation");
+    assertFalse(accepts(o, "{\n" + " ".repeat(21) + "}"), "21 bytes of indentation");
+    assertFalse(accepts(o, "{  }"), "two spaces");
+    assertFalse(accepts(o, "{\n\n}"), "a blank line");
     assertTrue(accepts(o, "{\n  \"a\": [\n    1,\n    2\n  ]\n}"), "pretty-printed");
+    assertTrue(accepts(o, "{ \"a\" : [ 1 , 2 ] }"), "spaced");
   }
 
   @Test

@@ -6,6 +6,8 @@ import com.networknt.schema.Error;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
+import dev.candor.engine.testing.TestCheckpoints;
+import dev.candor.engine.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +25,29 @@ final class GrammarTesting {
   static final SchemaRegistry SCHEMAS = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
   static final int BYTE_END = 256;
 
+  /** Qwen2.5-Instruct's end tokens: {@code <|im_end|>} and {@code <|endoftext|>}. */
+  static final List<Integer> QWEN_END = List.of(151645, 151643);
+  /** Qwen2.5's logits per row (the embedding is padded past the tokenizer's 151,665 ids). */
+  static final int QWEN_VOCAB = 151936;
+  private static Tokenizer qwen;
+  private static Vocabulary qwenVocabulary;
+
   private GrammarTesting() {}
+
+  /** The Qwen2.5 tokenizer shipped with the project, loaded once per test JVM (it takes a second or two). */
+  static synchronized Tokenizer qwenTokenizer() {
+    if (qwen == null) {
+      qwen = Tokenizer.load(TestCheckpoints.qwenTokenizer().resolve("tokenizer.json"));
+    }
+    return qwen;
+  }
+
+  static synchronized Vocabulary qwenVocabulary() {
+    if (qwenVocabulary == null) {
+      qwenVocabulary = Vocabulary.of(qwenTokenizer(), QWEN_END, QWEN_VOCAB);
+    }
+    return qwenVocabulary;
+  }
 
   static JsonNode json(String text) {
     try {
@@ -48,6 +72,31 @@ final class GrammarTesting {
     }
     Schema s = SCHEMAS.getSchema(schema.toString());
     return s.validate(instance).stream().map(Error::toString).toList();
+  }
+
+  /**
+   * Random logits, cheaply: one row of Gaussians drawn once, handed out rotated by a random offset each time, so
+   * every call ranks the vocabulary differently without drawing 151,936 numbers.
+   */
+  static final class RandomLogits {
+    private final float[] base;
+    private final java.util.SplittableRandom random;
+
+    RandomLogits(int size, long seed) {
+      random = new java.util.SplittableRandom(seed);
+      base = new float[size];
+      for (int i = 0; i < size; i++) {
+        base[i] = (float) random.nextGaussian() * 2;
+      }
+    }
+
+    float[] next() {
+      int offset = random.nextInt(base.length);
+      float[] out = new float[base.length];
+      System.arraycopy(base, offset, out, 0, base.length - offset);
+      System.arraycopy(base, 0, out, base.length - offset, offset);
+      return out;
+    }
   }
 
   /** A vocabulary of the 256 single bytes and one end token, id 256. */
