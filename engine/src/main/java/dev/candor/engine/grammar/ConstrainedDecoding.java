@@ -17,6 +17,10 @@ import java.util.Arrays;
  * target's (Leviathan et al. 2023, Theorem 1: it holds for any draft distribution, and the masked drafter's keeps
  * every drafted token inside the grammar, so the states along the draft exist).
  *
+ * <p>Logit rows are masked in place, without a copy (a 151,936-float copy per row would cost more than the mask):
+ * backends return fresh rows from every forward. A caller that also wants the unconstrained distribution (for
+ * {@code logprobs_mode: "raw"}) passes a copy.
+ *
  * <p>A draft ends early at an end-of-sequence token: nothing can follow it. It is still verified like any drafted
  * token (replacing it by a target draw would bias the output); if it is accepted, the generation ends there and the
  * verdict's next token is not part of the output ({@link Step#ended}).
@@ -55,10 +59,14 @@ public final class ConstrainedDecoding {
   public record Step(RejectionSampler.Verdict verdict, TokenDistribution[] target, TokenAutomaton.State state,
       boolean ended) {}
 
-  /** The distribution of {@code logits} under {@code params} with everything the grammar forbids at −∞. */
+  /**
+   * The distribution of {@code logits} under {@code params} with everything the grammar forbids at −∞ (set in
+   * {@code logits} itself).
+   */
   public static TokenDistribution distribution(TokenAutomaton automaton, TokenAutomaton.State state, float[] logits,
       SamplingParams params) {
-    return TokenDistribution.of(automaton.allowed(state).masked(logits), params);
+    automaton.allowed(state).applyTo(logits);
+    return TokenDistribution.of(logits, params);
   }
 
   /**

@@ -117,8 +117,8 @@ class ConstrainedModelsTest {
           + "print(b)\nAnswer in JSON.<|im_end|>\n<|im_start|>assistant\n");
       int room = target.backend().config().maxPositionEmbeddings() - prompt.length - 8;
       int accepted = 0;
-      for (int seed = 0; seed < 24; seed++) {
-        SamplingParams params = seed % 6 == 0 ? SamplingParams.greedy() : new SamplingParams(1.0, 0, 1.0, seed);
+      for (int seed = 0; seed < 12; seed++) {
+        SamplingParams params = seed % 4 == 0 ? SamplingParams.greedy() : new SamplingParams(1.0, 0, 1.0, seed);
         boolean speculative = seed % 2 == 0;
         List<Integer> out = generate(target.backend(), speculative ? drafter.backend() : null, automaton, prompt, 4,
             params, room);
@@ -126,7 +126,7 @@ class ConstrainedModelsTest {
         assertEquals(List.of(), GrammarTesting.violations(schema, text), "seed " + seed + ": " + text);
         accepted += out.size();
       }
-      assertTrue(accepted > 24 * 10, "the answers are real text, not empty: " + accepted + " tokens");
+      assertTrue(accepted > 12 * 10, "the answers are real text, not empty: " + accepted + " tokens");
     }
   }
 
@@ -143,8 +143,8 @@ class ConstrainedModelsTest {
       JsonNode schema = json(ConstrainedGenerationTest.PERSON);
       TokenAutomaton automaton = TokenAutomaton.compile(Grammar.jsonSchema(schema), GrammarTesting.qwenVocabulary());
       int[] prompt = tokenizer.encode("<|im_start|>user\nDescribe a person as JSON.<|im_end|>\n<|im_start|>assistant\n");
-      for (int seed = 0; seed < 3; seed++) {
-        SamplingParams params = seed == 2 ? SamplingParams.greedy() : new SamplingParams(1.0, 0, 1.0, seed);
+      for (int seed = 0; seed < 2; seed++) {
+        SamplingParams params = seed == 1 ? SamplingParams.greedy() : new SamplingParams(1.0, 0, 1.0, seed);
         List<Integer> out = generate(target, drafter, automaton, prompt, 3, params, 400);
         String text = text(tokenizer, automaton, out);
         assertEquals(List.of(), GrammarTesting.violations(schema, text), "seed " + seed + ": " + text);
