@@ -60,6 +60,9 @@ final class Drafter implements AutoCloseable {
       distributions[i] = adjusted == null ? TokenDistribution.of(fit(logits), params)
           : adjusted.distribution(fit(logits), tokens, i);
       tokens[i] = sampler.sample(distributions[i]);
+      if (adjusted != null && adjusted.ends(tokens, i + 1)) {
+        return new Draft(Arrays.copyOf(tokens, i + 1), Arrays.copyOf(distributions, i + 1));
+      }
       if (i + 1 < k) {
         logits = sequence.decode(tokens[i]);
       }
@@ -86,9 +89,11 @@ final class Drafter implements AutoCloseable {
   }
 
   /** A position's distribution from its logits, given the tokens drafted before it (draft[0..drafted)). */
-  @FunctionalInterface
   interface Adjusted {
     TokenDistribution distribution(float[] logits, int[] draft, int drafted);
+
+    /** Whether draft[0..drafted) has ended the output (a grammar's end), so nothing can be drafted after it. */
+    boolean ends(int[] draft, int drafted);
   }
 
   /** Drops cached positions past {@code length} (rejected drafts). */

@@ -1,5 +1,6 @@
 package dev.candor.engine.generate;
 
+import dev.candor.engine.grammar.TokenAutomaton;
 import dev.candor.engine.sampling.LogitAdjustments;
 import dev.candor.engine.sampling.SamplingParams;
 import java.util.List;
@@ -23,11 +24,13 @@ import java.util.List;
  *     (the confidence breaker); or null
  * @param adjustments penalties and a logit bias applied before sampling, to the target and the drafter alike
  * @param skipSpecialTokens special tokens add nothing to the text (their records still carry their bytes)
+ * @param constraint a grammar the output must follow (structured outputs, forced tool calls): every position's
+ *     distribution, the target's and the drafter's, is masked to what the automaton allows there; or null
  */
 public record GenerationRequest(
     int maxTokens, SamplingParams sampling, List<String> stop, int topLogprobs, boolean ignoreEos,
     StopCheck cancelled, int tap, DistributionObserver observer, boolean rawLogprobs, TokenScorer scorer,
-    TokenWatcher watcher, LogitAdjustments adjustments, boolean skipSpecialTokens) {
+    TokenWatcher watcher, LogitAdjustments adjustments, boolean skipSpecialTokens, TokenAutomaton constraint) {
 
   public GenerationRequest {
     if (maxTokens < 1) {
@@ -61,6 +64,7 @@ public record GenerationRequest(
     b.watcher = watcher;
     b.adjustments = adjustments;
     b.skipSpecialTokens = skipSpecialTokens;
+    b.constraint = constraint;
     return b;
   }
 
@@ -127,6 +131,7 @@ public record GenerationRequest(
     private TokenWatcher watcher;
     private LogitAdjustments adjustments = LogitAdjustments.NONE;
     private boolean skipSpecialTokens;
+    private TokenAutomaton constraint;
 
     private Builder(int maxTokens, SamplingParams sampling) {
       this.maxTokens = maxTokens;
@@ -188,9 +193,14 @@ public record GenerationRequest(
       return this;
     }
 
+    public Builder constraint(TokenAutomaton constraint) {
+      this.constraint = constraint;
+      return this;
+    }
+
     public GenerationRequest build() {
       return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer,
-          rawLogprobs, scorer, watcher, adjustments, skipSpecialTokens);
+          rawLogprobs, scorer, watcher, adjustments, skipSpecialTokens, constraint);
     }
   }
 }

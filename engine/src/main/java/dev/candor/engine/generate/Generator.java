@@ -1,5 +1,6 @@
 package dev.candor.engine.generate;
 
+import dev.candor.engine.grammar.TokenAutomaton;
 import dev.candor.engine.model.Backend;
 import dev.candor.engine.model.Forward;
 import dev.candor.engine.model.Sequence;
@@ -97,7 +98,7 @@ public final class Generator {
    * the closing record, rollback. Between steps the target's cache holds every committed token but the last one (the
    * pending token, which the next forward feeds); the drafter's holds at most that many.
    */
-  private final class Decoding implements AutoCloseable {
+  private final class Decoding implements AutoCloseable, Drafter.Adjusted {
     private final GenerationRequest request;
     private final int promptLength;
     private final long start = System.nanoTime();
@@ -112,6 +113,8 @@ public final class Generator {
     private final HeldToken held = new HeldToken();
     private final LogitAdjustments adjustments;
     private final TokenCounts counts; // the history the adjustments read; null without adjustments
+    private final TokenAutomaton automaton; // the grammar the output follows, or null
+    private TokenAutomaton.State state; // the automaton's state after the committed output
     private long firstRelease;
     private long prefillNanos;
     private long draftNanos;
@@ -139,8 +142,13 @@ public final class Generator {
       // computes on the device; an observer (the distribution dump) wants the full logits
       this.adjustments = request.adjustments();
       this.counts = adjustments.isNone() ? null : new TokenCounts(target.config().vocabSize(), prompt);
+      this.automaton = request.constraint();
+      this.state = automaton == null ? null : automaton.start();
+      if (automaton != null && request.ignoreEos()) {
+        throw new IllegalArgumentException("a constrained generation ends where its grammar does: no ignore_eos");
+      }
       this.summarise = request.sampling().isGreedy() && request.observer() == null
-          && request.topLogprobs() <= LogitSummary.TOP && counts == null;
+          && request.topLogprobs() <= LogitSummary.TOP && counts == null && automaton == null;
       this.committed = new IntList(prompt);
       this.targetSequence = target.newSequence(capacity);
       try {
@@ -199,7 +207,7 @@ public final class Generator {
     private Draft propose(int k) {
       long t0 = System.nanoTime();
       Draft proposal = k > 0
-          ? draft.propose(committed, k, request.sampling(), sampler, counts == null ? null : this::distribution)
+          ? draft.propose(committed, k, request.sampling(), sampler, plain() ? null : this)
           : Draft.EMPTY;
       draftNanos += System.nanoTime() - t0;
       return proposal;
@@ -235,24 +243,56 @@ public final class Generator {
       return out;
     }
 
+    /** Whether positions are distributed as the model says (no adjustments, no grammar). */
+    private boolean plain() {
+      return counts == null && automaton == null;
+    }
+
     /**
      * The distribution after the committed tokens and draft[0..drafted): the request's adjustments (penalties, bias)
-     * applied with exactly that history, for the target and the drafter alike.
+     * applied with exactly that history and the grammar's mask at the state that history reaches, for the target and
+     * the drafter alike. The raw logits stay as the model gave them (raw logprobs, entropy).
      */
-    private TokenDistribution distribution(float[] logits, int[] draft, int drafted) {
-      if (counts == null) {
+    @Override
+    public TokenDistribution distribution(float[] logits, int[] draft, int drafted) {
+      if (plain()) {
         return TokenDistribution.of(logits, request.sampling());
       }
+      float[] processed = counts == null ? logits.clone() : adjusted(logits, draft, drafted);
+      if (automaton != null) {
+        TokenAutomaton.State at = stateAfter(draft, drafted);
+        if (!automaton.isEnded(at)) { // past an end token nothing is allowed; that row only serves an unused bonus
+          automaton.allowed(at).applyTo(processed);
+        }
+      }
+      return TokenDistribution.of(logits, processed, request.sampling());
+    }
+
+    /** Whether draft[0..drafted) ends the grammar (an end token was drafted): nothing is drafted after it. */
+    @Override
+    public boolean ends(int[] draft, int drafted) {
+      return automaton != null && automaton.isEnded(stateAfter(draft, drafted));
+    }
+
+    private float[] adjusted(float[] logits, int[] draft, int drafted) {
       for (int j = 0; j < drafted; j++) {
         counts.addOutput(draft[j]);
       }
       try {
-        return TokenDistribution.of(logits, adjustments.apply(logits, counts), request.sampling());
+        return adjustments.apply(logits, counts);
       } finally {
         for (int j = 0; j < drafted; j++) {
           counts.removeOutput(draft[j]);
         }
       }
+    }
+
+    private TokenAutomaton.State stateAfter(int[] draft, int drafted) {
+      TokenAutomaton.State at = state;
+      for (int j = 0; j < drafted && !automaton.isEnded(at); j++) {
+        at = automaton.advance(at, draft[j]);
+      }
+      return at;
     }
 
     /** The accepted drafts, each with the target's record at its position; their hidden states are in this forward. */
@@ -313,6 +353,9 @@ public final class Generator {
       committed.add(token);
       if (counts != null) {
         counts.addOutput(token);
+      }
+      if (automaton != null && !automaton.isEnded(state)) {
+        state = automaton.advance(state, token);
       }
     }
 
