@@ -86,7 +86,7 @@ models: $(LIB)
 
 # Load, fault and fuzz tests at a larger size than CI's (about 25 minutes); writes build/stress/REPORT.md.
 # STRESS="CLIENTS SECONDS FUZZ_SECONDS" changes the sizes.
-STRESS ?= 16 60 60
+STRESS ?= 64 60 1200 1000000
 stress:
 	bin/stress $(STRESS)
 

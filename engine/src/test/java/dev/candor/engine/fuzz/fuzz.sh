@@ -10,7 +10,8 @@
 # TARGET    Class#method names (default: all of them, listed below)
 #
 # Environment: FUZZ_WORK (default engine/target/fuzz: corpora, logs, findings, reproducers; all outside the source
-# tree), FUZZ_TIMEOUT (seconds one input may run before it counts as a hang, default 10), JAVA_HOME (a JDK 25).
+# tree), FUZZ_TIMEOUT (seconds one input may run before it counts as a hang, default 10), FUZZ_EXECUTIONS (stop a
+# target after this many executions even if SECONDS are left; Jazzer's JAZZER_MAX_EXECUTIONS), JAVA_HOME (a JDK 25).
 # Exits 1 if any target found a crash, a hang or a broken invariant (or failed to run), else 0.
 set -u
 
@@ -21,6 +22,7 @@ summary=${2:-$root/engine/target/fuzz/summary.json}
 shift $(( $# < 2 ? $# : 2 ))
 work=${FUZZ_WORK:-$root/engine/target/fuzz}
 timeout=${FUZZ_TIMEOUT:-10}
+executions=${FUZZ_EXECUTIONS:-0}
 
 if [[ -z "${JAVA_HOME:-}" || ! -x "$JAVA_HOME/bin/java" ]] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -q '"25'; then
   JAVA_HOME=$(ls -d /usr/lib/jvm/temurin-25* 2>/dev/null | head -1)
@@ -84,9 +86,10 @@ for target in "${targets[@]}"; do
   base="$work/runs/$name" # Jazzer's base directory: the generated corpus (kept between runs) and crash files
   findings="$work/findings/$name"
   mkdir -p "$base" "$findings" "$base/reproducers"
-  echo "fuzzing $target for ${seconds}s ..." >&2
+  echo "fuzzing $target for ${seconds}s$( (( executions > 0 )) && echo " or $executions executions") ..." >&2
   start=$(date +%s)
-  JAZZER_FUZZ=1 JAZZER_MAX_DURATION="${seconds}s" JAZZER_INSTRUMENT="$(instrument_for "$target")" \
+  JAZZER_FUZZ=1 JAZZER_MAX_DURATION="${seconds}s" JAZZER_MAX_EXECUTIONS="$executions" \
+    JAZZER_INSTRUMENT="$(instrument_for "$target")" \
     JAZZER_REPRODUCER_PATH="$base/reproducers" \
     nice ./mvnw -q -B -o -pl engine test -Dtest="dev.candor.engine.fuzz.$target" \
       -Dsurefire.failIfNoSpecifiedTests=false -Djazzer.internal.basedir="$base" \
