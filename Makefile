@@ -85,7 +85,7 @@ models: $(LIB)
 	  --cache build/features.bin
 
 # Load, fault and fuzz tests at a larger size than CI's (about 25 minutes); writes build/stress/REPORT.md.
-# STRESS="CLIENTS SECONDS FUZZ_SECONDS" changes the sizes.
+# STRESS="CLIENTS SECONDS FUZZ_SECONDS FUZZ_EXECUTIONS" changes the sizes.
 STRESS ?= 64 60 1200 1000000
 stress:
 	bin/stress $(STRESS)
