@@ -58,8 +58,4 @@ class ChatTemplateTest {
     assertEquals("chat template: tools are not supported", e.getMessage());
   }
 
-  @Test
-  void tojsonSpacesLikePython() {
-    assertEquals("{\"a\": [1, 2], \"b\": \"x, y: z\"}", ChatTemplate.pythonSeparators("{\"a\":[1,2],\"b\":\"x, y: z\"}"));
-  }
 }
