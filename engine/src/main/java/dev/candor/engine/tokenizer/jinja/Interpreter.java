@@ -15,7 +15,7 @@ import java.util.Map;
  * builds ({@link #MAX_CHARS_BUILT}), output length ({@link Py#MAX_STRING}), macro nesting ({@link #MAX_CALL_DEPTH}).
  */
 final class Interpreter {
-  static final long MAX_STEPS = 20_000_000;
+  static final long MAX_STEPS = 5_000_000;
   static final long MAX_CHARS_BUILT = 1L << 30;
   static final int MAX_CALL_DEPTH = 64;
 

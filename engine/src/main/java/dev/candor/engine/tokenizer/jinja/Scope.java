@@ -12,7 +12,7 @@ final class Scope {
   static final Object MISSING = new Object();
 
   private final Scope parent;
-  private final Map<String, Object> vars = new HashMap<>(8);
+  private Map<String, Object> vars; // made on the first set: most loop iterations set two names, many scopes none
 
   Scope(Scope parent) {
     this.parent = parent;
@@ -20,18 +20,27 @@ final class Scope {
 
   Object lookup(String name) {
     for (Scope s = this; s != null; s = s.parent) {
-      if (s.vars.containsKey(name)) {
-        return s.vars.get(name);
+      if (s.vars != null) {
+        Object v = s.vars.getOrDefault(name, MISSING);
+        if (v != MISSING) {
+          return v;
+        }
       }
     }
     return MISSING;
   }
 
   void set(String name, Object value) {
+    if (vars == null) {
+      vars = new HashMap<>(4);
+    }
     vars.put(name, value);
   }
 
   void setAll(Map<String, ?> values) {
+    if (vars == null) {
+      vars = new HashMap<>(values.size() * 2);
+    }
     vars.putAll(values);
   }
 }
