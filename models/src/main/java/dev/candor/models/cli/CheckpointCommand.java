@@ -45,7 +45,7 @@ public final class CheckpointCommand implements Callable<Integer> {
     Qwen2Config c = Shapes.get(shape);
     if (vocab != null) {
       c = new Qwen2Config(c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(),
-          c.numKeyValueHeads(), c.headDim(), c.rmsNormEps(), c.ropeTheta(), vocab, c.maxPositionEmbeddings(),
+          c.numKeyValueHeads(), c.headDim(), c.rmsNormEps(), c.ropeParameters(), vocab, c.maxPositionEmbeddings(),
           c.tieWordEmbeddings(), c.torchDtype());
     }
     List<Integer> eos = List.of();
