@@ -4,6 +4,7 @@ import dev.candor.engine.checkpoint.Checkpoint;
 import dev.candor.engine.checkpoint.CheckpointException;
 import dev.candor.engine.checkpoint.GenerationConfig;
 import dev.candor.engine.cuda.CudaBackend;
+import dev.candor.engine.hub.ModelLocator;
 import dev.candor.engine.model.Backend;
 import dev.candor.engine.djl.DjlBackend;
 import dev.candor.engine.cpu.JavaBackend;
@@ -17,7 +18,7 @@ import java.util.Set;
  * A checkpoint directory made ready to run: the backend with its weights, the tokenizer, the chat template (if the
  * checkpoint has one) and the ids that end a generation.
  *
- * @param name the model's name for the API (the directory name)
+ * @param name the model's name for the API (the directory name, or the repo id of a model from the HF cache)
  * @param dir where it was loaded from
  * @param backend the weights on a device
  * @param tokenizer its tokenizer.json
@@ -39,7 +40,8 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
    * NVIDIA GPUs only), or "auto" (java on CPU, djl on a GPU until the cuda backend has been measured on one).
    */
   public static LoadedModel load(Path dir, String device, String backend) {
-    dir = dir.toAbsolutePath().normalize();
+    ModelLocator.Location where = ModelLocator.locate(dir.toString(), System.getenv()); // a directory or a repo id
+    dir = where.directory();
     Tokenizer tokenizer = null;
     try (Checkpoint checkpoint = Checkpoint.open(dir)) {
       tokenizer = Tokenizer.load(checkpoint.tokenizerJson());
@@ -71,7 +73,7 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
         case "auto" -> cpu ? JavaBackend.load(checkpoint) : DjlBackend.load(checkpoint, device);
         default -> throw new IllegalArgumentException("backend must be auto, java, djl or cuda, got '" + backend + "'");
       };
-      return new LoadedModel(dir.getFileName().toString(), dir, weights, tokenizer, template, Set.copyOf(eos),
+      return new LoadedModel(where.name(), dir, weights, tokenizer, template, Set.copyOf(eos),
           checkpoint.generationConfig());
     } catch (RuntimeException e) {
       if (tokenizer != null) {

@@ -14,7 +14,10 @@ import java.util.HexFormat;
 
 /**
  * A Qwen2ForCausalLM {@code config.json}, parsed once. Field names are Hugging Face's in camelCase; derived values
- * ({@link #headDim}, {@link #numKeyValueGroups}) are computed here and nowhere else.
+ * ({@link #headDim}, {@link #numKeyValueGroups}) are computed here and nowhere else. Read as transformers 4 and 5
+ * write it: RoPE from {@code rope_theta}/{@code rope_scaling} or {@code rope_parameters} ({@link RopeParameters});
+ * what Candor does not compute (an activation other than SiLU, a RoPE type other than default and YaRN, a sliding
+ * window) is refused in one line rather than run wrong.
  *
  * @param hiddenSize width of the residual stream
  * @param intermediateSize width of the SwiGLU MLP
@@ -23,7 +26,7 @@ import java.util.HexFormat;
  * @param numKeyValueHeads key/value heads (grouped-query attention: each serves numAttentionHeads/numKeyValueHeads)
  * @param headDim per-head width ({@code head_dim}, else hidden_size / num_attention_heads)
  * @param rmsNormEps epsilon of every RMSNorm
- * @param ropeTheta base of the rotary position embedding
+ * @param ropeParameters the rotary position embedding: its base θ, its type and scaling
  * @param vocabSize rows of embed_tokens and lm_head (may exceed the tokenizer's ids: Qwen pads to 151,936)
  * @param maxPositionEmbeddings the context window
  * @param tieWordEmbeddings lm_head shares embed_tokens
@@ -37,7 +40,7 @@ public record Qwen2Config(
     int numKeyValueHeads,
     int headDim,
     double rmsNormEps,
-    double ropeTheta,
+    RopeParameters ropeParameters,
     int vocabSize,
     int maxPositionEmbeddings,
     boolean tieWordEmbeddings,
@@ -54,7 +57,7 @@ public record Qwen2Config(
         "num_attention_heads (" + numAttentionHeads + ") must be a multiple of num_key_value_heads (" + numKeyValueHeads + ")");
     require(headDim > 0 && headDim % 2 == 0, "head_dim must be positive and even (rotary embedding pairs halves)");
     require(rmsNormEps > 0, "rms_norm_eps must be positive");
-    require(ropeTheta > 0, "rope_theta must be positive");
+    require(ropeParameters != null, "rope parameters are required");
     require(vocabSize > 0, "vocab_size must be positive");
     require(maxPositionEmbeddings > 0, "max_position_embeddings must be positive");
     try {
@@ -65,6 +68,19 @@ public record Qwen2Config(
           + intermediateSize + ", " + numHiddenLayers + " layers, head_dim " + headDim + ", vocab_size " + vocabSize
           + ") has more parameters than a 64-bit count holds: not a real checkpoint");
     }
+  }
+
+  /** A shape with unscaled RoPE of base {@code ropeTheta} (the form every caller before rope_parameters used). */
+  public Qwen2Config(int hiddenSize, int intermediateSize, int numHiddenLayers, int numAttentionHeads,
+      int numKeyValueHeads, int headDim, double rmsNormEps, double ropeTheta, int vocabSize, int maxPositionEmbeddings,
+      boolean tieWordEmbeddings, DType torchDtype) {
+    this(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps,
+        RopeParameters.defaults(ropeTheta), vocabSize, maxPositionEmbeddings, tieWordEmbeddings, torchDtype);
+  }
+
+  /** The base θ of the rotary position embedding. */
+  public double ropeTheta() {
+    return ropeParameters.ropeTheta();
   }
 
   /** The parameter count of a shape, with exact arithmetic: an ArithmeticException when it overflows a long. */
@@ -148,12 +164,9 @@ public record Qwen2Config(
       throw new CheckpointException("config.json: unknown architecture " + (architectures.isMissingNode() ? "model_type '" + modelType + "'" : architectures)
           + "; Candor runs Qwen2ForCausalLM");
     }
-    JsonNode ropeScaling = root.path("rope_scaling");
-    if (!ropeScaling.isMissingNode() && !ropeScaling.isNull()) {
-      String type = ropeScaling.path("rope_type").asText(ropeScaling.path("type").asText("?"));
-      if (!type.equals("default")) {
-        throw new CheckpointException("config.json: rope_scaling type '" + type + "' is not supported (only unscaled RoPE)");
-      }
+    String activation = root.path("hidden_act").asText("silu");
+    if (!activation.equals("silu")) {
+      throw new CheckpointException("config.json: hidden_act '" + activation + "' is not supported (Qwen2 uses silu)");
     }
     if (root.path("use_sliding_window").asBoolean(false)) {
       throw new CheckpointException("config.json: use_sliding_window=true is not supported (Qwen2.5 checkpoints ship it off)");
@@ -163,17 +176,19 @@ public record Qwen2Config(
     if (heads <= 0) {
       throw new CheckpointException("config.json: num_attention_heads must be positive");
     }
+    int layers = intField(root, "num_hidden_layers", null);
+    int maxPosition = intField(root, "max_position_embeddings", 32768);
     return new Qwen2Config(
         hidden,
         intField(root, "intermediate_size", null),
-        intField(root, "num_hidden_layers", null),
+        layers,
         heads,
         intField(root, "num_key_value_heads", heads),
         intField(root, "head_dim", hidden / heads),
         doubleField(root, "rms_norm_eps", 1e-6),
-        doubleField(root, "rope_theta", 10000.0),
+        RopeParameters.fromConfig(root, maxPosition, Math.max(0, Math.min(layers, 1 << 16))),
         intField(root, "vocab_size", null),
-        intField(root, "max_position_embeddings", 32768),
+        maxPosition,
         root.path("tie_word_embeddings").asBoolean(false),
         dtypeField(root));
   }
@@ -230,13 +245,12 @@ public record Qwen2Config(
       o.put("head_dim", headDim);
     }
     o.put("rms_norm_eps", rmsNormEps);
-    o.put("rope_theta", ropeTheta);
     o.put("vocab_size", vocabSize);
     o.put("max_position_embeddings", maxPositionEmbeddings);
     o.put("tie_word_embeddings", tieWordEmbeddings);
     o.put("torch_dtype", torchDtype.torchName());
     o.put("use_sliding_window", false);
-    o.putNull("rope_scaling");
+    ropeParameters.writeTo(o);
     o.put("attention_dropout", 0.0);
     return o;
   }
@@ -258,6 +272,6 @@ public record Qwen2Config(
 
   public Qwen2Config withDtype(DType dtype) {
     return new Qwen2Config(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim,
-        rmsNormEps, ropeTheta, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, dtype);
+        rmsNormEps, ropeParameters, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, dtype);
   }
 }

@@ -5,8 +5,8 @@ import dev.candor.engine.cuda.CudaException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The engine's commands: generate (and serve). Errors in input print one line, never a stack trace. */
-@Command(name = "candor", mixinStandardHelpOptions = true, subcommands = {GenerateCommand.class, ServeCommand.class},
+/** The engine's commands: generate, serve and pull. Errors in input print one line, never a stack trace. */
+@Command(name = "candor", mixinStandardHelpOptions = true, subcommands = {GenerateCommand.class, ServeCommand.class, PullCommand.class},
     description = "Candor: a Qwen2 inference engine that reports calibrated confidence for every token.")
 public final class EngineCli {
   public static void main(String[] args) {

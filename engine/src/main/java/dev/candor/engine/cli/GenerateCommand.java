@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
 @Command(name = "generate", mixinStandardHelpOptions = true,
     description = "Generate from a prompt and print the text and per-token logprobs.")
 public final class GenerateCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true, description = "Hugging Face checkpoint directory of the target")
+  @Option(names = "--model", required = true,
+      description = "the target: a Hugging Face checkpoint directory, or a repo id ORG/NAME[@REVISION] in the local HF cache")
   Path model;
 
   @Option(names = "--drafter", description = "checkpoint directory of a drafter for speculative decoding")

@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = "Serve a model over an OpenAI-compatible HTTP API (completions, chat, streaming, logprobs, confidence).")
 public final class ServeCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true, description = "Hugging Face checkpoint directory of the target")
+  @Option(names = "--model", required = true,
+      description = "the target: a Hugging Face checkpoint directory, or a repo id ORG/NAME[@REVISION] in the local HF cache")
   Path model;
 
   @Option(names = "--name", description = "the model's name in the API (default: the directory name)")

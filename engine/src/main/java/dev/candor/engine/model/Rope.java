@@ -11,22 +11,24 @@ public final class Rope {
   private Rope() {}
 
   /**
-   * cos and sin of position · θ^(−2i/headDim) for i in [0, headDim / 2): [2][maxPositionEmbeddings * headDim / 2].
-   * Computed in float32 step by step as Hugging Face's Qwen2RotaryEmbedding does (inverse frequency, then the
-   * product with the position, then cos and sin), so long positions round the same way.
+   * cos and sin of position · inverse frequency for each of the headDim / 2 frequencies, scaled by the attention
+   * factor (1 unless YaRN): [2][maxPositionEmbeddings * headDim / 2]. The frequencies come from
+   * {@link dev.candor.engine.checkpoint.RopeParameters} (θ^(−2i/headDim), or YaRN's blend); the product with the
+   * position and cos and sin are computed in float32 as Hugging Face's Qwen2RotaryEmbedding does, so long positions
+   * round the same way.
    */
   public static float[][] ropeTables(Qwen2Config config) {
     int half = config.headDim() / 2;
     int positions = config.maxPositionEmbeddings();
+    float[] inverseFrequencies = config.ropeParameters().inverseFrequencies(config.headDim());
+    float scale = (float) config.ropeParameters().attentionScaling();
     float[] cos = new float[positions * half];
     float[] sin = new float[positions * half];
     for (int i = 0; i < half; i++) {
-      float exponent = (float) (2 * i) / config.headDim();
-      float inverseFrequency = 1.0f / (float) Math.pow((float) config.ropeTheta(), exponent);
       for (int p = 0; p < positions; p++) {
-        float angle = p * inverseFrequency;
-        cos[p * half + i] = (float) Math.cos(angle);
-        sin[p * half + i] = (float) Math.sin(angle);
+        float angle = p * inverseFrequencies[i];
+        cos[p * half + i] = (float) Math.cos(angle) * scale;
+        sin[p * half + i] = (float) Math.sin(angle) * scale;
       }
     }
     return new float[][] {cos, sin};

@@ -12,17 +12,22 @@ import dev.candor.engine.checkpoint.GenerationConfig;
 public record GenerationDefaults(double temperature, double topP, int topK, double repetitionPenalty, String source) {
   public static final GenerationDefaults OPENAI = new GenerationDefaults(1.0, 1.0, 0, 1.0, "openai");
 
-  /** The checkpoint's defaults where it gives them, OpenAI's for the rest. */
+  /**
+   * The checkpoint's defaults where it gives them, OpenAI's for the rest. {@code do_sample: false} means greedy, as
+   * transformers reads it, whatever temperature the file also names.
+   */
   public static GenerationDefaults of(GenerationConfig config) {
-    boolean any = !Double.isNaN(config.temperature()) || !Double.isNaN(config.topP()) || config.topK() > 0;
+    boolean greedy = config.doSample().isPresent() && !config.doSample().get();
+    boolean any = greedy || config.temperature().isPresent() || config.topP().isPresent()
+        || config.topK().isPresent() || config.repetitionPenalty().isPresent();
     if (!any) {
       return OPENAI;
     }
     return new GenerationDefaults(
-        Double.isNaN(config.temperature()) ? OPENAI.temperature : config.temperature(),
-        Double.isNaN(config.topP()) ? OPENAI.topP : config.topP(),
-        Math.max(0, config.topK()),
-        OPENAI.repetitionPenalty,
+        greedy ? 0 : config.temperature().orElse(OPENAI.temperature),
+        config.topP().orElse(OPENAI.topP),
+        config.topK().orElse(OPENAI.topK),
+        config.repetitionPenalty().orElse(OPENAI.repetitionPenalty),
         "generation_config.json");
   }
 }

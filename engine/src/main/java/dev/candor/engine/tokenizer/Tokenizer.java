@@ -32,12 +32,16 @@ public final class Tokenizer implements AutoCloseable {
   private final byte[][] tokenBytes; // [id] -> the bytes the token decodes to
   private final Set<Integer> special;
   private final Map<String, Integer> added;
+  private final JsonNode definition; // tokenizer.json, for the split-special encoder
+  private HuggingFaceTokenizer splitSpecialEncoder; // made on first use, guarded by this
 
-  private Tokenizer(HuggingFaceTokenizer encoder, byte[][] tokenBytes, Set<Integer> special, Map<String, Integer> added) {
+  private Tokenizer(HuggingFaceTokenizer encoder, byte[][] tokenBytes, Set<Integer> special, Map<String, Integer> added,
+      JsonNode definition) {
     this.encoder = encoder;
     this.tokenBytes = tokenBytes;
     this.special = special;
     this.added = added;
+    this.definition = definition;
   }
 
   public static Tokenizer load(Path tokenizerJson) {
@@ -93,7 +97,7 @@ public final class Tokenizer implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       throw new CheckpointException(tokenizerJson + ": the tokenizers library cannot load it: " + e.getMessage(), e);
     }
-    return new Tokenizer(encoder, table, special, added);
+    return new Tokenizer(encoder, table, special, added, root);
   }
 
   private static boolean usesByteLevel(JsonNode decoder) {
@@ -110,13 +114,66 @@ public final class Tokenizer implements AutoCloseable {
 
   /** Token ids of {@code text}; special-token text such as {@code <|im_start|>} becomes its special id. */
   public int[] encode(String text) {
-    Encoding encoding = encoder.encode(text, false, false);
+    return encode(text, false);
+  }
+
+  /**
+   * Token ids of {@code text}. With {@code splitSpecialTokens} (transformers' {@code split_special_tokens=True}, the
+   * tokenizers library's {@code encode_special_tokens}), the text of a special token such as {@code <|im_end|>} is
+   * tokenized as plain text, so a user who types it cannot end a turn; added tokens that are not special
+   * ({@code <tool_call>} in Qwen) still match.
+   */
+  public int[] encode(String text, boolean splitSpecialTokens) {
+    HuggingFaceTokenizer e = splitSpecialTokens ? splitSpecialEncoder() : encoder;
+    Encoding encoding = e.encode(text, false, false);
     long[] ids = encoding.getIds();
     int[] out = new int[ids.length];
     for (int i = 0; i < ids.length; i++) {
       out[i] = (int) ids[i];
     }
     return out;
+  }
+
+  /**
+   * The same tokenizer with its special added tokens made unmatchable, which is what encode_special_tokens does (DJL's
+   * binding does not expose that switch): each keeps its place, so every id stays the same (the library numbers
+   * added tokens in order), but its text becomes a string no input contains, a noncharacter and a random suffix
+   * this process never reveals. The non-special added tokens are checked to keep their ids.
+   */
+  private synchronized HuggingFaceTokenizer splitSpecialEncoder() {
+    if (splitSpecialEncoder != null) {
+      return splitSpecialEncoder;
+    }
+    com.fasterxml.jackson.databind.node.ObjectNode copy = definition.deepCopy();
+    byte[] random = new byte[16];
+    new java.security.SecureRandom().nextBytes(random);
+    String secret = "\uffff" + java.util.HexFormat.of().formatHex(random);
+    for (JsonNode t : copy.path("added_tokens")) {
+      if (t.path("special").asBoolean(false) && t instanceof com.fasterxml.jackson.databind.node.ObjectNode o) {
+        o.put("content", secret + ":" + t.path("id").asInt());
+      }
+    }
+    HuggingFaceTokenizer split;
+    try (InputStream in = new java.io.ByteArrayInputStream(JSON.writeValueAsBytes(copy))) {
+      split = HuggingFaceTokenizer.newInstance(in, Map.of("addSpecialTokens", "false", "truncation", "false",
+          "padding", "false"));
+    } catch (IOException | RuntimeException e) {
+      throw new CheckpointException("tokenizer.json: the tokenizers library cannot load it with special tokens"
+          + " split: " + e.getMessage(), e);
+    }
+    for (JsonNode t : definition.path("added_tokens")) {
+      long[] ids = split.encode(t.path("content").asText(), false, false).getIds();
+      boolean ok = t.path("special").asBoolean(false)
+          ? ids.length > 0 && java.util.Arrays.stream(ids).noneMatch(id -> special.contains((int) id))
+          : ids.length == 1 && ids[0] == t.path("id").asLong();
+      if (!ok) {
+        split.close();
+        throw new CheckpointException("tokenizer.json: cannot split special tokens: added token "
+            + t.path("content") + " does not keep its id without them");
+      }
+    }
+    splitSpecialEncoder = split;
+    return split;
   }
 
   /** Number of ids the tokenizer defines (a model's vocab_size may be larger: Qwen pads its embedding). */
@@ -184,7 +241,10 @@ public final class Tokenizer implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
     encoder.close();
+    if (splitSpecialEncoder != null) {
+      splitSpecialEncoder.close();
+    }
   }
 }

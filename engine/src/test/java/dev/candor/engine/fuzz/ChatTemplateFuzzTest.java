@@ -12,7 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Fuzzes chat-template rendering (tokenizer/ChatTemplate, Jinjava underneath). Two threats: hostile message text
+ * Fuzzes chat-template rendering (tokenizer/ChatTemplate, Candor's Jinja interpreter underneath). Two threats: hostile message text
  * under the real Qwen2.5 template, which must come out verbatim (message text is data, never template), and a hostile
  * template (a checkpoint's tokenizer_config.json is input too), which must render or fail with a
  * {@link ChatTemplate.TemplateException}: never another exception, a hang, or a runaway allocation.
@@ -44,6 +44,14 @@ class ChatTemplateFuzzTest {
         (flags & 16) != 0 ? StandardCharsets.UTF_16LE : StandardCharsets.UTF_8);
     List<Message> messages = messages(text, repeat);
 
+    if (messages.isEmpty()) { // the template reads messages[0]: transformers raises UndefinedError, and so must this
+      try {
+        Fuzzing.qwenTemplate().render(messages, generationPrompt);
+        throw new AssertionError("the Qwen template rendered no messages; transformers refuses them");
+      } catch (ChatTemplate.TemplateException expected) {
+        return;
+      }
+    }
     String rendered = Fuzzing.withinBudget("rendering " + messages.size() + " messages of " + chars(messages)
         + " chars", (32L << 20) + 64L * chars(messages), () -> {
           try {
@@ -101,7 +109,7 @@ class ChatTemplateFuzzTest {
   }
 
   /**
-   * The ChatML text the Qwen2.5 template defines for messages without tools: a system turn first (the caller's, or
+   * The ChatML text the Qwen2.5 template defines for (one or more) messages without tools: a system turn first (the caller's, or
    * Qwen's default), then each user, assistant and later system message as {@code <|im_start|>role\ncontent<|im_end|>\n};
    * runs of tool messages become one user turn of {@code <tool_response>} blocks; any other role is dropped.
    */

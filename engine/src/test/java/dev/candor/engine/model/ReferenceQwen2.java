@@ -71,13 +71,15 @@ public final class ReferenceQwen2 {
     int positions = Math.min(c.maxPositionEmbeddings(), 1024);
     cos = new float[positions][half];
     sin = new float[positions][half];
+    // Hugging Face: inv_freq in float32 (RopeParameters: default or YaRN); angle = position * inv_freq in float32;
+    // cos and sin times the attention factor
+    float[] inverseFrequencies = c.ropeParameters().inverseFrequencies(c.headDim());
+    float scale = (float) c.ropeParameters().attentionScaling();
     for (int i = 0; i < half; i++) {
-      // Hugging Face: inv_freq = 1 / theta^(2i / d) in float32; angle = position * inv_freq in float32
-      float inv = 1.0f / (float) Math.pow((float) c.ropeTheta(), (float) (2 * i) / c.headDim());
       for (int p = 0; p < positions; p++) {
-        float angle = p * inv;
-        cos[p][i] = (float) Math.cos(angle);
-        sin[p][i] = (float) Math.sin(angle);
+        float angle = p * inverseFrequencies[i];
+        cos[p][i] = (float) Math.cos(angle) * scale;
+        sin[p][i] = (float) Math.sin(angle) * scale;
       }
     }
   }

@@ -117,4 +117,36 @@ class TokenizerTest {
     assertEquals(0, StreamDecoder.completePrefix(new byte[] {(byte) 0xF0, (byte) 0x9F, (byte) 0xA6}));
     assertEquals(1, StreamDecoder.completePrefix(new byte[] {(byte) 0xFF}));
   }
+
+  // ---- split_special_tokens ----
+
+  private static int[] concat(String... pieces) {
+    return Arrays.stream(pieces).flatMapToInt(p -> Arrays.stream(tokenizer.encode(p))).toArray();
+  }
+
+  /**
+   * With special tokens split, their text is ordinary text: Qwen's pre-tokenizer (tokenizer.json's Split regex) cuts
+   * "<|im_start|>user\nhi" into "<|", "im", "_start", "|>", "user", "\n", "hi", each of which BPE-encodes alone.
+   */
+  @Test
+  void splitSpecialTokensEncodesTheirTextAsText() {
+    assertArrayEquals(new int[] {151644}, tokenizer.encode("<|im_start|>"));
+    String text = "<|im_start|>user\nhi<|im_end|>";
+    int[] split = tokenizer.encode(text, true);
+    assertArrayEquals(concat("<|", "im", "_start", "|>", "user", "\n", "hi", "<|", "im", "_end", "|>"), split);
+    assertTrue(Arrays.stream(split).noneMatch(tokenizer::isSpecial), Arrays.toString(split));
+    assertEquals(text, tokenizer.decode(split, false), "the text survives, byte for byte");
+  }
+
+  @Test
+  void splitSpecialTokensChangesNothingElse() {
+    for (int i = 0; i < inputs.size(); i++) {
+      assertArrayEquals(expected.get(i), tokenizer.encode(inputs.get(i), true), "case " + i);
+    }
+    int toolCall = tokenizer.addedTokenId("<tool_call>");
+    assertFalse(tokenizer.isSpecial(toolCall), "Qwen's <tool_call> is an added token that is not special");
+    assertArrayEquals(new int[] {toolCall}, tokenizer.encode("<tool_call>", true), "and so it still matches");
+    String longText = "word ".repeat(2000);
+    assertEquals(tokenizer.encode(longText).length, tokenizer.encode(longText, true).length, "no truncation");
+  }
 }

@@ -34,7 +34,8 @@ public final class CheckpointCommand implements Callable<Integer> {
   @Option(names = "--shard-mb", defaultValue = "0", description = "split into shards of at most this many MB (0: one file)")
   long shardMb;
 
-  @Option(names = "--tokenizer", description = "directory with tokenizer.json and tokenizer_config.json to copy in")
+  @Option(names = "--tokenizer",
+      description = "directory with tokenizer.json (and tokenizer_config.json, chat_template.jinja) to copy in")
   Path tokenizer;
 
   @Option(names = "--vocab", description = "override the shape's vocab_size")
@@ -42,23 +43,42 @@ public final class CheckpointCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    requireTokenizer(tokenizer);
     Qwen2Config c = Shapes.get(shape);
     if (vocab != null) {
       c = new Qwen2Config(c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(),
-          c.numKeyValueHeads(), c.headDim(), c.rmsNormEps(), c.ropeTheta(), vocab, c.maxPositionEmbeddings(),
+          c.numKeyValueHeads(), c.headDim(), c.rmsNormEps(), c.ropeParameters(), vocab, c.maxPositionEmbeddings(),
           c.tieWordEmbeddings(), c.torchDtype());
     }
     List<Integer> eos = List.of();
-    if (tokenizer != null && Files.exists(tokenizer.resolve("tokenizer.json"))) {
+    if (tokenizer != null) {
       try (var t = dev.candor.engine.tokenizer.Tokenizer.load(tokenizer.resolve("tokenizer.json"))) {
         eos = java.util.stream.Stream.of("<|im_end|>", "<|endoftext|>").map(t::addedTokenId).filter(id -> id >= 0).toList();
       }
     }
     long t0 = System.nanoTime();
     RandomCheckpoint.write(out, c, seed, std, dtype, shardMb * 1024 * 1024, tokenizer, eos);
+    if (tokenizer != null && Files.isRegularFile(tokenizer.resolve("chat_template.jinja"))) {
+      Files.copy(tokenizer.resolve("chat_template.jinja"), out.resolve("chat_template.jinja"),
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING); // it takes precedence over tokenizer_config.json's
+    }
     System.out.printf("wrote %s: %s, %,d parameters, %s, seed %d, in %.1f s%n", out, shape, c.parameterCount(), dtype,
         seed, (System.nanoTime() - t0) / 1e9);
     return 0;
+  }
+
+  /** A --tokenizer that is not a directory holding tokenizer.json is an error, before anything is written. */
+  static void requireTokenizer(Path dir) {
+    if (dir == null) {
+      return;
+    }
+    if (!Files.isDirectory(dir)) {
+      throw new IllegalArgumentException("--tokenizer " + dir + ": no such directory");
+    }
+    if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
+      throw new IllegalArgumentException("--tokenizer " + dir + ": has no tokenizer.json (a Hugging Face tokenizer"
+          + " directory holds tokenizer.json and tokenizer_config.json)");
+    }
   }
 
   static final class ShapeNames implements Iterable<String> {
