@@ -84,8 +84,7 @@ final class GenerationJob extends Scheduler.Job {
   }
 
   private void generateChoice(int choice, int[] prompt) {
-    ConfidenceBreaker breaker = request.breaker() == null ? null
-        : new ConfidenceBreaker(request.breaker().window(), request.breaker().threshold());
+    ConfidenceBreaker breaker = breaker();
     GenerationResult result = generator.generate(prompt, generationRequest(prompt, choice, breaker),
         (records, offsets, text) -> {
           if (!released) {
@@ -115,7 +114,20 @@ final class GenerationJob extends Scheduler.Job {
         .watcher(breaker)
         .adjustments(s.adjustments())
         .skipSpecialTokens(request.skipSpecialTokens())
+        .constraint(request.constraint())
         .build();
+  }
+
+  /** The request's confidence breaker, watching every token or one phase's; null when none was asked for. */
+  private ConfidenceBreaker breaker() {
+    ParsedRequest.Breaker b = request.breaker();
+    if (b == null) {
+      return null;
+    }
+    ConfidenceBreaker.Selection selection = b.phase() == null ? ConfidenceBreaker.Selection.ALL
+        : ThinkingSplitter.watching(b.phase(), request.reply().thinking(), model.tokenizer(),
+            request.skipSpecialTokens());
+    return new ConfidenceBreaker(b.window(), b.threshold(), selection);
   }
 
   /**

@@ -23,10 +23,13 @@ import java.util.List;
  * @param probeDir the served probe's directory, whose report and diagrams the web page shows; null without a probe
  * @param useGenerationConfig requests that leave out temperature, top_p, top_k or repetition_penalty get the
  *     checkpoint's generation_config.json values (as vLLM does); false: OpenAI's defaults
+ * @param splitSpecialTokens tokenize special-token text in messages and prompts as plain text (a request's
+ *     {@code split_special_tokens} overrides it); false: as Hugging Face does by default, it becomes the special token
  */
 public record ServerConfig(String host, int port, String apiKey, int maxQueue, int maxBodyBytes,
     long requestTimeoutMillis, RequestLimits limits, boolean logPrompts, List<String> allowedHosts,
-    List<String> allowedOrigins, PrintStream accessLog, Path probeDir, boolean useGenerationConfig) {
+    List<String> allowedOrigins, PrintStream accessLog, Path probeDir, boolean useGenerationConfig,
+    boolean splitSpecialTokens) {
 
   public ServerConfig {
     allowedHosts = List.copyOf(allowedHosts);
@@ -35,7 +38,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
 
   public static ServerConfig defaults(int port) {
     return new ServerConfig("127.0.0.1", port, null, 16, 4 * 1024 * 1024, 300_000, RequestLimits.DEFAULT, false,
-        List.of(), List.of(), null, null, true);
+        List.of(), List.of(), null, null, true, false);
   }
 
   public ServerConfig withHost(String h) {
@@ -86,6 +89,10 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     return new Builder(this).useGenerationConfig(use).build();
   }
 
+  public ServerConfig withSplitSpecialTokens(boolean split) {
+    return new Builder(this).splitSpecialTokens(split).build();
+  }
+
   /** A mutable copy of a config, one field at a time. */
   private static final class Builder {
     private String host;
@@ -101,6 +108,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     private PrintStream accessLog;
     private Path probeDir;
     private boolean useGenerationConfig;
+    private boolean splitSpecialTokens;
 
     Builder(ServerConfig c) {
       host = c.host;
@@ -116,6 +124,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
       accessLog = c.accessLog;
       probeDir = c.probeDir;
       useGenerationConfig = c.useGenerationConfig;
+      splitSpecialTokens = c.splitSpecialTokens;
     }
 
     Builder host(String v) {
@@ -178,9 +187,14 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
       return this;
     }
 
+    Builder splitSpecialTokens(boolean v) {
+      splitSpecialTokens = v;
+      return this;
+    }
+
     ServerConfig build() {
       return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
-          allowedHosts, allowedOrigins, accessLog, probeDir, useGenerationConfig);
+          allowedHosts, allowedOrigins, accessLog, probeDir, useGenerationConfig, splitSpecialTokens);
     }
   }
 }

@@ -39,7 +39,7 @@ public final class FuzzAccess {
 
   public static Parser requestParser(LoadedModel model) {
     return new Parser(new RequestParser(model, RequestLimits.DEFAULT,
-        model.backend().config().maxPositionEmbeddings(), GenerationDefaults.OPENAI));
+        model.backend().config().maxPositionEmbeddings(), GenerationDefaults.OPENAI, new Constraints(model), false));
   }
 
   /** The limits the parser enforces: {maxN, maxStop, maxStopLength, maxMessages, maxTopLogprobs, maxPrompts}. */
