@@ -69,6 +69,11 @@ public final class ServeCommand implements Callable<Integer> {
       + "vLLM); ignore: OpenAI's defaults (${COMPLETION-CANDIDATES})")
   GenerationConfigMode generationConfig;
 
+  @Option(names = "--split-special-tokens", description = "tokenize special-token text in messages and prompts "
+      + "(e.g. a user's <|im_end|>) as plain text, so it cannot forge a turn; a request's split_special_tokens "
+      + "overrides it (default: as Hugging Face, such text becomes the special token)")
+  boolean splitSpecialTokens;
+
   @Option(names = "--max-request-tokens", defaultValue = "0", description = "most tokens one request may ask to "
       + "process over all its choices (prompt + max_tokens each); default 8 context windows")
   long maxRequestTokens;
@@ -98,7 +103,8 @@ public final class ServeCommand implements Callable<Integer> {
           .withAllowedHosts(allowedHosts).withAllowedOrigins(allowedOrigins)
           .withAccessLog(noAccessLog ? null : System.err)
           .withLimits(defaults.limits().withMaxRequestTokens(maxRequestTokens)).withProbeDir(probe)
-          .withGenerationConfig(generationConfig == GenerationConfigMode.auto);
+          .withGenerationConfig(generationConfig == GenerationConfigMode.auto)
+          .withSplitSpecialTokens(splitSpecialTokens);
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server = new OpenAiServer(served, generator, confidence, config)) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
