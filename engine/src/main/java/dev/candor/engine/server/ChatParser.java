@@ -77,7 +77,7 @@ final class ChatParser {
     JsonNode kwargs = kwargs(root);
     boolean split = RequestParser.boolField(root, "split_special_tokens", splitByDefault);
     ArrayNode shownTools = tools == null ? null : tools.shown();
-    String text = render(messages, shownTools, kwargs);
+    String text = textCheck.check(render(messages, shownTools, kwargs), "messages"); // before tokenizing it
     int[] ids;
     if (split) {
       SpecialTokenSplit.checkUnmarked(text);

@@ -162,17 +162,7 @@ final class RequestParser {
     Long seed = root.hasNonNull("seed") ? longField(root, "seed") : null;
     List<String> stop = stopField(root);
     boolean stream = boolField(root, "stream", false);
-    boolean includeUsage = false;
-    if (root.hasNonNull("stream_options")) {
-      JsonNode options = root.get("stream_options");
-      if (!options.isObject()) {
-        throw ApiException.invalid("stream_options", "must be an object");
-      }
-      if (!stream) {
-        throw ApiException.invalid("stream_options", "is only allowed when stream is true");
-      }
-      includeUsage = boolField(options, "include_usage", false);
-    }
+    boolean includeUsage = includeUsage(root, stream);
     if (root.hasNonNull("user") && !root.get("user").isTextual()) {
       throw ApiException.invalid("user", typeMessage(root.get("user"), "string", "user"));
     }
@@ -190,7 +180,7 @@ final class RequestParser {
         throw ApiException.invalid("top_logprobs", "requires logprobs to be true");
       }
       ChatParser.ChatPrompt prompt = this.chat.parse(root);
-      texts.add(fitting(prompt.text(), "messages"));
+      texts.add(prompt.text());
       prompts.add(prompt.ids());
       reply = prompt.reply();
       constraint = prompt.constraint();
@@ -211,6 +201,21 @@ final class RequestParser {
     return new ParsedRequest(chat, prompts, texts, n, maxTokens, sampling, seed, stop, stream, includeUsage, logprobs,
         topLogprobs, echo, mode.equals("raw"), boolField(root, "skip_special_tokens", true),
         boolField(root, "confidence", true), breaker(root), constraint, reply);
+  }
+
+  /** stream_options.include_usage; stream_options only with stream true, as OpenAI has it. */
+  private static boolean includeUsage(JsonNode root, boolean stream) {
+    if (!root.hasNonNull("stream_options")) {
+      return false;
+    }
+    JsonNode options = root.get("stream_options");
+    if (!options.isObject()) {
+      throw ApiException.invalid("stream_options", "must be an object");
+    }
+    if (!stream) {
+      throw ApiException.invalid("stream_options", "is only allowed when stream is true");
+    }
+    return boolField(options, "include_usage", false);
   }
 
   /**

@@ -21,6 +21,18 @@ import java.util.function.Supplier;
 final class ResponseItems {
   private static final JsonNodeFactory F = JsonNodeFactory.instance;
 
+  /** How an item ended: the Responses API's item status. */
+  enum Status {
+    COMPLETED("completed"),
+    INCOMPLETE("incomplete");
+
+    final String apiName;
+
+    Status(String apiName) {
+      this.apiName = apiName;
+    }
+  }
+
   /** An item being written. */
   private static final class Open {
     final int index;
@@ -87,17 +99,17 @@ final class ResponseItems {
       reasoningDelta(d.reasoning());
     }
     if (!d.content().isEmpty()) {
-      closeReasoning("completed");
+      closeReasoning(Status.COMPLETED);
       textDelta(d.content());
     }
     for (ToolCallDelta c : d.calls()) {
-      closeReasoning("completed");
+      closeReasoning(Status.COMPLETED);
       callDelta(c);
     }
   }
 
-  /** The reply has ended: every open item is closed, as {@code status} ("completed" or "incomplete"). */
-  void finish(String status) {
+  /** The reply has ended: every open item is closed with {@code status}. */
+  void finish(Status status) {
     closeReasoning(status);
     closeCall();
     if (items.isEmpty()) {
@@ -121,7 +133,7 @@ final class ResponseItems {
     at(event("response.reasoning_text.delta"), reasoning).put("content_index", 0).put("delta", text);
   }
 
-  private void closeReasoning(String status) {
+  private void closeReasoning(Status status) {
     if (reasoning == null) {
       return;
     }
@@ -153,7 +165,7 @@ final class ResponseItems {
     part(message, "response.content_part.added", outputText("", List.of()));
   }
 
-  private void closeMessage(String status) {
+  private void closeMessage(Status status) {
     messageTokens.addAll(pending);
     pending.clear();
     String text = message.text.toString();
@@ -186,7 +198,7 @@ final class ResponseItems {
     at(event("response.function_call_arguments.done"), call).put("name", call.item.get("name").asText())
         .put("arguments", arguments);
     call.item.put("arguments", arguments);
-    done(call, "completed");
+    done(call, Status.COMPLETED);
     call = null;
   }
 
@@ -198,8 +210,8 @@ final class ResponseItems {
     return o;
   }
 
-  private void done(Open o, String status) {
-    o.item.put("status", status);
+  private void done(Open o, Status status) {
+    o.item.put("status", status.apiName);
     event("response.output_item.done").put("output_index", o.index).set("item", o.item.deepCopy());
   }
 

@@ -253,8 +253,15 @@ final class Responses {
         byPhase.set(phase.apiName, phase(result.tokens(), phases, phase));
       }
     }
-    SpeculationStats s = result.stats();
-    ObjectNode summary = c.putObject("summary");
+    c.set("summary", summary(result.stats()));
+    if (judged.breaker() != null) {
+      c.set("breaker", breaker(judged.breaker(), judged.breakerPhase()));
+    }
+    return c;
+  }
+
+  private static ObjectNode summary(SpeculationStats s) {
+    ObjectNode summary = F.objectNode();
     summary.put("n_tokens", s.nTokens());
     summary.put("n_drafted", s.nDrafted());
     summary.put("n_accepted", s.nAccepted());
@@ -267,24 +274,26 @@ final class Responses {
     for (int count : s.acceptedPerStep()) {
       histogram.add(count);
     }
-    ConfidenceBreaker.Report breaker = judged.breaker();
-    if (breaker != null) {
-      ObjectNode b = c.putObject("breaker");
-      if (judged.breakerPhase() != null) {
-        b.put("phase", judged.breakerPhase().apiName);
-      }
-      b.put("window", breaker.window());
-      b.put("threshold", breaker.threshold());
-      b.put("tripped", breaker.tripped());
-      if (breaker.tripped()) {
-        b.put("at_token", breaker.trippedAt());
-      } else {
-        b.putNull("at_token");
-      }
-      putProbability(b, "window_p_correct", breaker.windowMean());
-      b.put("measured_tokens", breaker.measured());
+    return summary;
+  }
+
+  /** What the breaker saw; with the phase it watched, when it watched one. */
+  private static ObjectNode breaker(ConfidenceBreaker.Report breaker, Phase phase) {
+    ObjectNode b = F.objectNode();
+    if (phase != null) {
+      b.put("phase", phase.apiName);
     }
-    return c;
+    b.put("window", breaker.window());
+    b.put("threshold", breaker.threshold());
+    b.put("tripped", breaker.tripped());
+    if (breaker.tripped()) {
+      b.put("at_token", breaker.trippedAt());
+    } else {
+      b.putNull("at_token");
+    }
+    putProbability(b, "window_p_correct", breaker.windowMean());
+    b.put("measured_tokens", breaker.measured());
+    return b;
   }
 
   /**

@@ -152,14 +152,15 @@ final class ResponsesResponse {
   }
 
   /** completed when the reply ended on its own; incomplete when max_output_tokens (or the breaker) cut it. */
-  private String itemStatus() {
-    return result.finishReason() == FinishReason.STOP ? "completed" : "incomplete";
+  private ResponseItems.Status itemStatus() {
+    return result.finishReason() == FinishReason.STOP ? ResponseItems.Status.COMPLETED
+        : ResponseItems.Status.INCOMPLETE;
   }
 
   private ObjectNode finalResponse(Events.Done done) {
-    String status = itemStatus();
-    ObjectNode response = envelope(status);
-    if (!status.equals("completed")) {
+    ResponseItems.Status status = itemStatus();
+    ObjectNode response = envelope(status.apiName);
+    if (status != ResponseItems.Status.COMPLETED) {
       response.putObject("incomplete_details").put("reason",
           result.finishReason() == FinishReason.LOW_CONFIDENCE ? "low_confidence" : "max_output_tokens");
     }
