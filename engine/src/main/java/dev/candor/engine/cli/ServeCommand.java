@@ -41,8 +41,20 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--api-key", description = "require 'Authorization: Bearer KEY' (or set CANDOR_API_KEY)")
   String apiKey;
 
-  @Option(names = "--max-queue", defaultValue = "16", description = "queued requests before 429")
+  @Option(names = "--max-queue", defaultValue = "16", description = "requests waiting to start before 429")
   int maxQueue;
+
+  @Option(names = "--max-batch", defaultValue = "" + ServerConfig.DEFAULT_MAX_BATCH,
+      description = "choices generated together (continuous batching), default ${DEFAULT-VALUE}")
+  int maxBatch;
+
+  @Option(names = "--kv-cache-mb", defaultValue = "0",
+      description = "KV cache the batch may hold, in MB (default: half the Java heap)")
+  long kvCacheMb;
+
+  @Option(names = "--prefill-chunk", defaultValue = "256",
+      description = "prompt tokens prefilled per step while other requests decode (default ${DEFAULT-VALUE})")
+  int prefillChunk;
 
   @Option(names = "--request-timeout", defaultValue = "300", description = "seconds one request may take")
   int requestTimeout;
@@ -98,7 +110,8 @@ public final class ServeCommand implements Callable<Integer> {
           .withAllowedHosts(allowedHosts).withAllowedOrigins(allowedOrigins)
           .withAccessLog(noAccessLog ? null : System.err)
           .withLimits(defaults.limits().withMaxRequestTokens(maxRequestTokens)).withProbeDir(probe)
-          .withGenerationConfig(generationConfig == GenerationConfigMode.auto);
+          .withGenerationConfig(generationConfig == GenerationConfigMode.auto).withMaxBatch(maxBatch)
+          .withKvCacheBytes(kvCacheMb * 1024 * 1024).withPrefillChunk(prefillChunk);
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server = new OpenAiServer(served, generator, confidence, config)) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

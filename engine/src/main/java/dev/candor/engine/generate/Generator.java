@@ -65,6 +65,17 @@ public final class Generator {
     return draftLength;
   }
 
+  /** KV-cache bytes one position takes in the target's and the drafter's caches (keys and values, float32). */
+  public long kvBytesPerPosition() {
+    long bytes = kvBytes(target);
+    return drafter == null ? bytes : bytes + kvBytes(drafter);
+  }
+
+  private static long kvBytes(Backend backend) {
+    var c = backend.config();
+    return 2L * c.numHiddenLayers() * c.numKeyValueHeads() * c.headDim() * Float.BYTES;
+  }
+
   /** The most positions a request needs: prompt, output, and room for one step's draft and bonus. */
   public int contextWindow() {
     return target.config().maxPositionEmbeddings();

@@ -63,7 +63,7 @@ final class CompletionEndpoint {
     long now = System.nanoTime();
     long deadline = now + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis());
     GenerationJob job = new GenerationJob(entry.requestId, request, model, generator, confidence, seed, now, deadline,
-        metrics, faultHook);
+        metrics, faultHook, generator.kvBytesPerPosition());
     scheduler.submit(job);
     String id = (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().formatHex(randomBytes(12));
     long created = System.currentTimeMillis() / 1000;

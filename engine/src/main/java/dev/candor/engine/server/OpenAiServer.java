@@ -84,7 +84,8 @@ public final class OpenAiServer implements AutoCloseable {
     this.generator = generator;
     this.confidence = confidence;
     this.config = config;
-    this.scheduler = new Scheduler(config.maxQueue());
+    this.scheduler = new Scheduler(generator, config.maxQueue(), config.maxBatch(), config.kvBudgetBytes(),
+        config.prefillChunk());
     this.metrics = new ServerMetrics(model.name(), model.backend().description(), scheduler::queued,
         scheduler::running);
     scheduler.onDrop(metrics::dropped);
@@ -195,6 +196,7 @@ public final class OpenAiServer implements AutoCloseable {
     health.put("ready", ready);
     health.put("queued", scheduler.queued());
     health.put("running", scheduler.running());
+    health.put("batch", scheduler.batchSize());
     health.put("requests", metrics.requestCount.get());
     health.put("generations", metrics.generationCount.get());
     health.put("cancelled_generations", metrics.cancelledCount.get());

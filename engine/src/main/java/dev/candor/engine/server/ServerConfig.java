@@ -23,19 +23,32 @@ import java.util.List;
  * @param probeDir the served probe's directory, whose report and diagrams the web page shows; null without a probe
  * @param useGenerationConfig requests that leave out temperature, top_p, top_k or repetition_penalty get the
  *     checkpoint's generation_config.json values (as vLLM does); false: OpenAI's defaults
+ * @param maxBatch sessions (choices) generated together at most
+ * @param kvCacheBytes KV cache the batch may hold; 0 for half the Java heap
+ * @param prefillChunk prompt tokens a session prefills per step while others decode
  */
 public record ServerConfig(String host, int port, String apiKey, int maxQueue, int maxBodyBytes,
     long requestTimeoutMillis, RequestLimits limits, boolean logPrompts, List<String> allowedHosts,
-    List<String> allowedOrigins, PrintStream accessLog, Path probeDir, boolean useGenerationConfig) {
+    List<String> allowedOrigins, PrintStream accessLog, Path probeDir, boolean useGenerationConfig, int maxBatch,
+    long kvCacheBytes, int prefillChunk) {
+
+  /** Sessions generated together by default: enough to share a weight read on a bandwidth-bound model. */
+  public static final int DEFAULT_MAX_BATCH = 8;
 
   public ServerConfig {
+    if (maxBatch < 1) {
+      throw new IllegalArgumentException("max batch must be at least 1, got " + maxBatch);
+    }
+    if (prefillChunk < 1) {
+      throw new IllegalArgumentException("prefill chunk must be at least 1 token, got " + prefillChunk);
+    }
     allowedHosts = List.copyOf(allowedHosts);
     allowedOrigins = List.copyOf(allowedOrigins);
   }
 
   public static ServerConfig defaults(int port) {
     return new ServerConfig("127.0.0.1", port, null, 16, 4 * 1024 * 1024, 300_000, RequestLimits.DEFAULT, false,
-        List.of(), List.of(), null, null, true);
+        List.of(), List.of(), null, null, true, DEFAULT_MAX_BATCH, 0, 256);
   }
 
   public ServerConfig withHost(String h) {
@@ -86,6 +99,23 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     return new Builder(this).useGenerationConfig(use).build();
   }
 
+  public ServerConfig withMaxBatch(int n) {
+    return new Builder(this).maxBatch(n).build();
+  }
+
+  public ServerConfig withKvCacheBytes(long bytes) {
+    return new Builder(this).kvCacheBytes(bytes).build();
+  }
+
+  public ServerConfig withPrefillChunk(int tokens) {
+    return new Builder(this).prefillChunk(tokens).build();
+  }
+
+  /** The KV budget in effect: the configured one, or half the Java heap. */
+  public long kvBudgetBytes() {
+    return kvCacheBytes > 0 ? kvCacheBytes : Runtime.getRuntime().maxMemory() / 2;
+  }
+
   /** A mutable copy of a config, one field at a time. */
   private static final class Builder {
     private String host;
@@ -101,6 +131,9 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     private PrintStream accessLog;
     private Path probeDir;
     private boolean useGenerationConfig;
+    private int maxBatch;
+    private long kvCacheBytes;
+    private int prefillChunk;
 
     Builder(ServerConfig c) {
       host = c.host;
@@ -116,6 +149,9 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
       accessLog = c.accessLog;
       probeDir = c.probeDir;
       useGenerationConfig = c.useGenerationConfig;
+      maxBatch = c.maxBatch;
+      kvCacheBytes = c.kvCacheBytes;
+      prefillChunk = c.prefillChunk;
     }
 
     Builder host(String v) {
@@ -178,9 +214,24 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
       return this;
     }
 
+    Builder maxBatch(int v) {
+      maxBatch = v;
+      return this;
+    }
+
+    Builder kvCacheBytes(long v) {
+      kvCacheBytes = v;
+      return this;
+    }
+
+    Builder prefillChunk(int v) {
+      prefillChunk = v;
+      return this;
+    }
+
     ServerConfig build() {
       return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
-          allowedHosts, allowedOrigins, accessLog, probeDir, useGenerationConfig);
+          allowedHosts, allowedOrigins, accessLog, probeDir, useGenerationConfig, maxBatch, kvCacheBytes, prefillChunk);
     }
   }
 }

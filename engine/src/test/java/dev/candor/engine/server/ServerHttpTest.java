@@ -321,7 +321,7 @@ class ServerHttpTest {
 
   @Test
   void aFullQueueAnswers429() throws Exception {
-    try (TestServer s = new TestServer(false, ServerConfig.defaults(0).withMaxQueue(1))) {
+    try (TestServer s = new TestServer(false, ServerConfig.defaults(0).withMaxQueue(1).withMaxBatch(1))) {
       Socket running = openStream(s, 900); // occupies the worker
       Socket queued = new Socket("127.0.0.1", s.server.port()); // fills the one queue slot
       String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 2}";
