@@ -326,9 +326,15 @@ final class Decoding implements Generator.Session, Drafter.Adjusted {
 
   // ---- the distribution of a position: the model's, adjusted and masked
 
-  /** Whether positions are distributed as the model says (no adjustments, no grammar). */
+  /** Whether positions are distributed as the model says (no adjustments, no grammar, no minimum length). */
   private boolean plain() {
-    return counts == null && automaton == null;
+    return counts == null && automaton == null && request.minTokens() == 0;
+  }
+
+  /** Whether a position whose history holds {@code drafted} drafted tokens comes before min_tokens. */
+  private boolean tooEarlyToEnd(int drafted) {
+    int before = emitter.generated() + (held.isEmpty() ? 0 : 1) + drafted;
+    return before < request.minTokens();
   }
 
   /**
@@ -342,6 +348,13 @@ final class Decoding implements Generator.Session, Drafter.Adjusted {
       return TokenDistribution.of(logits, request.sampling());
     }
     float[] processed = counts == null ? logits.clone() : adjusted(logits, draft, drafted);
+    if (!request.ignoreEos() && tooEarlyToEnd(drafted)) {
+      for (int eos : g.eosTokens()) {
+        if (eos >= 0 && eos < processed.length) {
+          processed[eos] = Float.NEGATIVE_INFINITY;
+        }
+      }
+    }
     if (automaton != null) {
       TokenAutomaton.State at = stateAfter(draft, drafted);
       if (!automaton.isEnded(at)) { // past an end token nothing is allowed; that row only serves an unused bonus

@@ -140,6 +140,8 @@ final class GenerationJob extends Scheduler.Job {
         .watcher(breaker)
         .adjustments(s.adjustments())
         .skipSpecialTokens(request.skipSpecialTokens())
+        .ignoreEos(request.ignoreEos())
+        .minTokens(Math.min(request.minTokens(), maxTokens))
         .build();
   }
 
