@@ -52,6 +52,10 @@ public final class ServeCommand implements Callable<Integer> {
       description = "KV cache the batch may hold, in MB (default: half the Java heap)")
   long kvCacheMb;
 
+  @Option(names = "--prefix-cache-mb", defaultValue = "0", description = "KV of prompt prefixes kept across "
+      + "requests, in MB (default: a quarter of the KV budget; -1 for none)")
+  long prefixCacheMb;
+
   @Option(names = "--prefill-chunk", defaultValue = "256",
       description = "prompt tokens prefilled per step while other requests decode (default ${DEFAULT-VALUE})")
   int prefillChunk;
@@ -111,7 +115,8 @@ public final class ServeCommand implements Callable<Integer> {
           .withAccessLog(noAccessLog ? null : System.err)
           .withLimits(defaults.limits().withMaxRequestTokens(maxRequestTokens)).withProbeDir(probe)
           .withGenerationConfig(generationConfig == GenerationConfigMode.auto).withMaxBatch(maxBatch)
-          .withKvCacheBytes(kvCacheMb * 1024 * 1024).withPrefillChunk(prefillChunk);
+          .withKvCacheBytes(kvCacheMb * 1024 * 1024).withPrefillChunk(prefillChunk)
+          .withPrefixCacheBytes(prefixCacheMb < 0 ? -1 : prefixCacheMb * 1024 * 1024);
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server = new OpenAiServer(served, generator, confidence, config)) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

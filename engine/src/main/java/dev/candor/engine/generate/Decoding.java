@@ -56,6 +56,7 @@ final class Decoding implements Generator.Session, Drafter.Adjusted {
   private Draft proposal = Draft.EMPTY; // this step's draft
   private int stepBase; // the target's cache length before this step's forward
   private boolean closed;
+  private int cachedTokens; // prompt positions restored from the prefix cache
 
   Decoding(Generator g, int[] prompt, GenerationRequest request, Emitter.Listener listener) {
     this.g = g;
@@ -92,6 +93,17 @@ final class Decoding implements Generator.Session, Drafter.Adjusted {
       targetSequence.close();
       throw e;
     }
+    restorePrefix(prompt);
+  }
+
+  /** The longest cached prefix of the prompt's head, copied into both caches (they need not restore as much). */
+  private void restorePrefix(int[] prompt) {
+    if (g.targetPrefixes() != null) {
+      cachedTokens = g.targetPrefixes().restore(targetSequence, prompt, headLength());
+    }
+    if (draft != null && g.drafterPrefixes() != null) {
+      draft.restorePrefix(g.drafterPrefixes(), prompt, headLength());
+    }
   }
 
   Generator generator() {
@@ -109,7 +121,8 @@ final class Decoding implements Generator.Session, Drafter.Adjusted {
     return promptLength - 1;
   }
 
-  boolean prefilling() {
+  @Override
+  public boolean prefilling() {
     return targetSequence.length() < headLength() || (draft != null && draft.length() < headLength());
   }
 
@@ -119,7 +132,7 @@ final class Decoding implements Generator.Session, Drafter.Adjusted {
     if (from >= headLength()) {
       return null;
     }
-    return new BatchEntry(targetSequence, committed.slice(from, Math.min(headLength(), from + maxChunk)), 0, false,
+    return new BatchEntry(targetSequence, committed.slice(from, (int) Math.min(headLength(), (long) from + maxChunk)), 0, false,
         NO_TAPS);
   }
 
@@ -128,10 +141,17 @@ final class Decoding implements Generator.Session, Drafter.Adjusted {
     return draft == null ? null : draft.prefillEntry(committed, headLength(), maxChunk);
   }
 
-  /** Called after each forward that carried a prefill chunk of this sequence. */
+  /** Called after each forward that carried a prefill chunk of this sequence: once done, the prefix is kept. */
   void prefilled() {
     if (!prefilling() && prefillNanos < 0) {
       prefillNanos = System.nanoTime() - start;
+      int[] head = committed.slice(0, headLength());
+      if (g.targetPrefixes() != null) {
+        g.targetPrefixes().store(targetSequence, head, head.length);
+      }
+      if (draft != null && g.drafterPrefixes() != null) {
+        draft.storePrefix(g.drafterPrefixes(), head);
+      }
     }
   }
 
@@ -398,7 +418,7 @@ final class Decoding implements Generator.Session, Drafter.Adjusted {
     long end = System.nanoTime();
     List<TokenRecord> tokens = new ArrayList<>(emitter.tokens());
     return new GenerationResult(emitter.text(), tokens, new ArrayList<>(emitter.textOffsets()),
-        emitter.finishReason(), promptLength, emitter.generated(),
+        emitter.finishReason(), promptLength, cachedTokens, emitter.generated(),
         SpeculationStats.of(tokens, drafted, acceptedDecisions, steps, histogram),
         new GenerationResult.Timings(Math.max(0, prefillNanos), firstRelease == 0 ? end - start : firstRelease - start,
             end - start, draftNanos, verifyNanos));

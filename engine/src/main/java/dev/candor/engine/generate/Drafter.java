@@ -48,7 +48,7 @@ final class Drafter implements AutoCloseable {
     if (from >= upTo) {
       return null;
     }
-    return new BatchEntry(sequence, committed.slice(from, Math.min(upTo, from + maxChunk)), 0, false, NO_TAPS);
+    return new BatchEntry(sequence, committed.slice(from, (int) Math.min(upTo, (long) from + maxChunk)), 0, false, NO_TAPS);
   }
 
   /**
@@ -99,6 +99,16 @@ final class Drafter implements AutoCloseable {
 
     /** Whether draft[0..drafted) has ended the output (a grammar's end), so nothing can be drafted after it. */
     boolean ends(int[] draft, int drafted);
+  }
+
+  /** Restores the longest cached prefix of {@code prompt} (at most {@code maxPositions}) into the empty cache. */
+  void restorePrefix(PrefixCache cache, int[] prompt, int maxPositions) {
+    cache.restore(sequence, prompt, maxPositions);
+  }
+
+  /** Keeps the blocks of {@code head} this cache holds. */
+  void storePrefix(PrefixCache cache, int[] head) {
+    cache.store(sequence, head, head.length);
   }
 
   /** Drops cached positions past {@code length} (rejected drafts). */

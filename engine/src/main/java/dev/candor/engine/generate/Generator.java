@@ -30,6 +30,8 @@ public final class Generator {
   private final Set<Integer> eosTokens;
   private final int draftLength;
   private final RejectionSampler.Verifier verifier;
+  private PrefixCache targetPrefixes; // null: no prefix caching
+  private PrefixCache drafterPrefixes;
 
   /**
    * @param drafter the drafting model, or null for plain decoding
@@ -85,6 +87,41 @@ public final class Generator {
     return drafter;
   }
 
+  /**
+   * Keeps the KV of prompt prefixes across generations, within {@code budgetBytes} (split between the target's and
+   * the drafter's caches in proportion to what a position costs each): a later prompt that starts with the same
+   * tokens copies their cache instead of computing it. Only on backends that copy KV caches; 0 turns it off.
+   */
+  public void cachePrefixes(long budgetBytes) {
+    if (budgetBytes <= 0) {
+      targetPrefixes = null;
+      drafterPrefixes = null;
+      return;
+    }
+    long total = kvBytesPerPosition();
+    long targetShare = drafter == null ? budgetBytes : budgetBytes * kvBytes(target) / total;
+    targetPrefixes = new PrefixCache(targetShare);
+    drafterPrefixes = drafter == null ? null : new PrefixCache(budgetBytes - targetShare);
+  }
+
+  /** Whether prompt prefixes are cached. */
+  public boolean cachesPrefixes() {
+    return targetPrefixes != null;
+  }
+
+  PrefixCache targetPrefixes() {
+    return targetPrefixes;
+  }
+
+  PrefixCache drafterPrefixes() {
+    return drafterPrefixes;
+  }
+
+  /** The target's prefix cache figures, or null without one. */
+  public PrefixCache.Stats prefixStats() {
+    return targetPrefixes == null ? null : targetPrefixes.stats();
+  }
+
   Tokenizer tokenizer() {
     return tokenizer;
   }
@@ -126,6 +163,9 @@ public final class Generator {
   /** A generation in progress, stepped by {@link #step} together with others. */
   public interface Session extends AutoCloseable {
     boolean finished();
+
+    /** Whether its prompt is still being prefilled (its prefix is not yet in the prefix cache). */
+    boolean prefilling();
 
     /** The finished generation (or what it has so far). */
     GenerationResult result();

@@ -46,6 +46,8 @@ final class GenerationJob extends Scheduler.Job {
   private int done;
   private int promptTokens;
   private int completionTokens;
+  private int cachedTokens;
+  private Generator.Session firstOfPrompt; // the current prompt's first choice: the others wait for its prefill
   private volatile boolean released;
   private Events.Echo echo; // the current prompt's echo, computed once for its n choices
 
@@ -72,6 +74,16 @@ final class GenerationJob extends Scheduler.Job {
   @Override
   boolean hasNextSession() {
     return next < choices;
+  }
+
+  /**
+   * With prefix caching, a prompt's other choices wait until its first one has prefilled, then copy its cache
+   * instead of computing it again.
+   */
+  @Override
+  boolean nextSessionReady() {
+    return next % request.n() == 0 || !generator.cachesPrefixes() || firstOfPrompt == null
+        || !firstOfPrompt.prefilling();
   }
 
   @Override
@@ -109,6 +121,9 @@ final class GenerationJob extends Scheduler.Job {
         });
     next++;
     open.put(session, new Opened(choice, breaker));
+    if (choice % request.n() == 0) {
+      firstOfPrompt = session;
+    }
     return session;
   }
 
@@ -117,10 +132,13 @@ final class GenerationJob extends Scheduler.Job {
     Opened o = open.remove(session);
     GenerationResult result = session.result();
     completionTokens += result.generatedTokens();
+    if (o.choice() % request.n() == 0) {
+      cachedTokens += result.cachedPromptTokens(); // the prompt is counted once, with its first choice
+    }
     metrics.generation(result);
     events.add(new Events.Finished(o.choice(), result, o.breaker() == null ? null : o.breaker().report()));
     if (++done == choices) {
-      events.add(new Events.Done(promptTokens, completionTokens));
+      events.add(new Events.Done(promptTokens, completionTokens, cachedTokens));
     }
   }
 

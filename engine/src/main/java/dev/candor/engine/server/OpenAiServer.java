@@ -84,10 +84,11 @@ public final class OpenAiServer implements AutoCloseable {
     this.generator = generator;
     this.confidence = confidence;
     this.config = config;
+    generator.cachePrefixes(config.prefixBudgetBytes()); // prompt prefixes reused across requests
     this.scheduler = new Scheduler(generator, config.maxQueue(), config.maxBatch(), config.kvBudgetBytes(),
         config.prefillChunk());
     this.metrics = new ServerMetrics(model.name(), model.backend().description(), scheduler::queued,
-        scheduler::running);
+        scheduler::running, scheduler::batchSize, generator::prefixStats);
     scheduler.onDrop(metrics::dropped);
     this.guard = new RequestGuard(config);
     this.log = new RequestLog(config.accessLog(), config.logPrompts());

@@ -54,6 +54,11 @@ final class Scheduler implements AutoCloseable {
     /** Whether sessions remain to be opened. */
     abstract boolean hasNextSession();
 
+    /** Whether the next session may open now (it may wait for a sibling's prefill to reuse its prefix). */
+    boolean nextSessionReady() {
+      return true;
+    }
+
     /** KV-cache bytes the next session will hold. */
     abstract long nextSessionBytes();
 
@@ -172,7 +177,8 @@ final class Scheduler implements AutoCloseable {
    * (first come, first served), unless the batch is empty.
    */
   private void admit() {
-    while (batch.size() < maxBatch) {
+    int notReady = 0; // jobs passed over in a row because their next session must wait
+    while (batch.size() < maxBatch && notReady < waiting.size()) {
       Job job = waiting.peekFirst();
       if (job == null) {
         return;
@@ -181,6 +187,13 @@ final class Scheduler implements AutoCloseable {
         drop(job, DropReason.CANCELLED_WHILE_QUEUED);
         continue;
       }
+      if (!job.nextSessionReady()) {
+        waiting.remove(job);
+        waiting.addLast(job);
+        notReady++;
+        continue;
+      }
+      notReady = 0;
       long bytes = job.nextSessionBytes();
       if (kvBytes + bytes > kvBudgetBytes && !batch.isEmpty()) {
         return; // waits for memory to free up

@@ -26,11 +26,12 @@ import java.util.List;
  * @param maxBatch sessions (choices) generated together at most
  * @param kvCacheBytes KV cache the batch may hold; 0 for half the Java heap
  * @param prefillChunk prompt tokens a session prefills per step while others decode
+ * @param prefixCacheBytes KV of prompt prefixes kept across requests; 0 for a quarter of the KV budget, -1 for none
  */
 public record ServerConfig(String host, int port, String apiKey, int maxQueue, int maxBodyBytes,
     long requestTimeoutMillis, RequestLimits limits, boolean logPrompts, List<String> allowedHosts,
     List<String> allowedOrigins, PrintStream accessLog, Path probeDir, boolean useGenerationConfig, int maxBatch,
-    long kvCacheBytes, int prefillChunk) {
+    long kvCacheBytes, int prefillChunk, long prefixCacheBytes) {
 
   /** Sessions generated together by default: enough to share a weight read on a bandwidth-bound model. */
   public static final int DEFAULT_MAX_BATCH = 8;
@@ -48,7 +49,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
 
   public static ServerConfig defaults(int port) {
     return new ServerConfig("127.0.0.1", port, null, 16, 4 * 1024 * 1024, 300_000, RequestLimits.DEFAULT, false,
-        List.of(), List.of(), null, null, true, DEFAULT_MAX_BATCH, 0, 256);
+        List.of(), List.of(), null, null, true, DEFAULT_MAX_BATCH, 0, 256, 0);
   }
 
   public ServerConfig withHost(String h) {
@@ -111,6 +112,15 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     return new Builder(this).prefillChunk(tokens).build();
   }
 
+  public ServerConfig withPrefixCacheBytes(long bytes) {
+    return new Builder(this).prefixCacheBytes(bytes).build();
+  }
+
+  /** The prefix cache's budget in effect: the configured one, a quarter of the KV budget, or none. */
+  public long prefixBudgetBytes() {
+    return prefixCacheBytes > 0 ? prefixCacheBytes : prefixCacheBytes == 0 ? kvBudgetBytes() / 4 : 0;
+  }
+
   /** The KV budget in effect: the configured one, or half the Java heap. */
   public long kvBudgetBytes() {
     return kvCacheBytes > 0 ? kvCacheBytes : Runtime.getRuntime().maxMemory() / 2;
@@ -134,6 +144,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     private int maxBatch;
     private long kvCacheBytes;
     private int prefillChunk;
+    private long prefixCacheBytes;
 
     Builder(ServerConfig c) {
       host = c.host;
@@ -152,6 +163,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
       maxBatch = c.maxBatch;
       kvCacheBytes = c.kvCacheBytes;
       prefillChunk = c.prefillChunk;
+      prefixCacheBytes = c.prefixCacheBytes;
     }
 
     Builder host(String v) {
@@ -229,9 +241,15 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
       return this;
     }
 
+    Builder prefixCacheBytes(long v) {
+      prefixCacheBytes = v;
+      return this;
+    }
+
     ServerConfig build() {
       return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
-          allowedHosts, allowedOrigins, accessLog, probeDir, useGenerationConfig, maxBatch, kvCacheBytes, prefillChunk);
+          allowedHosts, allowedOrigins, accessLog, probeDir, useGenerationConfig, maxBatch, kvCacheBytes, prefillChunk,
+          prefixCacheBytes);
     }
   }
 }
