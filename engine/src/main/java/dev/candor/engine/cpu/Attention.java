@@ -22,7 +22,7 @@ final class Attention {
   static final int TILE = 64;
   /** Query tokens per task. */
   static final int BLOCK = 16;
-  private static final long PARALLEL_WORK = 1 << 16;
+  private static final long PARALLEL_WORK = 1 << 20; // multiply-adds; as Gemm's, a region must pay for itself
 
   private final int heads, kvHeads, hd, groups;
   private final float scale;

@@ -28,8 +28,14 @@ final class Gemm {
     }
   }
 
-  /** Below this many multiply-adds a product runs on the calling thread: a region costs microseconds to start. */
-  private static final long PARALLEL_WORK = 1 << 18;
+  /**
+   * A region costs microseconds to start, and a thread descheduled in the middle of a chunk (the machine is shared)
+   * holds it up: products below this many bytes of weights (memory-bound: a decode step) and this many multiply-adds
+   * (compute-bound: a prefill chunk) run on the calling thread. The default model's are all below at decode and
+   * verify; a Qwen2.5-0.5B's are all above.
+   */
+  private static final long PARALLEL_BYTES = 1 << 20;
+  private static final long PARALLEL_WORK = 1 << 21;
   /** Rows per chunk at least (a multiple of 4, the tile), and about this many multiply-adds per chunk. */
   private static final int MIN_ROWS = 16;
   private static final long CHUNK_WORK = 1 << 19;
@@ -59,9 +65,11 @@ final class Gemm {
     int[] firstChunk = new int[products.length + 1];
     int[] rowsPerChunk = new int[products.length];
     long work = 0;
+    long bytes = 0;
     for (int p = 0; p < products.length; p++) {
       Matrix w = products[p].weight();
       work += (long) n * w.rows * w.cols;
+      bytes += w.bytes();
       rowsPerChunk[p] = rowsPerChunk(w, n);
       firstChunk[p + 1] = firstChunk[p] + (w.rows + rowsPerChunk[p] - 1) / rowsPerChunk[p];
     }
@@ -74,7 +82,7 @@ final class Gemm {
       int from = (chunk - firstChunk[p]) * rowsPerChunk[p];
       multiply(x, n, product, from, Math.min(product.weight().rows, from + rowsPerChunk[p]), worker);
     };
-    if (work < PARALLEL_WORK) {
+    if (work < PARALLEL_WORK && bytes < PARALLEL_BYTES) {
       for (int c = 0; c < firstChunk[products.length]; c++) {
         body.run(c, 0);
       }

@@ -216,22 +216,28 @@ class JavaBackendTest {
     }
   }
 
+  /** Large enough that every product of a prefill, and the lm_head and MLP of a decode step, run in parallel. */
+  static final Qwen2Config WIDE = new Qwen2Config(512, 1536, 4, 8, 2, 64, 1e-6, 10000.0, 8192, 256, false, DType.BF16);
+
   @ParameterizedTest
-  @EnumSource(value = WeightFormat.class, names = {"F32", "Q8_0"})
+  @EnumSource(value = WeightFormat.class, names = {"BF16", "Q8_0"})
   void theThreadCountChangesNoBit(WeightFormat format) {
-    Path dir = checkpoint(LANES, DType.F32);
-    int[] input = tokens(70, LANES.vocabSize(), 7);
+    Path dir = TestCheckpoints.write("cpu-heap-bf16", WIDE, 9, 0.02, DType.BF16, 0, null);
+    int[] input = tokens(70, WIDE.vocabSize(), 7);
     float[][][] logits = new float[2][][];
     int[] threads = {1, 3};
     for (int i = 0; i < 2; i++) {
       try (Checkpoint checkpoint = Checkpoint.open(dir);
           JavaBackend backend = JavaBackend.load(checkpoint, format, threads[i]);
           Sequence s = backend.newSequence(80)) {
-        logits[i] = s.forward(input, input.length).logits();
+        float[][] prefill = s.forward(input, input.length).logits();
+        float[] decoded = s.decode(3);
+        logits[i] = java.util.Arrays.copyOf(prefill, input.length + 1);
+        logits[i][input.length] = decoded;
         assertEquals(threads[i], backend.threads());
       }
     }
-    for (int t = 0; t < input.length; t++) {
+    for (int t = 0; t <= input.length; t++) {
       assertArrayEquals(logits[0][t], logits[1][t], 0f, "position " + t);
     }
   }
@@ -260,7 +266,7 @@ class JavaBackendTest {
    */
   @Test
   void aBf16CheckpointIsComputedWithInPlaceNotWidenedIntoTheHeap() {
-    Qwen2Config shape = new Qwen2Config(512, 1536, 4, 8, 2, 64, 1e-6, 10000.0, 8192, 256, false, DType.BF16);
+    Qwen2Config shape = WIDE;
     Path dir = TestCheckpoints.write("cpu-heap-bf16", shape, 9, 0.02, DType.BF16, 0, null);
     long weightBytes = 2 * shape.parameterCount();
     assertTrue(weightBytes > 30_000_000, "a checkpoint large enough to see in the heap: " + weightBytes);
