@@ -135,6 +135,23 @@ public final class Peer {
         steps / (r.path("decode_ms").asDouble() / 1e3), tokens, r.path("threads").asInt(), gguf, load);
   }
 
+  /**
+   * The peer's logits at every position of {@code tokens}, teacher-forced in one batch (with a float32 KV cache, as
+   * Candor's), written to {@code out} as little-endian float32 [positions, vocab]; returns the peer's vocabulary size.
+   */
+  public static int teacherForcedLogits(Path gguf, int[] tokens, int threads, Path out) {
+    String ids = Arrays.stream(tokens).mapToObj(Integer::toString).collect(Collectors.joining(","));
+    ProcessBuilder pb = new ProcessBuilder(install().toString(), "-m", gguf.toString(), "-p", ids,
+        "-t", Integer.toString(threads), "--logits", out.toString());
+    String result = exec(pb, "candor-peer --logits");
+    try {
+      JsonNode r = JSON.readTree(result.substring(result.lastIndexOf("\n{") + 1));
+      return r.path("n_vocab").asInt();
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalStateException("candor-peer --logits printed no result: " + result, e);
+    }
+  }
+
   /** Runs a process to its end; its stdout, or an exception with its output when it fails. */
   private static String exec(ProcessBuilder pb, String what) {
     try {
