@@ -101,7 +101,13 @@ record CpuWeights(Matrix embedTokens, List<Layer> layers, float[] norm, Matrix l
       WeightFormat target = format == null ? own : format;
       if (target == own) {
         mappedAny = true;
-        return inPlace(own, rows, cols, t.data());
+        Matrix m = inPlace(own, rows, cols, t.data());
+        long i = m instanceof F16Matrix f16 ? f16.firstNonFinite() : -1;
+        if (i >= 0) {
+          throw new CheckpointException(t.file() + ": tensor '" + t.name() + "': an infinity or NaN at [" + i / cols
+              + ", " + i % cols + "]; a float16 weight must be finite");
+        }
+        return m;
       }
       Matrix converted = switch (target) {
         case Q8_0 -> Q8Matrix.quantize(rows, cols, (r, out) -> t.copyTo((long) r * cols, out, 0, cols), memory,

@@ -310,6 +310,28 @@ class JavaBackendTest {
   }
 
   @Test
+  void aFloat16MatrixHoldingAnInfinityIsRefusedNamingTheTensor(@org.junit.jupiter.api.io.TempDir Path tmp)
+      throws IOException {
+    Qwen2Config config = ODD.withDtype(DType.F16);
+    String bad = Qwen2Tensors.layer(config, 1).upProj().name();
+    List<CheckpointWriter.Entry> entries = new ArrayList<>();
+    for (var e : dev.candor.engine.checkpoint.RandomCheckpoint.entries(config, 3, 0.2)) {
+      entries.add(!e.name().equals(bad) ? e : new CheckpointWriter.Entry(e.name(), e.shape(), (from, out, count) -> {
+        e.values().fill(from, out, count);
+        if (from == 0) {
+          out[40] = Float.POSITIVE_INFINITY; // row 1, column 8 of [37, 32]
+        }
+      }));
+    }
+    CheckpointWriter.write(tmp, config, entries, DType.F16, 0, List.of());
+    try (Checkpoint checkpoint = Checkpoint.open(tmp)) {
+      var e = assertThrows(dev.candor.engine.checkpoint.CheckpointException.class,
+          () -> JavaBackend.load(checkpoint, null, 1));
+      assertTrue(e.getMessage().contains(bad) && e.getMessage().contains("[1, 8]"), e.getMessage());
+    }
+  }
+
+  @Test
   void weightFormatsAndThreadsAreRefusedWhereTheyDoNotApply() {
     Path dir = checkpoint(ODD, DType.F32);
     var e = assertThrows(IllegalArgumentException.class, () -> LoadedModel.load(dir, "cpu", "djl", WeightFormat.Q8_0, 2));
