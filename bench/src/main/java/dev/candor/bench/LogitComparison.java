@@ -29,6 +29,37 @@ public record LogitComparison(int positions, double maxRelative, double medianRe
 
   private static final ValueLayout.OfFloat LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+  /** Compares two engines' logits [positions][vocab] in memory; {@code reference} sets each position's range. */
+  public static LogitComparison of(float[][] reference, float[][] other) {
+    int positions = reference.length;
+    double[] relative = new double[positions];
+    double maxAbsolute = 0;
+    double ranges = 0;
+    int agree = 0;
+    for (int p = 0; p < positions; p++) {
+      float[] u = reference[p];
+      float[] v = other[p];
+      int argA = 0;
+      int argB = 0;
+      float min = Float.POSITIVE_INFINITY;
+      double worst = 0;
+      for (int i = 0; i < u.length; i++) {
+        worst = Math.max(worst, Math.abs(u[i] - v[i]));
+        argA = u[i] > u[argA] ? i : argA;
+        argB = v[i] > v[argB] ? i : argB;
+        min = Math.min(min, u[i]);
+      }
+      relative[p] = worst / Math.max(1e-30, u[argA] - min);
+      maxAbsolute = Math.max(maxAbsolute, worst);
+      ranges += u[argA] - min;
+      agree += argA == argB ? 1 : 0;
+    }
+    double[] sorted = relative.clone();
+    Arrays.sort(sorted);
+    return new LogitComparison(positions, sorted[positions - 1], sorted[positions / 2], maxAbsolute,
+        ranges / positions, agree, relative);
+  }
+
   /** Compares two files of little-endian float32 [positions, vocab]; {@code reference} sets each position's range. */
   public static LogitComparison of(Path reference, Path other, int vocab) throws IOException {
     try (Arena arena = Arena.ofConfined();
