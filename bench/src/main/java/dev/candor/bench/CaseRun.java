@@ -56,6 +56,9 @@ public final class CaseRun {
       r.put("load_seconds", (System.nanoTime() - t0) / 1e9);
       measure(model, draft, probe, prompt, decodeTokens, reps, logitsOut, r);
     }
+    if (r.get("parameters").asLong() <= 2_000_000_000L) {
+      oneThreadCpu(target, format, prompt, r);
+    }
     r.put("peak_rss_mb", EndToEnd.peakRssMb());
     r.put("process_cpu_seconds",
         ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime()
@@ -160,7 +163,7 @@ public final class CaseRun {
     }
   }
 
-  /** Logits at every position of prompt + greedy[0 .. n-1], one forward, as little-endian float32 [positions, vocab]. */
+  /** Logits at every position of prompt + greedy[0 .. n-1] in one forward, little-endian float32 [positions, vocab]. */
   private static void writeTeacherForcedLogits(JavaBackend backend, int[] prompt, int[] greedy, Path out)
       throws IOException {
     int[] sequence = EndToEnd.teacherForced(prompt, greedy);
@@ -178,6 +181,38 @@ public final class CaseRun {
           ch.write(row);
         }
       }
+    }
+  }
+
+  /**
+   * CPU time per token on one thread (the calling thread does all the work when there is one): prefill of the prompt
+   * and plain decode steps. Unlike the wall clock it hardly changes when other jobs share the machine, so it compares
+   * with the peer's own CPU time on one thread even then.
+   */
+  static void oneThreadCpu(Path target, WeightFormat format, int[] prompt, ObjectNode r) {
+    var mx = ManagementFactory.getThreadMXBean();
+    try (var checkpoint = dev.candor.engine.checkpoint.Checkpoint.open(target);
+        JavaBackend one = JavaBackend.load(checkpoint, format, 1)) {
+      double[] prefill = new double[3];
+      double[] decode = new double[3];
+      for (int rep = 0; rep < prefill.length + 1; rep++) { // the first is a warm-up
+        try (Sequence s = one.newSequence(prompt.length + 16)) {
+          long c0 = mx.getCurrentThreadCpuTime();
+          s.prefill(prompt);
+          long c1 = mx.getCurrentThreadCpuTime();
+          for (int i = 0; i < 16; i++) {
+            s.decode(prompt[i]);
+          }
+          long c2 = mx.getCurrentThreadCpuTime();
+          if (rep > 0) {
+            prefill[rep - 1] = (c1 - c0) / 1e9;
+            decode[rep - 1] = (c2 - c1) / 1e9 / 16;
+          }
+        }
+      }
+      ObjectNode o = r.putObject("one_thread");
+      o.put("prefill_cpu_seconds", EndToEnd.median(prefill));
+      o.put("decode_cpu_seconds_per_token", EndToEnd.median(decode));
     }
   }
 

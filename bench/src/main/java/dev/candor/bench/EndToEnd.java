@@ -60,7 +60,8 @@ public final class EndToEnd {
 
     /** The checkpoint: the embedded default, or a random one of the named shape, written once into the cache. */
     Path target() {
-      return isDefault() ? BenchCheckpoints.repoRoot().resolve("models/default/target") : BenchCheckpoints.get(model, 0);
+      return isDefault() ? BenchCheckpoints.repoRoot().resolve("models/default/target")
+          : BenchCheckpoints.get(model, 0);
     }
   }
 
@@ -208,6 +209,12 @@ public final class EndToEnd {
     }
     o.put("greedy_tokens_agreeing", agree);
     o.put("greedy_tokens", ours.length);
+    if (candor.has("one_thread")) {
+      Peer.PeerResult one = Peer.run(target, type, c.prompt(), 17, 1);
+      ObjectNode t = o.putObject("one_thread");
+      t.put("prefill_cpu_seconds", one.promptCpuSeconds());
+      t.put("decode_cpu_seconds_per_token", one.decodeCpuSecondsPerStep());
+    }
     int vocab = Peer.teacherForcedLogits(peer.model(), teacherForced(c.prompt(), ours), threads, peerLogits);
     LogitComparison cmp = LogitComparison.of(candorLogits, peerLogits, vocab);
     ObjectNode forced = o.putObject("teacher_forced");

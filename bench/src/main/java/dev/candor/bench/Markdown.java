@@ -17,7 +17,8 @@ final class Markdown {
         bw.get("repetitions").asInt()));
     md.append("| model | weights | decode (tokens/s) | of the limit | vs peer | prefill (tokens/s) | vs peer | peak RSS"
         + " (MB) | weights (MB) | logits vs peer, max \\|Δ\\| / range (max, median) | argmax agree | greedy agree"
-        + " | valid |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|\n");
+        + " | one thread, CPU per token vs peer: decode, prefill | valid |\n"
+        + "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n");
     for (JsonNode r : report.get("results")) {
       md.append(row(r)).append('\n');
     }
@@ -32,7 +33,7 @@ final class Markdown {
   private static String row(JsonNode r) {
     String head = "| " + r.get("model").asText() + " | " + r.get("format").asText() + " |";
     if (r.has("skipped")) {
-      return head + " skipped: " + r.get("skipped").asText() + " |||||||||||";
+      return head + " skipped: " + r.get("skipped").asText() + " ||||||||||||";
     }
     JsonNode c = r.path("candor");
     JsonNode p = r.path("peer");
@@ -48,7 +49,9 @@ final class Markdown {
             f.get("max_abs_diff_over_range_max").asDouble(), f.get("max_abs_diff_over_range_median").asDouble())),
         " " + (f.isMissingNode() ? "—" : f.get("argmax_agree").asInt() + " / " + f.get("positions").asInt()),
         " " + (p.has("greedy_tokens_agreeing") ? p.get("greedy_tokens_agreeing").asInt() + " / "
-            + p.get("greedy_tokens").asInt() : "—"), " " + validity) + " |";
+            + p.get("greedy_tokens").asInt() : "—"), " " + (q.has("one_thread_decode_cpu_vs_peer")
+            ? String.format(Locale.ROOT, "%.2f×, %.2f×", q.get("one_thread_decode_cpu_vs_peer").asDouble(),
+            q.get("one_thread_prefill_cpu_vs_peer").asDouble()) : "—"), " " + validity) + " |";
   }
 
   private static String defaultExtras(JsonNode r) {

@@ -35,7 +35,8 @@ public final class MemoryBandwidth implements AutoCloseable {
   private static final long WARM_SLICE = 1 << 22;
 
   /** One measurement: each pattern's median GB/s and the best of them. */
-  public record Result(double bestGbs, String bestPattern, Map<String, Double> medianGbs, int repetitions, int threads) {}
+  public record Result(double bestGbs, String bestPattern, Map<String, Double> medianGbs, int repetitions,
+      int threads) {}
 
   /** A way of reading [from, to) of the buffer on one thread; returns something the JIT cannot drop. */
   @FunctionalInterface

@@ -40,6 +40,15 @@ final class Verdict {
         reasons.add(String.format(java.util.Locale.ROOT, "decode %.2f tokens/s exceeds the bandwidth limit %.2f: the"
             + " limit or the timing is wrong", decode, limit));
       }
+      JsonNode ours = candor.path("one_thread");
+      JsonNode theirs = peer.path("one_thread");
+      if (ours.has("decode_cpu_seconds_per_token") && theirs.has("decode_cpu_seconds_per_token")) {
+        // speed at equal CPU: the peer's CPU time per token over ours (above 1: Candor does a token's work faster)
+        ratios.put("one_thread_decode_cpu_vs_peer", theirs.get("decode_cpu_seconds_per_token").asDouble()
+            / ours.get("decode_cpu_seconds_per_token").asDouble());
+        ratios.put("one_thread_prefill_cpu_vs_peer", theirs.get("prefill_cpu_seconds").asDouble()
+            / ours.get("prefill_cpu_seconds").asDouble());
+      }
       if (peer.has("decode_tokens_per_second")) {
         ratios.put("decode_vs_peer", decode / peer.get("decode_tokens_per_second").asDouble());
         ratios.put("prefill_vs_peer", candor.get("prefill_tokens_per_second").asDouble()

@@ -54,7 +54,7 @@ public final class GgufExport {
     F32(0, 1, 4, 0),
     F16(1, 1, 2, 1),
     BF16(30, 1, 2, 32),
-    /** ggml's block_q8_0: a float16 scale, then 32 int8 values; quantized by Candor's {@link dev.candor.engine.cpu.Q8_0}. */
+    /** ggml's block_q8_0: a float16 scale, then 32 int8 values; quantized by {@link dev.candor.engine.cpu.Q8_0}. */
     Q8_0(8, dev.candor.engine.cpu.Q8_0.BLOCK, 2 + dev.candor.engine.cpu.Q8_0.BLOCK, 7);
 
     /** ggml's {@code enum ggml_type}. */

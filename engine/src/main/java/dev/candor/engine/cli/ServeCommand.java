@@ -58,10 +58,12 @@ public final class ServeCommand implements Callable<Integer> {
   String device;
 
   @Option(names = "--weights", defaultValue = "native",
-      description = "java backend: native (the checkpoint's own types, used in place), q8_0 (8-bit, quantized at load), f32, f16 or bf16")
+      description = "java backend: native (the checkpoint's own types, used in place), q8_0 (8-bit, quantized at"
+          + " load), f32, f16 or bf16")
   String weights;
 
-  @Option(names = "--threads", description = "java backend: threads for the matrix products (default: the cores, ${DEFAULT-VALUE})")
+  @Option(names = "--threads",
+      description = "java backend: threads for the matrix products (default: the cores, ${DEFAULT-VALUE})")
   int threads = dev.candor.engine.cpu.JavaBackend.defaultThreads();
 
   @Override
