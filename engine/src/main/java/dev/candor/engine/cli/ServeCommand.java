@@ -1,6 +1,7 @@
 package dev.candor.engine.cli;
 
 import dev.candor.engine.LoadedModel;
+import dev.candor.engine.model.WeightFormat;
 import dev.candor.engine.confidence.ConfidenceModel;
 import dev.candor.engine.confidence.TokenProbability;
 import dev.candor.engine.generate.Generator;
@@ -96,11 +97,21 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N")
   String device;
 
+  @Option(names = "--weights", defaultValue = "native",
+      description = "java backend: native (the checkpoint's own types, used in place), q8_0 (8-bit, quantized at"
+          + " load), f32, f16 or bf16")
+  String weights;
+
+  @Option(names = "--threads",
+      description = "java backend: threads for the matrix products (default: the cores, ${DEFAULT-VALUE})")
+  int threads = dev.candor.engine.cpu.JavaBackend.defaultThreads();
+
   @Override
   public Integer call() throws Exception {
     String key = apiKey != null ? apiKey : System.getenv("CANDOR_API_KEY");
-    try (LoadedModel target = LoadedModel.load(model, device, backend);
-        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend)) {
+    WeightFormat format = WeightFormat.parse(weights);
+    try (LoadedModel target = LoadedModel.load(model, device, backend, format, threads);
+        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend, format, threads)) {
       if (draft != null) {
         target.requireSameVocabulary(draft);
       }
