@@ -2,6 +2,7 @@ package dev.candor.engine.cpu;
 
 import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.model.Forward;
+import dev.candor.engine.model.KvBlock;
 import dev.candor.engine.model.Sequence;
 import java.util.Arrays;
 
@@ -71,6 +72,59 @@ final class JavaSequence implements Sequence {
 
   @Override
   public void close() {}
+
+  @Override
+  public boolean copiesKv() {
+    return true;
+  }
+
+  /** Positions [from, to) of every layer's cache, in the cache's own layout with the positions packed. */
+  @Override
+  public KvBlock copyOut(int from, int to) {
+    if (from < 0 || to > length || from >= to) {
+      throw new IllegalArgumentException("positions [" + from + ", " + to + ") outside the cache's 0.." + length);
+    }
+    int n = to - from;
+    float[][] blockKeys = new float[keys.length][kvDim * n];
+    float[][] blockValues = new float[keys.length][kvDim * n];
+    for (int l = 0; l < keys.length; l++) {
+      for (int row = 0; row < kvDim; row++) { // keys: [kvHead * headDim + d][position]
+        System.arraycopy(keys[l], row * capacity + from, blockKeys[l], row * n, n);
+      }
+      for (int g = 0; g < kvHeads; g++) { // values: [kvHead][position][headDim]
+        System.arraycopy(values[l], (g * capacity + from) * hd, blockValues[l], g * n * hd, n * hd);
+      }
+    }
+    return new Block(backend, n, blockKeys, blockValues);
+  }
+
+  @Override
+  public void append(KvBlock block) {
+    if (!(block instanceof Block b) || b.backend != backend) {
+      throw new IllegalArgumentException("a KV block of another backend or model");
+    }
+    int n = b.positions;
+    if (length + n > capacity) {
+      throw new IllegalArgumentException("sequence of " + (length + n) + " positions exceeds its capacity " + capacity);
+    }
+    for (int l = 0; l < keys.length; l++) {
+      for (int row = 0; row < kvDim; row++) {
+        System.arraycopy(b.keys[l], row * n, keys[l], row * capacity + length, n);
+      }
+      for (int g = 0; g < kvHeads; g++) {
+        System.arraycopy(b.values[l], g * n * hd, values[l], (g * capacity + length) * hd, n * hd);
+      }
+    }
+    length += n;
+  }
+
+  /** A copy of some positions of a {@link JavaSequence}'s cache: per layer, keys [kvDim][n] and values [kvHeads][n][hd]. */
+  private record Block(JavaBackend backend, int positions, float[][] keys, float[][] values) implements KvBlock {
+    @Override
+    public long bytes() {
+      return 2L * keys.length * keys[0].length * Float.BYTES;
+    }
+  }
 
   @Override
   public Forward forward(int[] tokens, int numLogits, int... taps) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.candor.engine.checkpoint.Checkpoint;
 import dev.candor.engine.checkpoint.DType;
+import dev.candor.engine.cpu.JavaBackend;
 import dev.candor.engine.djl.DjlBackend;
 import dev.candor.engine.model.Backend;
 import dev.candor.engine.sampling.SamplingParams;
@@ -30,6 +31,8 @@ class PrefixCacheTest {
   static Tokenizer tokenizer;
   static Backend djlTarget;
   static Backend djlDrafter;
+  static Backend javaTarget;
+  static Backend javaDrafter;
 
   static Backend load(String name, long seed, double std, BiFunction<Checkpoint, String, Backend> loader) {
     try (Checkpoint c = Checkpoint.open(TestCheckpoints.write(name, TestCheckpoints.tiny(VOCAB, false), seed, std,
@@ -43,12 +46,16 @@ class PrefixCacheTest {
     tokenizer = Tokenizer.load(TestCheckpoints.qwenTokenizer().resolve("tokenizer.json"));
     djlTarget = load("prefix-target", 31, 0.3, DjlBackend::load);
     djlDrafter = load("prefix-drafter", 31, 0.27, DjlBackend::load);
+    javaTarget = load("prefix-target", 31, 0.3, (c, device) -> JavaBackend.load(c));
+    javaDrafter = load("prefix-drafter", 31, 0.27, (c, device) -> JavaBackend.load(c));
   }
 
   @AfterAll
   static void tearDown() {
     djlTarget.close();
     djlDrafter.close();
+    javaTarget.close();
+    javaDrafter.close();
     tokenizer.close();
   }
 
@@ -95,6 +102,23 @@ class PrefixCacheTest {
       assertEquals(64, shared.cachedPromptTokens(), "the blocks the system prompt fills");
       assertClose(run(cold, other), shared, tolerance);
       assertTrue(warm.prefixStats().hits() >= 2);
+    }
+  }
+
+  @Test
+  void javaReusesPrefixesBitForBit() {
+    reusesPrefixes(javaTarget, javaDrafter, 0);
+  }
+
+  @Test
+  void aBlockOfAnotherModelIsRefused() {
+    try (var a = javaTarget.newSequence(64); var b = javaDrafter.newSequence(64)) {
+      a.prefill(prompt(4, 40));
+      var block = a.copyOut(0, 32);
+      assertEquals(32, block.positions());
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> b.append(block));
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> a.copyOut(30, 41));
+      assertEquals(0, b.length(), "a refused block leaves the sequence as it was");
     }
   }
 
