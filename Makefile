@@ -15,7 +15,7 @@ LIB := build/lib/.built
 # the embedded default: a small target and drafter trained on the code-trace task, and their calibrated probe
 DEFAULT := models/default
 
-.PHONY: build test test-browser run models bench bench-quick bench-jmh bench-decode gpu-bundle stress clean help
+.PHONY: build test test-browser run models bench bench-quick bench-q8 bench-jmh bench-decode gpu-bundle stress clean help
 
 help:
 	@echo "make run     serve the default model, and its web page at http://$(HOST):$(PORT)/ (PORT=... to change)"
@@ -23,7 +23,7 @@ help:
 	@echo "make test-browser  only the web page's tests, in headless Chromium (apt-get install chromium)"
 	@echo "make build   compile and assemble build/lib for bin/candor"
 	@echo "make models  retrain the default target, drafter and probe from their seeds (about an hour)"
-	@echo "make bench   end-to-end benchmark against the bandwidth limit and llama.cpp (bench-quick, bench-jmh: see bench/README.md)"
+	@echo "make bench   end-to-end benchmark against the bandwidth limit and llama.cpp (bench-quick, bench-q8, bench-jmh: see bench/README.md)"
 	@echo "make stress  load, fault and fuzz tests at a larger size; writes build/stress/REPORT.md"
 
 build: $(LIB)
@@ -41,14 +41,20 @@ BENCH_JAVA := $(JAVA) --add-modules jdk.incubator.vector --enable-native-access=
   -Dai.djl.offline=true -DDJL_CACHE_DIR=$(CURDIR)/.cache/djl -DENGINE_CACHE_DIR=$(CURDIR)/.cache/djl \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "build/bench-lib/*"
 
-# End to end, in one run: speeds (plain and speculative), latency, memory, record and probe costs, the bandwidth
-# limit and the peer (llama.cpp, built once into ~/.cache/candor/peer). Writes bench/results/DATE-MACHINE.{json,md}.
+# End to end, in one run: every model at every weight format against the bandwidth limit and the peer (llama.cpp,
+# built once into ~/.cache/candor/peer), teacher-forced logits compared, invalid cases marked. Writes
+# bench/results/DATE-MACHINE.{json,md} and bench/results/summary.json. BENCH_ARGS="--only qwen2.5-0.5b:q8_0" etc.
+BENCH_ARGS ?=
 bench: $(LIB)
-	$(BENCH_JAVA) dev.candor.bench.EndToEnd
+	$(BENCH_JAVA) dev.candor.bench.EndToEnd $(BENCH_ARGS)
 
-# The same with fewer tokens and repetitions: a quick comparison between two commits (a few minutes once the peer is built).
+# The default model and the 0.5B shape at bf16 and q8_0, fewer tokens and one repetition: two commits compared in minutes.
 bench-quick: $(LIB)
-	$(BENCH_JAVA) dev.candor.bench.EndToEnd --quick
+	$(BENCH_JAVA) dev.candor.bench.EndToEnd --quick $(BENCH_ARGS)
+
+# What --weights q8_0 changes: logit error, greedy agreement, the default probe's calibration (bench/results/q8_0-quality.md).
+bench-q8: $(LIB)
+	$(BENCH_JAVA) dev.candor.bench.QuantizationQuality
 
 # JMH: the parts of the hot loop, each alone (see bench/README.md); JMH_ARGS passes options, e.g. JMH_ARGS="-f 1 Record"
 bench-jmh: $(LIB)

@@ -3,10 +3,13 @@
 // tokenizers do), one prefill, then greedy decoding one token per llama_decode call, argmax taken here (the first of
 // equal maxima, as Candor's TokenDistribution does). Prints one JSON object on stdout: the generated ids and the
 // wall-clock time of the prefill and of the decode steps (plus llama.cpp's own perf counters, to cross-check).
+// With --logits FILE it instead runs the prompt teacher-forced, one llama_decode with logits at every position, and
+// writes them to FILE as little-endian float32 [positions, n_vocab], for the benchmark to compare with Candor's (with
+// a float32 KV cache, as Candor's, so what differs is the matrix products' arithmetic).
 //
 // Built against the llama.cpp source that fetch.sh takes from the pinned npm package; see README.md beside this file.
 //
-//   candor-peer -m MODEL.gguf (-p ID,ID,... | -P TEXT) [-n TOKENS] [-t THREADS] [--warmup N] [-v]
+//   candor-peer -m MODEL.gguf (-p ID,ID,... | -P TEXT) [-n TOKENS] [-t THREADS] [--warmup N] [--logits FILE] [-v]
 
 #include "ggml-backend.h"
 #include "llama.h"
@@ -16,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -36,8 +40,16 @@ static double now_ms() {
     return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
 }
 
+// CPU time of the whole process (all its threads): with -t 1, the compute itself. On a machine shared with other
+// jobs the wall clock measures the sharing; this measures the work.
+static double cpu_ms() {
+    timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
 static int usage(const char * argv0) {
-    fprintf(stderr, "usage: %s -m MODEL.gguf (-p ID,ID,... | -P TEXT) [-n TOKENS] [-t THREADS] [--warmup N] [-v]\n", argv0);
+    fprintf(stderr, "usage: %s -m MODEL.gguf (-p ID,ID,... | -P TEXT) [-n TOKENS] [-t THREADS] [--warmup N] [--logits FILE] [-v]\n", argv0);
     return 2;
 }
 
@@ -56,6 +68,8 @@ struct run_result {
     std::vector<llama_token> tokens;
     double prompt_ms = 0;
     double decode_ms = 0;
+    double prompt_cpu_ms = 0;
+    double decode_cpu_ms = 0;
     int decode_steps = 0;
 };
 
@@ -66,13 +80,16 @@ static bool generate(llama_context * ctx, int n_vocab, std::vector<llama_token> 
 
     // prefill: the whole prompt in one batch; the first generated token comes from its last position
     double t0 = now_ms();
+    double c0 = cpu_ms();
     if (llama_decode(ctx, llama_batch_get_one(prompt.data(), (int32_t) prompt.size())) != 0) {
         fprintf(stderr, "candor-peer: llama_decode failed on the prompt\n");
         return false;
     }
     llama_token next = argmax(llama_get_logits_ith(ctx, -1), n_vocab);
     double t1 = now_ms();
+    double c1 = cpu_ms();
     out.prompt_ms = t1 - t0;
+    out.prompt_cpu_ms = c1 - c0;
     out.tokens.push_back(next);
 
     // decode: one token in, one token out
@@ -86,7 +103,44 @@ static bool generate(llama_context * ctx, int n_vocab, std::vector<llama_token> 
         out.decode_steps++;
     }
     out.decode_ms = now_ms() - t1;
+    out.decode_cpu_ms = cpu_ms() - c1;
     return true;
+}
+
+// Teacher-forced: every token of the prompt in one batch, logits at every position, written to path.
+static bool forced_logits(llama_context * ctx, int n_vocab, const std::vector<llama_token> & tokens, const char * path,
+                          double & ms) {
+    llama_memory_clear(llama_get_memory(ctx), true);
+    llama_batch batch = llama_batch_init((int32_t) tokens.size(), 0, 1);
+    for (size_t i = 0; i < tokens.size(); i++) {
+        batch.token[i] = tokens[i];
+        batch.pos[i] = (llama_pos) i;
+        batch.n_seq_id[i] = 1;
+        batch.seq_id[i][0] = 0;
+        batch.logits[i] = 1;
+    }
+    batch.n_tokens = (int32_t) tokens.size();
+    double t0 = now_ms();
+    int rc = llama_decode(ctx, batch);
+    ms = now_ms() - t0;
+    llama_batch_free(batch);
+    if (rc != 0) {
+        fprintf(stderr, "candor-peer: llama_decode failed on the teacher-forced batch\n");
+        return false;
+    }
+    FILE * out = fopen(path, "wb");
+    if (out == nullptr) {
+        fprintf(stderr, "candor-peer: cannot write %s\n", path);
+        return false;
+    }
+    for (size_t i = 0; i < tokens.size(); i++) {
+        if (fwrite(llama_get_logits_ith(ctx, (int32_t) i), sizeof(float), n_vocab, out) != (size_t) n_vocab) {
+            fprintf(stderr, "candor-peer: short write to %s\n", path);
+            fclose(out);
+            return false;
+        }
+    }
+    return fclose(out) == 0;
 }
 
 static std::string json_escape(const std::string & s) {
@@ -114,6 +168,7 @@ int main(int argc, char ** argv) {
     int n_gen = 16;
     int threads = 2;
     int warmup = 1;
+    std::string logits_path;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         auto value = [&]() -> const char * {
@@ -129,6 +184,7 @@ int main(int argc, char ** argv) {
         else if (a == "-n") { n_gen = atoi(value()); }
         else if (a == "-t") { threads = atoi(value()); }
         else if (a == "--warmup") { warmup = atoi(value()); }
+        else if (a == "--logits") { logits_path = value(); }
         else if (a == "-v") { verbose = true; }
         else { return usage(argv[0]); }
     }
@@ -184,12 +240,30 @@ int main(int argc, char ** argv) {
     cparams.n_threads = threads;
     cparams.n_threads_batch = threads;
     cparams.no_perf = false;
+    if (!logits_path.empty()) {
+        // numerics, not speed: a float32 KV cache as Candor's (llama.cpp's default is float16)
+        cparams.type_k = GGML_TYPE_F32;
+        cparams.type_v = GGML_TYPE_F32;
+    }
     llama_context * ctx = llama_init_from_model(model, cparams);
     if (ctx == nullptr) {
         fprintf(stderr, "candor-peer: cannot create a context\n");
         return 1;
     }
     t_load = now_ms() - t_load;
+
+    if (!logits_path.empty()) {
+        double ms = 0;
+        if (!forced_logits(ctx, n_vocab, prompt, logits_path.c_str(), ms)) {
+            return 1;
+        }
+        printf("{\"engine\":\"llama.cpp\",\"version\":\"%s\",\"threads\":%d,\"positions\":%zu,\"n_vocab\":%d,"
+            "\"forced_ms\":%.3f}\n", json_escape(PEER_VERSION).c_str(), threads, prompt.size(), n_vocab, ms);
+        llama_free(ctx);
+        llama_model_free(model);
+        llama_backend_free();
+        return 0;
+    }
 
     run_result r;
     for (int w = 0; w < warmup; w++) {
@@ -207,6 +281,7 @@ int main(int argc, char ** argv) {
         json_escape(PEER_VERSION).c_str(), json_escape(llama_print_system_info()).c_str(), threads, t_load);
     printf("\"prompt_tokens\":%zu,\"prompt_ms\":%.3f,\"decode_steps\":%d,\"decode_ms\":%.3f,",
         prompt.size(), r.prompt_ms, r.decode_steps, r.decode_ms);
+    printf("\"prompt_cpu_ms\":%.3f,\"decode_cpu_ms\":%.3f,", r.prompt_cpu_ms, r.decode_cpu_ms);
     printf("\"perf\":{\"n_p_eval\":%d,\"t_p_eval_ms\":%.3f,\"n_eval\":%d,\"t_eval_ms\":%.3f},",
         perf.n_p_eval, perf.t_p_eval_ms, perf.n_eval, perf.t_eval_ms);
     printf("\"prompt\":[");

@@ -1,5 +1,6 @@
 package dev.candor.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -8,17 +9,11 @@ import dev.candor.bench.peer.GgufExport;
 import dev.candor.bench.peer.Peer;
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.checkpoint.Qwen2Config;
-import dev.candor.engine.confidence.Probe;
-import dev.candor.engine.generate.GenerationRequest;
-import dev.candor.engine.generate.GenerationResult;
-import dev.candor.engine.generate.Generator;
-import dev.candor.engine.generate.Source;
-import dev.candor.engine.generate.TokenRecord;
-import dev.candor.engine.model.Forward;
-import dev.candor.engine.model.Sequence;
-import dev.candor.engine.sampling.SamplingParams;
-import dev.candor.engine.sampling.TokenDistribution;
+import dev.candor.engine.model.WeightFormat;
 import dev.candor.engine.tokenizer.ChatTemplate;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
@@ -26,253 +21,238 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
- * The end-to-end benchmark behind {@code make bench}: for each model, in one run, prompt processing and decode speed
- * (plain and speculative), acceptance, time to first token, inter-token latency, peak memory, the cost of the full
- * distribution record and of the probe per token, the machine's read bandwidth and the fraction of the bandwidth limit
- * decoding reaches, and the same greedy decode by the peer (llama.cpp) on the same checkpoint and prompt ids. Prints a
- * markdown table and writes JSON under bench/results/, named by date and machine.
+ * The end-to-end benchmark behind {@code make bench} and {@code make bench-quick}: every model at every weight format,
+ * against the machine's read-bandwidth limit and against the peer (llama.cpp on a GGUF of the same type made from the
+ * same weights), all in one run, and checked so that it cannot fool itself:
  *
- * <p>Times are medians over repetitions; every number comes from this one run on this one machine.
+ * <ul>
+ *   <li>the bandwidth limit is measured robustly ({@link MemoryBandwidth}: compiled first, several passes, three
+ *       access patterns, the best median), at the start and at the end of the run;
+ *   <li>a case whose decode would exceed that limit, or that ran while other processes took more than
+ *       {@link #SHARED_CPU} of the machine (from /proc/stat), is marked invalid with its reason, not published as a
+ *       ratio;
+ *   <li>Candor's logits are compared with the peer's, teacher-forced over the prompt and Candor's greedy answer
+ *       ({@link LogitComparison}), beside greedy agreement.
+ * </ul>
+ *
+ * <p>Each case runs in a JVM of its own ({@link CaseRun}), so its peak RSS is its own. Writes
+ * bench/results/DATE-MACHINE[-quick].{json,md} and bench/results/summary.json (overwritten: two commits compare at a
+ * glance). {@code --only MODEL[:FORMAT],...} runs a subset; {@code --no-peer} skips the peer.
  */
 public final class EndToEnd {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  /** Other processes' share of the machine's CPU above which a case's ratios are not trusted. */
+  static final double SHARED_CPU = 0.10;
 
-  /** A model to measure: the target, an optional drafter and probe, and the prompt it is given. */
-  record Case(String name, Path target, Path drafter, Path probe, int[] prompt, int decodeTokens) {}
+  /** A model at a format: the summary's keys, the checkpoint (and drafter and probe), the prompt. */
+  record Case(String model, String format, Path drafter, Path probe, int[] prompt, int decodeTokens, int reps) {
+    String name() {
+      return model + " " + format;
+    }
+
+    boolean isDefault() {
+      return model.equals("default");
+    }
+
+    /** The checkpoint: the embedded default, or a random one of the named shape, written once into the cache. */
+    Path target() {
+      return isDefault() ? BenchCheckpoints.repoRoot().resolve("models/default/target")
+          : BenchCheckpoints.get(model, 0);
+    }
+  }
 
   public static void main(String[] args) throws Exception {
-    boolean quick = List.of(args).contains("--quick");
-    boolean noPeer = List.of(args).contains("--no-peer");
-    int reps = quick ? 1 : 3;
+    List<String> argv = List.of(args);
+    boolean quick = argv.contains("--quick");
+    boolean noPeer = argv.contains("--no-peer");
+    int only = argv.indexOf("--only");
+    Set<String> selected = only >= 0 ? Set.of(args[only + 1].split(",")) : null;
     Path root = BenchCheckpoints.repoRoot();
-    List<Case> cases = new ArrayList<>();
-    Path defaults = root.resolve("models/default");
-    cases.add(new Case("default (trained target + drafter + probe)", defaults.resolve("target"),
-        defaults.resolve("drafter"), defaults.resolve("probe"), traceQuestion(defaults.resolve("target")),
-        96)); // the greedy answer's length: decoding stays inside it, as a served request stops at its end
-    Path qwen = BenchCheckpoints.get("qwen2.5-0.5b", 0);
-    cases.add(new Case("Qwen2.5-0.5B shape, random BF16", qwen, null, null, qwenPrompt(qwen, 64), quick ? 16 : 48));
-
     ObjectNode report = JSON.createObjectNode();
     report.put("date", LocalDate.now().toString());
     report.put("machine", machine());
     report.put("cores", Runtime.getRuntime().availableProcessors());
     report.put("java", Runtime.version().toString());
     report.put("quick", quick);
-    double bandwidth;
-    try (MemoryBandwidth probe = new MemoryBandwidth(1L << 30, Runtime.getRuntime().availableProcessors())) {
-      probe.readOnce();
-      double[] times = new double[5];
-      for (int i = 0; i < times.length; i++) {
-        long t0 = System.nanoTime();
-        probe.readOnce();
-        times[i] = (System.nanoTime() - t0) / 1e9;
-      }
-      bandwidth = probe.bytes() / median(times);
-    }
-    report.put("read_bandwidth_gb_s", bandwidth / 1e9);
+    report.put("load_average_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    MemoryBandwidth.Result first = bandwidth();
+    report.set("bandwidth_at_start", JSON.valueToTree(first));
     ArrayNode results = report.putArray("results");
-    for (Case c : cases) {
+    for (Case c : plan(root, quick, selected)) {
       System.err.println("measuring " + c.name() + " ...");
-      results.add(measure(c, reps, bandwidth, noPeer));
+      results.add(measure(c, noPeer, root));
     }
-    String markdown = markdown(report);
-    System.out.println(markdown);
-    Path dir = root.resolve("bench/results");
-    Files.createDirectories(dir);
-    Path file = dir.resolve(LocalDate.now() + "-" + machine().replaceAll("[^A-Za-z0-9]+", "-").toLowerCase(Locale.ROOT)
-        + (quick ? "-quick" : "") + ".json");
-    JSON.writeValue(file.toFile(), report);
-    Files.writeString(Path.of(file.toString().replace(".json", ".md")), markdown);
-    System.err.println("wrote " + file);
+    MemoryBandwidth.Result last = bandwidth();
+    report.set("bandwidth_at_end", JSON.valueToTree(last));
+    double gbs = Math.max(first.bestGbs(), last.bestGbs());
+    report.put("bandwidth_gbs", gbs);
+    for (JsonNode r : results) {
+      Verdict.judge((ObjectNode) r, gbs);
+    }
+    write(root, report, quick);
   }
 
-  static ObjectNode measure(Case c, int reps, double bandwidth, boolean noPeer) {
+  /** The cases of a run: quick covers the default model and the 0.5B shape at bf16 and q8_0. */
+  static List<Case> plan(Path root, boolean quick, Set<String> selected) {
+    int reps = quick ? 1 : 3;
+    int decode = quick ? 16 : 32;
+    List<String[]> wanted = new ArrayList<>();
+    wanted.add(new String[] {"default", "f32"});
+    if (!quick) {
+      wanted.add(new String[] {"default", "q8_0"});
+      wanted.add(new String[] {"qwen2.5-0.5b", "f32"});
+    }
+    wanted.add(new String[] {"qwen2.5-0.5b", "bf16"});
+    wanted.add(new String[] {"qwen2.5-0.5b", "q8_0"});
+    if (!quick) {
+      wanted.addAll(List.of(new String[] {"qwen2.5-1.5b", "bf16"}, new String[] {"qwen2.5-1.5b", "q8_0"},
+          new String[] {"qwen2.5-7b", "bf16"}, new String[] {"qwen2.5-7b", "q8_0"}));
+    }
+    List<Case> cases = new ArrayList<>();
+    Path defaults = root.resolve("models/default");
+    for (String[] w : wanted) {
+      if (selected != null && !selected.contains(w[0]) && !selected.contains(w[0] + ":" + w[1])) {
+        continue;
+      }
+      if (w[0].equals("default")) {
+        // decoding stays inside the greedy answer (96 tokens), as a served request stops at its end
+        cases.add(new Case(w[0], w[1], defaults.resolve("drafter"), defaults.resolve("probe"),
+            traceQuestion(defaults.resolve("target")), 96, reps));
+      } else {
+        boolean big = w[0].equals("qwen2.5-7b");
+        cases.add(new Case(w[0], w[1], null, null, qwenPrompt(root.resolve("models/tokenizers/qwen2.5"), 64),
+            big ? 16 : decode, big ? 2 : reps));
+      }
+    }
+    return cases;
+  }
+
+  static MemoryBandwidth.Result bandwidth() throws Exception {
+    try (MemoryBandwidth probe = new MemoryBandwidth(1L << 30, Runtime.getRuntime().availableProcessors())) {
+      return probe.measure(7);
+    }
+  }
+
+  /** One case: Candor in its own JVM, then the peer on the same prompt and the same weights. */
+  static ObjectNode measure(Case c, boolean noPeer, Path root) throws Exception {
     ObjectNode r = JSON.createObjectNode();
-    r.put("model", c.name());
-    try (LoadedModel target = LoadedModel.load(c.target(), "cpu", "java");
-        LoadedModel drafter = c.drafter() == null ? null : LoadedModel.load(c.drafter(), "cpu", "java")) {
-      Qwen2Config config = target.backend().config();
-      r.put("backend", target.backend().description());
-      r.put("parameters", config.parameterCount());
-      r.put("prompt_tokens", c.prompt().length);
-      r.put("decode_tokens", c.decodeTokens());
-
-      // prompt processing: one forward over the whole prompt
-      double[] prefill = new double[reps];
-      for (int i = 0; i < reps; i++) {
-        try (Sequence s = target.backend().newSequence(c.prompt().length)) {
-          long t0 = System.nanoTime();
-          s.prefill(c.prompt());
-          prefill[i] = (System.nanoTime() - t0) / 1e9;
-        }
-      }
-      r.put("prompt_tokens_per_second", c.prompt().length / median(prefill));
-
-      // plain greedy decoding through the generator, as the server runs it
-      GenerationRequest request = GenerationRequest.of(c.decodeTokens(), SamplingParams.greedy()).withIgnoreEos(true)
-          .withTopLogprobs(20);
-      Generator plain = new Generator(target.backend(), null, target.tokenizer(), target.eosTokens(), 4);
-      Run p = run(plain, c.prompt(), request, reps);
-      r.put("decode_tokens_per_second", p.tokensPerSecond());
-      r.put("time_to_first_token_ms", p.firstTokenMs());
-      r.put("inter_token_ms_p50", p.p50());
-      r.put("inter_token_ms_p99", p.p99());
-
-      // the step costs that set speculative decoding's speed
-      int k = 4;
-      double decodeStep = stepSeconds(target, new int[] {c.prompt()[c.prompt().length - 1]});
-      double verifyStep = stepSeconds(target, Arrays.copyOf(c.prompt(), k + 1));
-      r.put("decode_step_ms", decodeStep * 1e3);
-      r.put("verify_step_ms_k4", verifyStep * 1e3);
-      if (drafter != null) {
-        Generator speculative = new Generator(target.backend(), drafter.backend(), target.tokenizer(),
-            target.eosTokens(), k);
-        Run s = run(speculative, c.prompt(), request, reps);
-        double draftStep = stepSeconds(drafter, new int[] {c.prompt()[c.prompt().length - 1]});
-        double alpha = s.result().stats().drafterAcceptance();
-        // tokens per step with per-token acceptance a: (1 - a^(k+1)) / (1 - a); a from the measured rate over k drafts
-        double perToken = perTokenAcceptance(alpha, k);
-        double tokensPerStep = perToken >= 1 ? k + 1 : (1 - Math.pow(perToken, k + 1)) / (1 - perToken);
-        double expected = tokensPerStep / (k * draftStep + verifyStep);
-        r.put("speculative_tokens_per_second", s.tokensPerSecond());
-        r.put("drafter_acceptance", alpha);
-        r.put("draft_step_ms", draftStep * 1e3);
-        r.put("expected_speculative_tokens_per_second", expected);
-        r.put("speedup", s.tokensPerSecond() / p.tokensPerSecond());
-        r.put("coverage", s.result().stats().coverage());
-      }
-
-      // the cost of a full distribution record per token: softmax, entropy, top-20 over the vocabulary
-      float[] logits;
-      try (Sequence s = target.backend().newSequence(c.prompt().length)) {
-        logits = s.prefill(c.prompt());
-      }
-      double record = medianNanos(300, () -> {
-        TokenDistribution d = TokenDistribution.of(logits.clone(), SamplingParams.greedy());
-        TokenRecord.of(0, d.argmax(), new byte[0], d, 20, Source.TARGET);
-      }) / 1e9;
-      r.put("distribution_record_us", record * 1e6);
-      r.put("distribution_record_fraction_of_step", record / decodeStep);
-      if (c.probe() != null) {
-        Probe probe = Probe.load(c.probe(), config);
-        float[][] hidden;
-        try (Sequence s = target.backend().newSequence(c.prompt().length)) {
-          Forward f = s.forward(c.prompt(), 0, probe.tap());
-          hidden = f.taps()[0];
-        }
-        List<float[]> line = List.of(hidden).subList(0, Math.min(12, hidden.length));
-        double token = medianNanos(2000, () -> probe.logit(List.of(hidden[0]))) / 1e9;
-        double lineCost = medianNanos(500, () -> probe.logit(line)) / 1e9;
-        r.put("probe_token_us", token * 1e6);
-        r.put("probe_line_us_12_tokens", lineCost * 1e6);
-        r.put("probe_fraction_of_step", token / decodeStep);
-      }
-
-      // the bandwidth limit: every float32 weight (the embedding only if it is also the lm_head) and the KV cache
-      long kv = 2L * config.numHiddenLayers() * (c.prompt().length + c.decodeTokens() / 2) * config.numKeyValueHeads()
-          * config.headDim() * 4;
-      long bytes = DecodeStepBenchmark.bytesPerStep(config, 0) + kv;
-      r.put("bytes_per_token", bytes);
-      r.put("bandwidth_limit_tokens_per_second", bandwidth / bytes);
-      r.put("fraction_of_bandwidth_limit", p.tokensPerSecond() / (bandwidth / bytes));
-      r.put("peak_rss_mb", peakRssMb());
-
+    r.put("model", c.model());
+    r.put("format", c.format());
+    String skip = Resources.whyNot(c);
+    if (skip != null) {
+      r.put("skipped", skip);
+      return r;
+    }
+    Path target = c.target();
+    Path work = Files.createDirectories(root.resolve("build/bench"));
+    Path candorLogits = work.resolve(c.model() + "-" + c.format() + ".candor.logits");
+    Path peerLogits = work.resolve(c.model() + "-" + c.format() + ".peer.logits");
+    CpuShare share = CpuShare.start();
+    try {
+      r.set("candor", runCase(c, target, candorLogits));
       if (!noPeer) {
-        try {
-          ObjectNode peers = r.putObject("peer");
-          GgufExport.Type[] types = config.vocabSize() > 1000 ? new GgufExport.Type[] {GgufExport.Type.F32,
-              GgufExport.Type.BF16} : new GgufExport.Type[] {GgufExport.Type.F32};
-          for (GgufExport.Type type : types) {
-            Peer.PeerResult peer = Peer.run(c.target(), type, c.prompt(), c.decodeTokens(), 
-                Runtime.getRuntime().availableProcessors());
-            ObjectNode o = peers.putObject(type.name().toLowerCase(Locale.ROOT));
-            o.put("engine", peer.engine() + " " + peer.version());
-            o.put("prompt_tokens_per_second", peer.promptTokensPerSecond());
-            o.put("decode_tokens_per_second", peer.decodeTokensPerSecond());
-            o.put("candor_over_peer_decode", p.tokensPerSecond() / peer.decodeTokensPerSecond());
-            o.put("load_average", peer.loadAverage());
-            int[] ours = p.result().tokens().stream().mapToInt(TokenRecord::token).toArray();
-            int agree = 0;
-            while (agree < Math.min(ours.length, peer.tokens().length) && ours[agree] == peer.tokens()[agree]) {
-              agree++;
-            }
-            o.put("greedy_tokens_agreeing", agree);
-          }
-        } catch (RuntimeException e) {
-          r.put("peer_error", e.getMessage());
-        }
+        r.set("peer", peer(c, target, (ObjectNode) r.get("candor"), candorLogits, peerLogits));
       }
+    } catch (RuntimeException | IOException e) {
+      r.put("error", e.getMessage());
+    } finally {
+      r.put("others_cpu_fraction", share.othersFraction());
+      Files.deleteIfExists(candorLogits);
+      Files.deleteIfExists(peerLogits);
     }
     return r;
   }
 
-  /** One decode's figures: tokens/s after the first, time to first token, inter-token latency quantiles. */
-  record Run(GenerationResult result, double tokensPerSecond, double firstTokenMs, double p50, double p99) {}
-
-  static Run run(Generator generator, int[] prompt, GenerationRequest request, int reps) {
-    List<Run> runs = new ArrayList<>();
-    for (int i = 0; i < reps + 1; i++) { // the first is a warm-up
-      List<Long> releases = new ArrayList<>();
-      GenerationResult result = generator.generate(prompt, request, (records, offsets, text) -> {
-        for (int t = 0; t < records.size(); t++) {
-          releases.add(System.nanoTime());
-        }
-      });
-      double[] gaps = new double[Math.max(0, releases.size() - 1)];
-      for (int g = 0; g < gaps.length; g++) {
-        gaps[g] = (releases.get(g + 1) - releases.get(g)) / 1e6;
-      }
-      Arrays.sort(gaps);
-      var t = result.timings();
-      double decodeSeconds = (t.totalNanos() - t.firstTokenNanos()) / 1e9;
-      runs.add(new Run(result, (result.tokens().size() - 1) / decodeSeconds, t.firstTokenNanos() / 1e6,
-          quantile(gaps, 0.5), quantile(gaps, 0.99)));
+  private static JsonNode runCase(Case c, Path target, Path logits) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), CaseRun.class.getName(), target.toString(),
+        c.format().equals(nativeFormat(target)) ? "native" : c.format(), ids(c.prompt()),
+        Integer.toString(c.decodeTokens()), Integer.toString(c.reps()), logits.toString()));
+    if (c.drafter() != null) {
+      cmd.addAll(List.of(c.drafter().toString(), c.probe().toString()));
     }
-    runs.removeFirst();
-    runs.sort((a, b) -> Double.compare(a.tokensPerSecond(), b.tokensPerSecond()));
-    return runs.get(runs.size() / 2);
+    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("CaseRun " + c.name() + " exited with " + p.exitValue() + ": " + out.strip());
+    }
+    return JSON.readTree(out.substring(out.lastIndexOf("\n{") + 1));
   }
 
-  /** Median seconds of one forward of {@code tokens} at a 64-position context. */
-  static double stepSeconds(LoadedModel model, int[] tokens) {
-    try (Sequence s = model.backend().newSequence(64 + tokens.length)) {
-      int[] context = new int[64];
-      Arrays.fill(context, tokens[0]);
-      s.prefill(context);
-      return medianNanos(40, () -> {
-        s.forward(tokens, tokens.length);
-        s.truncate(64);
-      }) / 1e9;
-    }
+  /** The format a checkpoint is computed in without --weights. */
+  static String nativeFormat(Path checkpoint) {
+    return WeightFormat.of(Qwen2Config.read(checkpoint.resolve("config.json")).torchDtype()).label();
   }
 
-  /**
-   * The per-token agreement a whose k-draft acceptance rate (a + a² + ... + a^k) / k equals the measured rate, by
-   * bisection (the verifier stops at the first rejection, so later drafts of a step are never accepted).
-   */
-  static double perTokenAcceptance(double rate, int k) {
-    double lo = 0;
-    double hi = 1;
-    for (int i = 0; i < 60; i++) {
-      double a = (lo + hi) / 2;
-      double r = 0;
-      for (int j = 1; j <= k; j++) {
-        r += Math.pow(a, j);
-      }
-      if (r / k < rate) {
-        lo = a;
-      } else {
-        hi = a;
-      }
+  /** The peer's decode, prompt speed and greedy tokens, and its teacher-forced logits against Candor's. */
+  private static ObjectNode peer(Case c, Path target, ObjectNode candor, Path candorLogits, Path peerLogits)
+      throws IOException {
+    ObjectNode o = JSON.createObjectNode();
+    GgufExport.Type type = GgufExport.Type.of(WeightFormat.parse(c.format()));
+    int threads = Runtime.getRuntime().availableProcessors();
+    Peer.PeerResult peer = Peer.run(target, type, c.prompt(), c.decodeTokens(), threads);
+    o.put("engine", peer.engine() + " " + peer.version());
+    o.put("gguf", peer.model().getFileName().toString());
+    o.put("prefill_tokens_per_second", peer.promptTokensPerSecond());
+    o.put("decode_tokens_per_second", peer.decodeTokensPerSecond());
+    o.put("load_average", peer.loadAverage());
+    int[] ours = JSON.treeToValue(candor.get("greedy_tokens"), int[].class);
+    int agree = 0;
+    while (agree < Math.min(ours.length, peer.tokens().length) && ours[agree] == peer.tokens()[agree]) {
+      agree++;
     }
-    return (lo + hi) / 2;
+    o.put("greedy_tokens_agreeing", agree);
+    o.put("greedy_tokens", ours.length);
+    if (candor.has("one_thread")) {
+      Peer.PeerResult one = Peer.run(target, type, c.prompt(), 17, 1);
+      ObjectNode t = o.putObject("one_thread");
+      t.put("prefill_cpu_seconds", one.promptCpuSeconds());
+      t.put("decode_cpu_seconds_per_token", one.decodeCpuSecondsPerStep());
+    }
+    int vocab = Peer.teacherForcedLogits(peer.model(), teacherForced(c.prompt(), ours), threads, peerLogits);
+    LogitComparison cmp = LogitComparison.of(candorLogits, peerLogits, vocab);
+    ObjectNode forced = o.putObject("teacher_forced");
+    forced.put("positions", cmp.positions());
+    forced.put("max_abs_diff_over_range_max", cmp.maxRelative());
+    forced.put("max_abs_diff_over_range_median", cmp.medianRelative());
+    forced.put("max_abs_diff", cmp.maxAbsolute());
+    forced.put("mean_logit_range", cmp.meanRange());
+    forced.put("argmax_agree", cmp.argmaxAgree());
+    forced.putPOJO("per_position", Arrays.stream(cmp.perPosition()).map(v -> Math.round(v * 1e6) / 1e6).toArray());
+    return o;
+  }
+
+  /** The sequence both engines are teacher-forced on: the prompt and the greedy answer but its last token. */
+  static int[] teacherForced(int[] prompt, int[] greedy) {
+    int[] s = Arrays.copyOf(prompt, prompt.length + Math.max(0, greedy.length - 1));
+    System.arraycopy(greedy, 0, s, prompt.length, greedy.length - 1);
+    return s;
+  }
+
+  private static void write(Path root, ObjectNode report, boolean quick) throws IOException {
+    String markdown = Markdown.of(report);
+    System.out.println(markdown);
+    Path dir = Files.createDirectories(root.resolve("bench/results"));
+    String stem = LocalDate.now() + "-" + machine().replaceAll("[^A-Za-z0-9]+", "-").toLowerCase(Locale.ROOT)
+        + (quick ? "-quick" : "");
+    JSON.writeValue(dir.resolve(stem + ".json").toFile(), report);
+    Files.writeString(dir.resolve(stem + ".md"), markdown);
+    JSON.writeValue(dir.resolve("summary.json").toFile(), Verdict.summary(report));
+    System.err.println("wrote " + dir.resolve(stem + ".json") + ", .md and summary.json");
+  }
+
+  static String ids(int[] tokens) {
+    return Arrays.stream(tokens).mapToObj(Integer::toString).collect(Collectors.joining(","));
   }
 
   static double medianNanos(int n, Runnable body) {
-    for (int i = 0; i < Math.max(3, n / 10); i++) {
+    for (int i = 0; i < Math.max(2, n / 10); i++) {
       body.run();
     }
     double[] t = new double[n];
@@ -304,7 +284,7 @@ public final class EndToEnd {
           return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
         }
       }
-    } catch (java.io.IOException ignored) {
+    } catch (IOException ignored) {
       // not Linux
     }
     return Double.NaN;
@@ -319,7 +299,7 @@ public final class EndToEnd {
           break;
         }
       }
-    } catch (java.io.IOException ignored) {
+    } catch (IOException ignored) {
       // not Linux
     }
     return Runtime.getRuntime().availableProcessors() + "-core " + cpu;
@@ -334,79 +314,12 @@ public final class EndToEnd {
     }
   }
 
-  static int[] qwenPrompt(Path checkpoint, int tokens) {
-    try (var t = dev.candor.engine.tokenizer.Tokenizer.load(checkpoint.resolve("tokenizer.json"))) {
+  /** {@code tokens} ids of English text, by the tokenizer in {@code dir}. */
+  static int[] qwenPrompt(Path dir, int tokens) {
+    try (var t = dev.candor.engine.tokenizer.Tokenizer.load(dir.resolve("tokenizer.json"))) {
       String text = "The quick brown fox jumps over the lazy dog. ".repeat(tokens);
       return Arrays.copyOf(t.encode(text), tokens);
     }
   }
 
-  static String markdown(ObjectNode report) {
-    StringBuilder md = new StringBuilder();
-    md.append(String.format(Locale.ROOT, "Machine: %s, Java %s; read bandwidth %.1f GB/s (1 GiB streamed on every core, "
-        + "median of 5).%n%n", report.get("machine").asText(), report.get("java").asText(),
-        report.get("read_bandwidth_gb_s").asDouble()));
-    md.append("| | ").append(String.join(" | ", names(report))).append(" |\n|---|");
-    md.append("---|".repeat(report.get("results").size())).append('\n');
-    String[][] rows = {
-        {"parameters", "parameters", "%.0f"},
-        {"prompt processing (tokens/s)", "prompt_tokens_per_second", "%.0f"},
-        {"decode, plain (tokens/s)", "decode_tokens_per_second", "%.1f"},
-        {"decode, speculative k=4 (tokens/s)", "speculative_tokens_per_second", "%.1f"},
-        {"speculative speedup (measured)", "speedup", "%.2fx"},
-        {"drafter acceptance", "drafter_acceptance", "%.3f"},
-        {"speculative, expected from step costs (tokens/s)", "expected_speculative_tokens_per_second", "%.1f"},
-        {"decode step (ms)", "decode_step_ms", "%.3f"},
-        {"draft step (ms)", "draft_step_ms", "%.3f"},
-        {"verify step, k+1 = 5 tokens (ms)", "verify_step_ms_k4", "%.3f"},
-        {"time to first token (ms)", "time_to_first_token_ms", "%.1f"},
-        {"inter-token latency p50 / p99 (ms)", "inter_token_ms_p50", "%.2f"},
-        {"full distribution record per token (µs)", "distribution_record_us", "%.1f"},
-        {"... as a fraction of a decode step", "distribution_record_fraction_of_step", "%.3f"},
-        {"probe per token (µs)", "probe_token_us", "%.2f"},
-        {"... as a fraction of a decode step", "probe_fraction_of_step", "%.4f"},
-        {"bytes read per token (MB)", "bytes_per_token", "%.1f"},
-        {"bandwidth limit (tokens/s)", "bandwidth_limit_tokens_per_second", "%.1f"},
-        {"decode as a fraction of the limit", "fraction_of_bandwidth_limit", "%.2f"},
-        {"peak RSS (MB)", "peak_rss_mb", "%.0f"},
-    };
-    for (String[] row : rows) {
-      md.append("| ").append(row[0]).append(" |");
-      for (var r : report.get("results")) {
-        md.append(' ').append(cell(r, row[1], row[2])).append(" |");
-      }
-      md.append('\n');
-    }
-    for (String type : List.of("f32", "bf16")) {
-      md.append("| peer ").append(type.toUpperCase(Locale.ROOT)).append(" GGUF: decode (tokens/s) |");
-      for (var r : report.get("results")) {
-        var p = r.path("peer").path(type);
-        md.append(p.isMissingNode() ? " — |" : String.format(Locale.ROOT, " %.1f (Candor/peer %.2f; greedy agree %d) |",
-            p.get("decode_tokens_per_second").asDouble(), p.get("candor_over_peer_decode").asDouble(),
-            p.get("greedy_tokens_agreeing").asInt()));
-      }
-      md.append('\n');
-    }
-    return md.toString();
-  }
-
-  private static List<String> names(ObjectNode report) {
-    List<String> names = new ArrayList<>();
-    report.get("results").forEach(r -> names.add(r.get("model").asText()));
-    return names;
-  }
-
-  private static String cell(com.fasterxml.jackson.databind.JsonNode r, String field, String format) {
-    if (!r.has(field)) {
-      return "—";
-    }
-    double v = r.get(field).asDouble();
-    if (field.equals("bytes_per_token")) {
-      v /= 1e6;
-    }
-    if (field.equals("inter_token_ms_p50")) {
-      return String.format(Locale.ROOT, "%.2f / %.2f", v, r.get("inter_token_ms_p99").asDouble());
-    }
-    return String.format(Locale.ROOT, format, v);
-  }
 }

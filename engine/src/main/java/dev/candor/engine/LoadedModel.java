@@ -6,6 +6,7 @@ import dev.candor.engine.checkpoint.GenerationConfig;
 import dev.candor.engine.cuda.CudaBackend;
 import dev.candor.engine.hub.ModelLocator;
 import dev.candor.engine.model.Backend;
+import dev.candor.engine.model.WeightFormat;
 import dev.candor.engine.djl.DjlBackend;
 import dev.candor.engine.cpu.JavaBackend;
 import dev.candor.engine.tokenizer.ChatTemplate;
@@ -40,6 +41,23 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
    * NVIDIA GPUs only), or "auto" (java on CPU, djl on a GPU until the cuda backend has been measured on one).
    */
   public static LoadedModel load(Path dir, String device, String backend) {
+    return load(dir, device, backend, null, JavaBackend.defaultThreads());
+  }
+
+  /**
+   * As {@link #load(Path, String, String)}, with the Java backend's weight format ({@code weights}: null for the
+   * checkpoint's own, else f32, f16, bf16 or q8_0, converted at load) and thread count. Both are the Java backend's
+   * options: asking another backend for a weight format is refused rather than ignored.
+   */
+  public static LoadedModel load(Path dir, String device, String backend, WeightFormat weights, int threads) {
+    if (threads < 1) {
+      throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+    }
+    boolean java = backend.equals("java") || (backend.equals("auto") && device.equals("cpu"));
+    if (weights != null && !java) {
+      throw new IllegalArgumentException("--weights " + weights.label() + " is an option of the java backend (CPU);"
+          + " the " + (backend.equals("auto") ? "djl" : backend) + " backend computes with its own formats");
+    }
     ModelLocator.Location where = ModelLocator.locate(dir.toString(), System.getenv()); // a directory or a repo id
     dir = where.directory();
     Tokenizer tokenizer = null;
@@ -56,12 +74,12 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
         eos.add(tokenizer.addedTokenId(eosText));
       }
       boolean cpu = device.equals("cpu");
-      Backend weights = switch (backend) {
+      Backend loaded = switch (backend) {
         case "java" -> {
           if (!cpu) {
             throw new IllegalArgumentException("the java backend runs on the CPU only; use --backend djl for " + device);
           }
-          yield JavaBackend.load(checkpoint);
+          yield JavaBackend.load(checkpoint, weights, threads);
         }
         case "djl" -> DjlBackend.load(checkpoint, device);
         case "cuda" -> {
@@ -70,10 +88,10 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
           }
           yield CudaBackend.load(checkpoint, device.equals("gpu") ? 0 : gpuOrdinal(device));
         }
-        case "auto" -> cpu ? JavaBackend.load(checkpoint) : DjlBackend.load(checkpoint, device);
+        case "auto" -> cpu ? JavaBackend.load(checkpoint, weights, threads) : DjlBackend.load(checkpoint, device);
         default -> throw new IllegalArgumentException("backend must be auto, java, djl or cuda, got '" + backend + "'");
       };
-      return new LoadedModel(where.name(), dir, weights, tokenizer, template, Set.copyOf(eos),
+      return new LoadedModel(where.name(), dir, loaded, tokenizer, template, Set.copyOf(eos),
           checkpoint.generationConfig());
     } catch (RuntimeException e) {
       if (tokenizer != null) {

@@ -7,6 +7,8 @@ import dev.candor.engine.checkpoint.DType;
 import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.checkpoint.Qwen2Tensors;
 import dev.candor.engine.checkpoint.Tensor;
+import dev.candor.engine.cpu.Q8_0;
+import dev.candor.engine.model.WeightFormat;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -49,20 +51,30 @@ public final class GgufExport {
 
   /** The element type the matrices are written in. */
   public enum Type {
-    F32(0, 4, 0),
-    F16(1, 2, 1),
-    BF16(30, 2, 32);
+    F32(0, 1, 4, 0),
+    F16(1, 1, 2, 1),
+    BF16(30, 1, 2, 32),
+    /** ggml's block_q8_0: a float16 scale, then 32 int8 values; quantized by {@link dev.candor.engine.cpu.Q8_0}. */
+    Q8_0(8, dev.candor.engine.cpu.Q8_0.BLOCK, 2 + dev.candor.engine.cpu.Q8_0.BLOCK, 7);
 
     /** ggml's {@code enum ggml_type}. */
     final int ggmlType;
-    final int bytes;
-    /** llama.cpp's {@code enum llama_ftype}: ALL_F32, MOSTLY_F16, MOSTLY_BF16. */
+    /** Values per block, and a block's bytes (1 and the element's bytes for the plain types). */
+    final int blockValues;
+    final int blockBytes;
+    /** llama.cpp's {@code enum llama_ftype}: ALL_F32, MOSTLY_F16, MOSTLY_BF16, MOSTLY_Q8_0. */
     final int fileType;
 
-    Type(int ggmlType, int bytes, int fileType) {
+    Type(int ggmlType, int blockValues, int blockBytes, int fileType) {
       this.ggmlType = ggmlType;
-      this.bytes = bytes;
+      this.blockValues = blockValues;
+      this.blockBytes = blockBytes;
       this.fileType = fileType;
+    }
+
+    /** The type Candor's --weights format is written as. */
+    public static Type of(WeightFormat format) {
+      return valueOf(format.name());
     }
 
     /** The type a checkpoint saved in {@code dtype} keeps without rounding. */
@@ -109,10 +121,10 @@ public final class GgufExport {
       Map.entry("mlp.up_proj.weight", "ffn_up.weight"),
       Map.entry("mlp.down_proj.weight", "ffn_down.weight"));
 
-  /** {@code GgufExport CHECKPOINT_DIR OUT.gguf [f32|f16|bf16]}: the type defaults to the checkpoint's own. */
+  /** {@code GgufExport CHECKPOINT_DIR OUT.gguf [f32|f16|bf16|q8_0]}: the type defaults to the checkpoint's own. */
   public static void main(String[] args) {
     if (args.length < 2 || args.length > 3) {
-      System.err.println("usage: GgufExport CHECKPOINT_DIR OUT.gguf [f32|f16|bf16]");
+      System.err.println("usage: GgufExport CHECKPOINT_DIR OUT.gguf [f32|f16|bf16|q8_0]");
       System.exit(2);
     }
     Path dir = Path.of(args[0]);
@@ -187,7 +199,7 @@ public final class GgufExport {
   /** One tensor to write: its GGUF name and dims, the type it is written in, its source, and its data offset. */
   private record Entry(String name, long[] dims, Type type, Tensor source, long offset) {
     long bytes() {
-      return source.numel() * type.bytes;
+      return source.numel() / type.blockValues * type.blockBytes;
     }
   }
 
@@ -202,6 +214,10 @@ public final class GgufExport {
         dims[i] = spec.shape()[dims.length - 1 - i];
       }
       Type type = dims.length == 1 ? Type.F32 : matrices;
+      if (dims[0] % type.blockValues != 0) {
+        throw new IllegalArgumentException(spec.name() + ": rows of " + dims[0] + " values are not whole "
+            + type + " blocks of " + type.blockValues);
+      }
       Entry e = new Entry(ggufName(spec.name()), dims, type, t, offset);
       entries.add(e);
       offset = align(offset + e.bytes());
@@ -498,8 +514,12 @@ public final class GgufExport {
       }
       return;
     }
+    if (e.type() == Type.Q8_0) {
+      writeQ8(ch, e);
+      return;
+    }
     float[] values = new float[(int) Math.min(n, CHUNK)];
-    ByteBuffer buf = ByteBuffer.allocate(values.length * e.type().bytes).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer buf = ByteBuffer.allocate(values.length * e.type().blockBytes).order(ByteOrder.LITTLE_ENDIAN);
     for (long from = 0; from < n; from += values.length) {
       int count = (int) Math.min(values.length, n - from);
       t.copyTo(from, values, 0, count);
@@ -509,7 +529,28 @@ public final class GgufExport {
           case F32 -> buf.putFloat(values[i]);
           case F16 -> buf.putShort(Float.floatToFloat16(values[i]));
           case BF16 -> buf.putShort(DType.floatToBf16(values[i]));
+          case Q8_0 -> throw new IllegalStateException("written by writeQ8");
         }
+      }
+      buf.flip();
+      writeFully(ch, buf);
+    }
+  }
+
+  /** A matrix as block_q8_0 rows: for each block of 32, its float16 scale, then its 32 int8 values. */
+  private static void writeQ8(FileChannel ch, Entry e) throws IOException {
+    Tensor t = e.source();
+    int cols = (int) e.dims()[0];
+    long rows = t.numel() / cols;
+    float[] row = new float[cols];
+    byte[] q = new byte[cols];
+    ByteBuffer buf = ByteBuffer.allocate(cols / Q8_0.BLOCK * e.type().blockBytes).order(ByteOrder.LITTLE_ENDIAN);
+    for (long r = 0; r < rows; r++) {
+      t.copyTo(r * cols, row, 0, cols);
+      buf.clear();
+      for (int b = 0; b < cols; b += Q8_0.BLOCK) {
+        buf.putShort(Q8_0.quantize(row, b, Q8_0.BLOCK, q, b));
+        buf.put(q, b, Q8_0.BLOCK);
       }
       buf.flip();
       writeFully(ch, buf);

@@ -50,9 +50,12 @@ public final class Peer {
    * @param model the GGUF file it ran
    * @param loadAverage the system's one-minute load average just before the run: a number near or above the core
    *     count means another job shared the CPU and the timings are not to be trusted (see bench/peer/README.md)
+   * @param promptCpuSeconds the process's CPU time for the prefill (all threads)
+   * @param decodeCpuSecondsPerStep the process's CPU time per decode step (all threads)
    */
   public record PeerResult(String engine, String version, int promptTokens, double promptTokensPerSecond,
-      int decodeSteps, double decodeTokensPerSecond, int[] tokens, int threads, Path model, double loadAverage) {
+      int decodeSteps, double decodeTokensPerSecond, int[] tokens, int threads, Path model, double loadAverage,
+      double promptCpuSeconds, double decodeCpuSecondsPerStep) {
 
     @Override
     public String toString() {
@@ -132,7 +135,25 @@ public final class Peer {
     int steps = r.path("decode_steps").asInt();
     return new PeerResult(r.path("engine").asText(), r.path("version").asText(), r.path("prompt_tokens").asInt(),
         r.path("prompt_tokens").asInt() / (r.path("prompt_ms").asDouble() / 1e3), steps,
-        steps / (r.path("decode_ms").asDouble() / 1e3), tokens, r.path("threads").asInt(), gguf, load);
+        steps / (r.path("decode_ms").asDouble() / 1e3), tokens, r.path("threads").asInt(), gguf, load,
+        r.path("prompt_cpu_ms").asDouble() / 1e3, r.path("decode_cpu_ms").asDouble() / 1e3 / Math.max(1, steps));
+  }
+
+  /**
+   * The peer's logits at every position of {@code tokens}, teacher-forced in one batch (with a float32 KV cache, as
+   * Candor's), written to {@code out} as little-endian float32 [positions, vocab]; returns the peer's vocabulary size.
+   */
+  public static int teacherForcedLogits(Path gguf, int[] tokens, int threads, Path out) {
+    String ids = Arrays.stream(tokens).mapToObj(Integer::toString).collect(Collectors.joining(","));
+    ProcessBuilder pb = new ProcessBuilder(install().toString(), "-m", gguf.toString(), "-p", ids,
+        "-t", Integer.toString(threads), "--logits", out.toString());
+    String result = exec(pb, "candor-peer --logits");
+    try {
+      JsonNode r = JSON.readTree(result.substring(result.lastIndexOf("\n{") + 1));
+      return r.path("n_vocab").asInt();
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalStateException("candor-peer --logits printed no result: " + result, e);
+    }
   }
 
   /** Runs a process to its end; its stdout, or an exception with its output when it fails. */

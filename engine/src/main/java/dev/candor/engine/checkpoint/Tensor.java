@@ -39,13 +39,27 @@ public record Tensor(String name, Path file, DType dtype, long[] shape, MemorySe
     return out;
   }
 
-  /** Converts {@code count} elements starting at element {@code from} into {@code out[offset..]} as float32. */
+  /**
+   * Converts {@code count} elements starting at element {@code from} into {@code out[offset..]} as float32: one bulk
+   * copy of the bits, then a loop the JIT vectorises (the per-element read it replaces made quantizing a 7B at load
+   * take minutes).
+   */
   public void copyTo(long from, float[] out, int offset, int count) {
-    switch (dtype) {
-      case F32 -> MemorySegment.copy(data, DType.F32_LAYOUT, from * 4, out, offset, count);
-      default -> {
-        for (int i = 0; i < count; i++) {
-          out[offset + i] = dtype.get(data, from + i);
+    if (dtype == DType.F32) {
+      MemorySegment.copy(data, DType.F32_LAYOUT, from * 4, out, offset, count);
+      return;
+    }
+    short[] bits = new short[Math.min(count, 1 << 16)];
+    for (int done = 0; done < count; done += bits.length) {
+      int n = Math.min(bits.length, count - done);
+      MemorySegment.copy(data, DType.I16_LE, (from + done) * 2, bits, 0, n);
+      if (dtype == DType.BF16) {
+        for (int i = 0; i < n; i++) {
+          out[offset + done + i] = Float.intBitsToFloat(bits[i] << 16);
+        }
+      } else {
+        for (int i = 0; i < n; i++) {
+          out[offset + done + i] = Float.float16ToFloat(bits[i]);
         }
       }
     }

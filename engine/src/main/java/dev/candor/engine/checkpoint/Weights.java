@@ -14,6 +14,7 @@ import java.util.Map;
 /**
  * The weight files of a checkpoint: one {@code model.safetensors}, or the shards listed by
  * {@code model.safetensors.index.json} ({"weight_map": {tensor: file}}). Lookups name the file a tensor should be in.
+ * The files stay mapped until every holder ({@link #retain}) has closed them.
  */
 public final class Weights implements AutoCloseable {
   public static final String SINGLE = "model.safetensors";
@@ -22,6 +23,7 @@ public final class Weights implements AutoCloseable {
   private final Map<String, SafeTensors> byTensor;
   private final List<SafeTensors> files;
   private final Path description;
+  private final java.util.concurrent.atomic.AtomicInteger holders = new java.util.concurrent.atomic.AtomicInteger(1);
 
   private Weights(Map<String, SafeTensors> byTensor, List<SafeTensors> files, Path description) {
     this.byTensor = byTensor;
@@ -94,8 +96,21 @@ public final class Weights implements AutoCloseable {
     return byTensor.keySet();
   }
 
+  /**
+   * One more holder of the mapping: a backend that computes with tensors in place keeps the files mapped after the
+   * checkpoint that opened them is closed. Each holder closes once; the files are unmapped when the last one does.
+   */
+  public Weights retain() {
+    if (holders.getAndUpdate(n -> n == 0 ? 0 : n + 1) == 0) {
+      throw new IllegalStateException(description + ": already closed");
+    }
+    return this;
+  }
+
   @Override
   public void close() {
-    files.forEach(SafeTensors::close);
+    if (holders.getAndUpdate(n -> Math.max(0, n - 1)) == 1) {
+      files.forEach(SafeTensors::close);
+    }
   }
 }

@@ -1,6 +1,7 @@
 package dev.candor.engine.cli;
 
 import dev.candor.engine.LoadedModel;
+import dev.candor.engine.model.WeightFormat;
 import dev.candor.engine.generate.DistributionDump;
 import dev.candor.engine.generate.GenerationRequest;
 import dev.candor.engine.generate.GenerationResult;
@@ -67,6 +68,15 @@ public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N (CUDA through DJL)")
   String device;
 
+  @Option(names = "--weights", defaultValue = "native",
+      description = "java backend: native (the checkpoint's own types, used in place), q8_0 (8-bit, quantized at"
+          + " load), f32, f16 or bf16")
+  String weights;
+
+  @Option(names = "--threads",
+      description = "java backend: threads for the matrix products (default: the cores, ${DEFAULT-VALUE})")
+  int threads = dev.candor.engine.cpu.JavaBackend.defaultThreads();
+
   @Option(names = "--dump-distributions", description = "write every token's full target distribution to this file")
   Path dump;
 
@@ -77,8 +87,9 @@ public final class GenerateCommand implements Callable<Integer> {
       return 2;
     }
     PrintStream out = System.out;
-    try (LoadedModel target = LoadedModel.load(model, device, backend);
-        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend)) {
+    WeightFormat format = WeightFormat.parse(weights);
+    try (LoadedModel target = LoadedModel.load(model, device, backend, format, threads);
+        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend, format, threads)) {
       if (draft != null) {
         target.requireSameVocabulary(draft);
       }

@@ -1,6 +1,7 @@
 package dev.candor.engine.cli;
 
 import dev.candor.engine.LoadedModel;
+import dev.candor.engine.model.WeightFormat;
 import dev.candor.engine.confidence.ConfidenceModel;
 import dev.candor.engine.confidence.TokenProbability;
 import dev.candor.engine.generate.Generator;
@@ -41,8 +42,24 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--api-key", description = "require 'Authorization: Bearer KEY' (or set CANDOR_API_KEY)")
   String apiKey;
 
-  @Option(names = "--max-queue", defaultValue = "16", description = "queued requests before 429")
+  @Option(names = "--max-queue", defaultValue = "16", description = "requests waiting to start before 429")
   int maxQueue;
+
+  @Option(names = "--max-batch", defaultValue = "" + ServerConfig.DEFAULT_MAX_BATCH,
+      description = "choices generated together (continuous batching), default ${DEFAULT-VALUE}")
+  int maxBatch;
+
+  @Option(names = "--kv-cache-mb", defaultValue = "0",
+      description = "KV cache the batch may hold, in MB (default: half the Java heap)")
+  long kvCacheMb;
+
+  @Option(names = "--prefix-cache-mb", defaultValue = "0", description = "KV of prompt prefixes kept across "
+      + "requests, in MB (default: a quarter of the KV budget; -1 for none)")
+  long prefixCacheMb;
+
+  @Option(names = "--prefill-chunk", defaultValue = "256",
+      description = "prompt tokens prefilled per step while other requests decode (default ${DEFAULT-VALUE})")
+  int prefillChunk;
 
   @Option(names = "--request-timeout", defaultValue = "300", description = "seconds one request may take")
   int requestTimeout;
@@ -85,11 +102,21 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N")
   String device;
 
+  @Option(names = "--weights", defaultValue = "native",
+      description = "java backend: native (the checkpoint's own types, used in place), q8_0 (8-bit, quantized at"
+          + " load), f32, f16 or bf16")
+  String weights;
+
+  @Option(names = "--threads",
+      description = "java backend: threads for the matrix products (default: the cores, ${DEFAULT-VALUE})")
+  int threads = dev.candor.engine.cpu.JavaBackend.defaultThreads();
+
   @Override
   public Integer call() throws Exception {
     String key = apiKey != null ? apiKey : System.getenv("CANDOR_API_KEY");
-    try (LoadedModel target = LoadedModel.load(model, device, backend);
-        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend)) {
+    WeightFormat format = WeightFormat.parse(weights);
+    try (LoadedModel target = LoadedModel.load(model, device, backend, format, threads);
+        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend, format, threads)) {
       if (draft != null) {
         target.requireSameVocabulary(draft);
       }
@@ -103,7 +130,9 @@ public final class ServeCommand implements Callable<Integer> {
           .withAllowedHosts(allowedHosts).withAllowedOrigins(allowedOrigins)
           .withAccessLog(noAccessLog ? null : System.err)
           .withLimits(defaults.limits().withMaxRequestTokens(maxRequestTokens)).withProbeDir(probe)
-          .withGenerationConfig(generationConfig == GenerationConfigMode.auto)
+          .withGenerationConfig(generationConfig == GenerationConfigMode.auto).withMaxBatch(maxBatch)
+          .withKvCacheBytes(kvCacheMb * 1024 * 1024).withPrefillChunk(prefillChunk)
+          .withPrefixCacheBytes(prefixCacheMb < 0 ? -1 : prefixCacheMb * 1024 * 1024)
           .withSplitSpecialTokens(splitSpecialTokens);
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server = new OpenAiServer(served, generator, confidence, config)) {

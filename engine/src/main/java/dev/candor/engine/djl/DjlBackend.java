@@ -10,6 +10,7 @@ import dev.candor.engine.checkpoint.Checkpoint;
 import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.model.Backend;
 import dev.candor.engine.model.Forward;
+import dev.candor.engine.model.KvBlock;
 import dev.candor.engine.model.Sequence;
 import java.lang.foreign.Arena;
 
@@ -145,6 +146,31 @@ public final class DjlBackend implements Backend {
     public void truncate(int length) {
       Sequence.checkTruncate(cache.length, length);
       cache.length = length;
+    }
+
+    @Override
+    public boolean copiesKv() {
+      return true;
+    }
+
+    @Override
+    public KvBlock copyOut(int from, int to) {
+      if (from < 0 || to > cache.length || from >= to) {
+        throw new IllegalArgumentException("positions [" + from + ", " + to + ") outside the cache's 0.." + cache.length);
+      }
+      return cache.copyOut(from, to);
+    }
+
+    @Override
+    public void append(KvBlock block) {
+      if (!(block instanceof KvCache.Block b)) {
+        throw new IllegalArgumentException("a KV block of another backend");
+      }
+      if (cache.length + b.positions() > cache.capacity) {
+        throw new IllegalArgumentException("sequence of " + (cache.length + b.positions())
+            + " positions exceeds its capacity " + cache.capacity);
+      }
+      cache.append(b);
     }
 
     @Override

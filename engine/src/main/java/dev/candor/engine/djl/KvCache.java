@@ -46,6 +46,40 @@ final class KvCache implements AutoCloseable {
     return values[layer].get(new NDIndex().addAllDim(2).addSliceDim(0, end));
   }
 
+  /** Keys and values of some positions of every layer, on the host: [layer][kvHeads * positions * headDim]. */
+  record Block(float[][] keys, float[][] values, int positions, int kvHeads, int headDim)
+      implements dev.candor.engine.model.KvBlock {
+    @Override
+    public long bytes() {
+      return 2L * keys.length * keys[0].length * Float.BYTES;
+    }
+  }
+
+  /** A host copy of positions [from, to) of every layer. */
+  Block copyOut(int from, int to) {
+    float[][] k = new float[keys.length][];
+    float[][] v = new float[keys.length][];
+    NDIndex at = new NDIndex().addAllDim(2).addSliceDim(from, to);
+    for (int l = 0; l < keys.length; l++) {
+      try (NDArray ks = keys[l].get(at); NDArray vs = values[l].get(at)) {
+        k[l] = ks.toFloatArray();
+        v[l] = vs.toFloatArray();
+      }
+    }
+    return new Block(k, v, to - from, (int) keys[0].getShape().get(1), (int) keys[0].getShape().get(3));
+  }
+
+  /** Writes a block at positions length .. length + block.positions - 1 and grows the cache by it. */
+  void append(Block block) {
+    Shape shape = new Shape(1, block.kvHeads(), block.positions(), block.headDim());
+    for (int l = 0; l < keys.length; l++) {
+      try (NDArray k = manager.create(block.keys()[l], shape); NDArray v = manager.create(block.values()[l], shape)) {
+        write(l, length, k, v);
+      }
+    }
+    length += block.positions();
+  }
+
   @Override
   public void close() {
     manager.close();

@@ -1,8 +1,9 @@
 package dev.candor.engine.generate;
 
 import dev.candor.engine.model.Backend;
+import dev.candor.engine.model.BatchEntry;
+import dev.candor.engine.model.Forward;
 import dev.candor.engine.model.Sequence;
-import dev.candor.engine.sampling.LogitSummary;
 import dev.candor.engine.sampling.Sampler;
 import dev.candor.engine.sampling.SamplingParams;
 import dev.candor.engine.sampling.TokenDistribution;
@@ -13,11 +14,23 @@ import java.util.Arrays;
  * sampling from its distribution under the same temperature, top-k and top-p as the target. Its logits are cut or
  * padded (with −∞) to the target's vocabulary size, so both distributions live on the same ids (Qwen2.5 checkpoints
  * of one tokenizer have vocab_size 151,936 or 152,064).
+ *
+ * <p>A draft is built one forward at a time ({@link #begin}, then {@link #absorb} for each drafted position), so the
+ * generator can run the drafter forwards of many sequences as one batch; each sequence draws from its own sampler in
+ * the same order as alone, so the batch it shares changes nothing it drafts.
  */
 final class Drafter implements AutoCloseable {
+  private static final int[] NO_TAPS = new int[0];
+
   private final Sequence sequence;
   private final int vocab;
   private final int targetVocab;
+  // the draft being built
+  private int k;
+  private int drafted;
+  private int[] tokens = new int[0];
+  private TokenDistribution[] distributions = new TokenDistribution[0];
+  private boolean summaries;
 
   Drafter(Backend drafter, int capacity, int targetVocab) {
     this.sequence = drafter.newSequence(capacity);
@@ -29,63 +42,55 @@ final class Drafter implements AutoCloseable {
     return sequence.length();
   }
 
-  /** Feeds tokens without asking for logits (the prompt, minus its last token). */
-  void prefill(int[] tokens) {
-    if (tokens.length > 0) {
-      sequence.forward(tokens, 0);
+  /** The next at most {@code maxChunk} committed tokens before {@code upTo} the cache lacks, no rows; or null. */
+  BatchEntry prefillEntry(IntList committed, int upTo, int maxChunk) {
+    int from = sequence.length();
+    if (from >= upTo) {
+      return null;
     }
+    return new BatchEntry(sequence, committed.slice(from, (int) Math.min(upTo, (long) from + maxChunk)), 0, false, NO_TAPS);
   }
 
   /**
-   * Drafts {@code k} tokens after {@code committed}. The cache first catches up on committed tokens it has not seen
-   * (one, or two after a step where every draft was accepted), then grows by k − 1 drafted tokens.
+   * Starts a draft of {@code k} tokens after {@code committed}: the entry that feeds the committed tokens the cache has
+   * not seen (one, or two after a step where every draft was accepted) and asks for the first drafted position. A
+   * greedy draft needs only each position's argmax: {@code summaries} asks for summaries, which a GPU backend
+   * computes on the device (not when the drafter's vocabulary is larger than the target's: its logits are cut).
    */
-  Draft propose(IntList committed, int k, SamplingParams params, Sampler sampler) {
-    return propose(committed, k, params, sampler, null);
+  BatchEntry begin(IntList committed, int k, boolean summaries) {
+    this.k = k;
+    this.drafted = 0;
+    this.tokens = new int[k];
+    this.distributions = new TokenDistribution[k];
+    this.summaries = summaries && vocab <= targetVocab;
+    return new BatchEntry(sequence, committed.slice(sequence.length(), committed.size()), 1, this.summaries, NO_TAPS);
   }
 
   /**
-   * As {@link #propose(IntList, int, SamplingParams, Sampler)}, each drafted position's distribution made by
-   * {@code adjusted} (the request's penalties and bias with that position's history) when it is not null.
+   * The drafted position's row came back: its distribution (made by {@code adjusted}, the request's penalties, bias
+   * and grammar with that position's history, when not null), its token drawn; the entry that feeds that token for
+   * the next position, or null when the draft is complete (k tokens, or a grammar's end).
    */
-  Draft propose(IntList committed, int k, SamplingParams params, Sampler sampler, Adjusted adjusted) {
-    int[] catchUp = committed.slice(sequence.length(), committed.size());
-    if (params.isGreedy() && vocab <= targetVocab && adjusted == null) {
-      return proposeGreedy(catchUp, k);
+  BatchEntry absorb(Forward forward, SamplingParams params, Sampler sampler, Adjusted adjusted) {
+    TokenDistribution d;
+    if (summaries) {
+      d = TokenDistribution.of(forward.summaries()[0]);
+    } else {
+      float[] logits = fit(forward.logits()[0]);
+      d = adjusted == null ? TokenDistribution.of(logits, params) : adjusted.distribution(logits, tokens, drafted);
     }
-    float[] logits = sequence.forward(catchUp, 1).logits()[0];
-    int[] tokens = new int[k];
-    TokenDistribution[] distributions = new TokenDistribution[k];
-    for (int i = 0; i < k; i++) {
-      distributions[i] = adjusted == null ? TokenDistribution.of(fit(logits), params)
-          : adjusted.distribution(fit(logits), tokens, i);
-      tokens[i] = sampler.sample(distributions[i]);
-      if (adjusted != null && adjusted.ends(tokens, i + 1)) {
-        return new Draft(Arrays.copyOf(tokens, i + 1), Arrays.copyOf(distributions, i + 1));
-      }
-      if (i + 1 < k) {
-        logits = sequence.decode(tokens[i]);
-      }
+    distributions[drafted] = d;
+    tokens[drafted] = sampler.sample(d);
+    drafted++;
+    if (drafted == k || (adjusted != null && adjusted.ends(tokens, drafted))) {
+      return null;
     }
-    return new Draft(tokens, distributions);
+    return new BatchEntry(sequence, new int[] {tokens[drafted - 1]}, 1, summaries, NO_TAPS);
   }
 
-  /**
-   * Greedy drafting needs only each position's argmax: from summaries, which a GPU backend computes on the device.
-   * (A drafter with a larger vocabulary than the target's drafts through the logits, which are cut to the target's.)
-   */
-  private Draft proposeGreedy(int[] catchUp, int k) {
-    LogitSummary summary = sequence.forwardSummaries(catchUp, 1).summaries()[0];
-    int[] tokens = new int[k];
-    TokenDistribution[] distributions = new TokenDistribution[k];
-    for (int i = 0; i < k; i++) {
-      distributions[i] = TokenDistribution.of(summary);
-      tokens[i] = distributions[i].argmax();
-      if (i + 1 < k) {
-        summary = sequence.forwardSummaries(new int[] {tokens[i]}, 1).summaries()[0];
-      }
-    }
-    return new Draft(tokens, distributions);
+  /** The draft built since {@link #begin}. */
+  Draft draft() {
+    return new Draft(Arrays.copyOf(tokens, drafted), Arrays.copyOf(distributions, drafted));
   }
 
   /** A position's distribution from its logits, given the tokens drafted before it (draft[0..drafted)). */
@@ -94,6 +99,16 @@ final class Drafter implements AutoCloseable {
 
     /** Whether draft[0..drafted) has ended the output (a grammar's end), so nothing can be drafted after it. */
     boolean ends(int[] draft, int drafted);
+  }
+
+  /** Restores the longest cached prefix of {@code prompt} (at most {@code maxPositions}) into the empty cache. */
+  void restorePrefix(PrefixCache cache, int[] prompt, int maxPositions) {
+    cache.restore(sequence, prompt, maxPositions);
+  }
+
+  /** Keeps the blocks of {@code head} this cache holds. */
+  void storePrefix(PrefixCache cache, int[] head) {
+    cache.store(sequence, head, head.length);
   }
 
   /** Drops cached positions past {@code length} (rejected drafts). */

@@ -24,13 +24,15 @@ import java.util.List;
  *     (the confidence breaker); or null
  * @param adjustments penalties and a logit bias applied before sampling, to the target and the drafter alike
  * @param skipSpecialTokens special tokens add nothing to the text (their records still carry their bytes)
+ * @param minTokens end-of-sequence tokens cannot be drawn before this many tokens were generated (vLLM's min_tokens)
  * @param constraint a grammar the output must follow (structured outputs, forced tool calls): every position's
  *     distribution, the target's and the drafter's, is masked to what the automaton allows there; or null
  */
 public record GenerationRequest(
     int maxTokens, SamplingParams sampling, List<String> stop, int topLogprobs, boolean ignoreEos,
     StopCheck cancelled, int tap, DistributionObserver observer, boolean rawLogprobs, TokenScorer scorer,
-    TokenWatcher watcher, LogitAdjustments adjustments, boolean skipSpecialTokens, TokenAutomaton constraint) {
+    TokenWatcher watcher, LogitAdjustments adjustments, boolean skipSpecialTokens, int minTokens,
+    TokenAutomaton constraint) {
 
   public GenerationRequest {
     if (maxTokens < 1) {
@@ -38,6 +40,9 @@ public record GenerationRequest(
     }
     if (topLogprobs < 0) {
       throw new IllegalArgumentException("top_logprobs must be >= 0, got " + topLogprobs);
+    }
+    if (minTokens < 0 || minTokens > maxTokens) {
+      throw new IllegalArgumentException("min_tokens must lie in 0..max_tokens (" + maxTokens + "), got " + minTokens);
     }
     stop = List.copyOf(stop);
   }
@@ -65,6 +70,7 @@ public record GenerationRequest(
     b.adjustments = adjustments;
     b.skipSpecialTokens = skipSpecialTokens;
     b.constraint = constraint;
+    b.minTokens = minTokens;
     return b;
   }
 
@@ -132,6 +138,7 @@ public record GenerationRequest(
     private LogitAdjustments adjustments = LogitAdjustments.NONE;
     private boolean skipSpecialTokens;
     private TokenAutomaton constraint;
+    private int minTokens;
 
     private Builder(int maxTokens, SamplingParams sampling) {
       this.maxTokens = maxTokens;
@@ -193,6 +200,11 @@ public record GenerationRequest(
       return this;
     }
 
+    public Builder minTokens(int minTokens) {
+      this.minTokens = minTokens;
+      return this;
+    }
+
     public Builder constraint(TokenAutomaton constraint) {
       this.constraint = constraint;
       return this;
@@ -200,7 +212,7 @@ public record GenerationRequest(
 
     public GenerationRequest build() {
       return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer,
-          rawLogprobs, scorer, watcher, adjustments, skipSpecialTokens, constraint);
+          rawLogprobs, scorer, watcher, adjustments, skipSpecialTokens, minTokens, constraint);
     }
   }
 }

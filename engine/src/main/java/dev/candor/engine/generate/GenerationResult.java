@@ -10,13 +10,14 @@ import java.util.List;
  * @param textOffsets character offset in {@code text} where each token's text starts
  * @param finishReason why it ended
  * @param promptTokens tokens in the prompt
+ * @param cachedPromptTokens of them, how many came from the prefix cache instead of being computed
  * @param generatedTokens tokens the model generated (an end-of-sequence token and tokens cut by a stop sequence too)
  * @param stats speculative-decoding counts and coverage
  * @param timings where the time went
  */
 public record GenerationResult(
     String text, List<TokenRecord> tokens, List<Integer> textOffsets, FinishReason finishReason, int promptTokens,
-    int generatedTokens, SpeculationStats stats, Timings timings) {
+    int cachedPromptTokens, int generatedTokens, SpeculationStats stats, Timings timings) {
 
   /**
    * Nanosecond timings of one generation.

@@ -86,6 +86,25 @@ public interface Sequence extends AutoCloseable {
     return forward(tokens, tokens.length).logits();
   }
 
+  /** Whether {@link #copyOut} and {@link #append} work on this backend's sequences (prefix caching). */
+  default boolean copiesKv() {
+    return false;
+  }
+
+  /**
+   * A copy of the cache at positions [from, to): every layer's keys and values there. Appending it to a sequence of
+   * the same backend whose cache holds the same first {@code from} positions gives that sequence exactly the cache it
+   * would have computed itself for the same tokens.
+   */
+  default KvBlock copyOut(int from, int to) {
+    throw new UnsupportedOperationException("this backend does not copy KV caches");
+  }
+
+  /** Appends a block's positions to the cache, at positions length() .. length() + block.positions() - 1. */
+  default void append(KvBlock block) {
+    throw new UnsupportedOperationException("this backend does not copy KV caches");
+  }
+
   /** Forgets every position from {@code length} on, so decoding continues as if they had never been seen. */
   void truncate(int length);
 

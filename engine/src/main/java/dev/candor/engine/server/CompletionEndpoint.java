@@ -85,7 +85,7 @@ final class CompletionEndpoint {
     long now = System.nanoTime();
     long deadline = now + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis());
     GenerationJob job = new GenerationJob(entry.requestId, request, model, generator, confidence, seed, now, deadline,
-        metrics, faultHook);
+        metrics, faultHook, generator.kvBytesPerPosition());
     scheduler.submit(job);
     String id = api.idPrefix + HexFormat.of().formatHex(randomBytes(api == Api.RESPONSES ? 24 : 12));
     long created = System.currentTimeMillis() / 1000;

@@ -17,7 +17,7 @@ sealed interface Events {
   record Finished(int choice, GenerationResult result, ConfidenceBreaker.Report breaker) implements Events {}
 
   /** The whole request finished; no more events. */
-  record Done(int promptTokens, int completionTokens) implements Events {}
+  record Done(int promptTokens, int completionTokens, int cachedTokens) implements Events {}
 
   /** The request failed; no more events. */
   record Failed(ApiException error) implements Events {}

@@ -15,16 +15,18 @@ import dev.candor.engine.sampling.SamplingParams;
 import dev.candor.engine.sampling.TokenDistribution;
 import dev.candor.engine.tokenizer.StreamDecoder;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Consumer;
 
 /**
- * One API request on the worker thread: every prompt × n choices, one choice per {@link #runUnit} (so the scheduler
- * can interleave requests), each streaming its released output to the HTTP thread as {@link Events}. The worker never
- * blocks on a client: a slow reader only lets the event queue grow (bounded by the request's work budget), and a
- * client that leaves cancels the job at the next step.
+ * One API request: every prompt × n choices, each a session of the scheduler's batch, opened when the batch has room,
+ * each streaming its released output to the HTTP thread as {@link Events}. The engine never blocks on a client: a
+ * slow reader only lets the event queue grow (bounded by the request's work budget), and a client that leaves
+ * cancels the job, whose sessions end at their next step.
  */
 final class GenerationJob extends Scheduler.Job {
   final BlockingQueue<Events> events = new LinkedBlockingQueue<>();
@@ -37,16 +39,24 @@ final class GenerationJob extends Scheduler.Job {
   private final ServerMetrics metrics;
   private final long arrivalNanos;
   private final Consumer<int[]> faultHook; // a test seam: see OpenAiServer#injectFault; null otherwise
+  private final long bytesPerPosition; // KV cache of target and drafter, per position
   private final int choices;
-  private int next; // the next choice to generate
+  private final Map<Generator.Session, Opened> open = new HashMap<>();
+  private int next; // the next choice to open
+  private int done;
   private int promptTokens;
   private int completionTokens;
-  private boolean released;
+  private int cachedTokens;
+  private Generator.Session firstOfPrompt; // the current prompt's first choice: the others wait for its prefill
+  private volatile boolean released;
   private Events.Echo echo; // the current prompt's echo, computed once for its n choices
+
+  /** A session's choice index and breaker. */
+  private record Opened(int choice, ConfidenceBreaker breaker) {}
 
   GenerationJob(String requestId, ParsedRequest request, LoadedModel model, Generator generator,
       ConfidenceModel confidence, long seed, long arrivalNanos, long deadlineNanos, ServerMetrics metrics,
-      Consumer<int[]> faultHook) {
+      Consumer<int[]> faultHook, long bytesPerPosition) {
     super(requestId);
     this.request = request;
     this.model = model;
@@ -57,35 +67,50 @@ final class GenerationJob extends Scheduler.Job {
     this.metrics = metrics;
     this.arrivalNanos = arrivalNanos;
     this.faultHook = faultHook;
+    this.bytesPerPosition = bytesPerPosition;
     this.choices = request.prompts().size() * request.n();
   }
 
   @Override
-  boolean runUnit() {
-    int promptIndex = next / request.n();
+  boolean hasNextSession() {
+    return next < choices;
+  }
+
+  /**
+   * With prefix caching, a prompt's other choices wait until its first one has prefilled, then copy its cache
+   * instead of computing it again.
+   */
+  @Override
+  boolean nextSessionReady() {
+    return next % request.n() == 0 || !generator.cachesPrefixes() || firstOfPrompt == null
+        || !firstOfPrompt.prefilling();
+  }
+
+  @Override
+  long nextSessionBytes() {
+    int[] prompt = request.prompts().get(next / request.n());
+    long output = request.maxTokens() != null ? request.maxTokens() : generator.contextWindow() - prompt.length;
+    long positions = Math.min(generator.contextWindow(), prompt.length + output + generator.draftLength() + 1);
+    return positions * bytesPerPosition;
+  }
+
+  @Override
+  Generator.Session nextSession() {
+    int choice = next;
+    int promptIndex = choice / request.n();
     int[] prompt = request.prompts().get(promptIndex);
     if (faultHook != null) {
       faultHook.accept(prompt);
     }
-    if (next % request.n() == 0) {
+    if (choice % request.n() == 0) {
       promptTokens += prompt.length;
       echo = request.echo() ? echo(promptIndex, prompt) : null;
     }
     if (echo != null) {
-      events.add(new Events.Echo(next, echo.text(), echo.records(), echo.offsets()));
+      events.add(new Events.Echo(choice, echo.text(), echo.records(), echo.offsets()));
     }
-    generateChoice(next, prompt);
-    next++;
-    if (next < choices) {
-      return true;
-    }
-    events.add(new Events.Done(promptTokens, completionTokens));
-    return false;
-  }
-
-  private void generateChoice(int choice, int[] prompt) {
     ConfidenceBreaker breaker = breaker();
-    GenerationResult result = generator.generate(prompt, generationRequest(prompt, choice, breaker),
+    Generator.Session session = generator.open(prompt, generationRequest(prompt, choice, breaker),
         (records, offsets, text) -> {
           if (!released) {
             released = true;
@@ -93,9 +118,27 @@ final class GenerationJob extends Scheduler.Job {
           }
           events.add(new Events.Released(choice, records, offsets, text));
         });
+    next++;
+    open.put(session, new Opened(choice, breaker));
+    if (choice % request.n() == 0) {
+      firstOfPrompt = session;
+    }
+    return session;
+  }
+
+  @Override
+  void finished(Generator.Session session) {
+    Opened o = open.remove(session);
+    GenerationResult result = session.result();
     completionTokens += result.generatedTokens();
+    if (o.choice() % request.n() == 0) {
+      cachedTokens += result.cachedPromptTokens(); // the prompt is counted once, with its first choice
+    }
     metrics.generation(result);
-    events.add(new Events.Finished(choice, result, breaker == null ? null : breaker.report()));
+    events.add(new Events.Finished(o.choice(), result, o.breaker() == null ? null : o.breaker().report()));
+    if (++done == choices) {
+      events.add(new Events.Done(promptTokens, completionTokens, cachedTokens));
+    }
   }
 
   private GenerationRequest generationRequest(int[] prompt, int choice, ConfidenceBreaker breaker) {
@@ -114,6 +157,8 @@ final class GenerationJob extends Scheduler.Job {
         .watcher(breaker)
         .adjustments(s.adjustments())
         .skipSpecialTokens(request.skipSpecialTokens())
+        .ignoreEos(request.ignoreEos())
+        .minTokens(Math.min(request.minTokens(), maxTokens))
         .constraint(request.constraint())
         .build();
   }
@@ -176,6 +221,7 @@ final class GenerationJob extends Scheduler.Job {
 
   @Override
   void drop(Scheduler.DropReason why) {
+    open.clear();
     events.add(new Events.Failed(switch (why) {
       case MODEL_FAILURE -> ApiException.server(500, null,
           "the model failed on this request (" + requestId + "); the server log has the details");

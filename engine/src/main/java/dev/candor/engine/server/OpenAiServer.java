@@ -87,9 +87,11 @@ public final class OpenAiServer implements AutoCloseable {
     this.generator = generator;
     this.confidence = confidence;
     this.config = config;
-    this.scheduler = new Scheduler(config.maxQueue());
+    generator.cachePrefixes(config.prefixBudgetBytes()); // prompt prefixes reused across requests
+    this.scheduler = new Scheduler(generator, config.maxQueue(), config.maxBatch(), config.kvBudgetBytes(),
+        config.prefillChunk());
     this.metrics = new ServerMetrics(model.name(), model.backend().description(), scheduler::queued,
-        scheduler::running);
+        scheduler::running, scheduler::batchSize, generator::prefixStats);
     scheduler.onDrop(metrics::dropped);
     this.guard = new RequestGuard(config);
     this.log = new RequestLog(config.accessLog(), config.logPrompts());
@@ -201,6 +203,7 @@ public final class OpenAiServer implements AutoCloseable {
     health.put("ready", ready);
     health.put("queued", scheduler.queued());
     health.put("running", scheduler.running());
+    health.put("batch", scheduler.batchSize());
     health.put("requests", metrics.requestCount.get());
     health.put("generations", metrics.generationCount.get());
     health.put("cancelled_generations", metrics.cancelledCount.get());

@@ -23,6 +23,8 @@ import java.util.List;
  * @param rawLogprobs report logprobs of the raw distribution (the default, as vLLM's) instead of the one sampled
  *     from ({@code "logprobs_mode": "processed"})
  * @param skipSpecialTokens leave special tokens' text out of the returned text (they stay in logprobs)
+ * @param ignoreEos generate past end-of-sequence tokens (vLLM's, for benchmarks)
+ * @param minTokens no end-of-sequence token before this many tokens (vLLM's)
  * @param confidence include the confidence extension
  * @param breaker the confidence circuit breaker, or null
  * @param constraint the grammar every choice follows (response_format, forced tool calls), or null
@@ -44,6 +46,8 @@ record ParsedRequest(
     boolean echo,
     boolean rawLogprobs,
     boolean skipSpecialTokens,
+    boolean ignoreEos,
+    int minTokens,
     boolean confidence,
     Breaker breaker,
     TokenAutomaton constraint,

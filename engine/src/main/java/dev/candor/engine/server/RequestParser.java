@@ -198,9 +198,14 @@ final class RequestParser {
       throw ApiException.invalid("logprobs_mode", "must be 'raw' (the model's distribution, the default) or "
           + "'processed' (the distribution sampled from)");
     }
+    int minTokens = intField(root, "min_tokens", 0, 0, Integer.MAX_VALUE);
+    if (maxTokens != null && minTokens > maxTokens) {
+      throw ApiException.invalid("min_tokens", "must not exceed max_tokens (" + maxTokens + "), got " + minTokens);
+    }
     return new ParsedRequest(chat, prompts, texts, n, maxTokens, sampling, seed, stop, stream, includeUsage, logprobs,
         topLogprobs, echo, mode.equals("raw"), boolField(root, "skip_special_tokens", true),
-        boolField(root, "confidence", true), breaker(root), constraint, reply);
+        boolField(root, "ignore_eos", false), minTokens, boolField(root, "confidence", true), breaker(root),
+        constraint, reply);
   }
 
   /** stream_options.include_usage; stream_options only with stream true, as OpenAI has it. */

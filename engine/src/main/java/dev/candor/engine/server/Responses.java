@@ -63,11 +63,13 @@ final class Responses {
     return root;
   }
 
-  static ObjectNode usage(int prompt, int completion) {
+  /** OpenAI's usage, with the prompt tokens the prefix cache served in prompt_tokens_details.cached_tokens. */
+  static ObjectNode usage(int prompt, int completion, int cached) {
     ObjectNode usage = F.objectNode();
     usage.put("prompt_tokens", prompt);
     usage.put("completion_tokens", completion);
     usage.put("total_tokens", prompt + completion);
+    usage.putObject("prompt_tokens_details").put("cached_tokens", cached);
     return usage;
   }
 

@@ -167,7 +167,7 @@ final class ResponsesResponse {
     response.set("output", items.output());
     ObjectNode usage = response.putObject("usage");
     usage.put("input_tokens", done.promptTokens());
-    usage.putObject("input_tokens_details").put("cached_tokens", 0);
+    usage.putObject("input_tokens_details").put("cached_tokens", done.cachedTokens());
     usage.put("output_tokens", done.completionTokens());
     long reasoning = reader.phases() == null ? 0 : reader.phases().stream().filter(p -> p == Phase.REASONING).count();
     usage.putObject("output_tokens_details").put("reasoning_tokens", reasoning);

@@ -1,5 +1,12 @@
 package dev.candor.engine.server;
 
+import dev.candor.engine.generate.FinishReason;
+import dev.candor.engine.generate.Generator;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -8,11 +15,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs jobs on one worker thread (a decode step already uses every core), fairly: a job is a series of units (one
- * generated choice each), and the worker takes one unit from the job at the head of a ring, then puts the job back at
- * the tail. A request with 16 prompts × 8 choices therefore delays a short one by at most one choice, not by all 128.
- * Admission is bounded: beyond one running and {@code maxQueue} waiting jobs a request gets 429, not a pile-up. Jobs
- * cancelled while they wait are dropped, not run.
+ * Continuous batching on one engine thread: every request is a job of sessions (one per choice), and the engine steps
+ * all admitted sessions together ({@link Generator#step}: one batched target forward a step, prefill in chunks). A
+ * request joins the batch at the next step and each of its sessions leaves when it is done; sessions are admitted a
+ * job at a time in turn (so a request with 128 choices cannot keep a short one out), up to {@code maxBatch} at once
+ * and within the KV-cache budget. Beyond {@code maxQueue} requests waiting to start, a request gets 429, not a
+ * pile-up. Jobs cancelled while they wait are dropped, not run; a cancelled or timed-out session ends at its next
+ * step.
  */
 final class Scheduler implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
@@ -31,19 +40,35 @@ final class Scheduler implements AutoCloseable {
     }
   }
 
-  /** A unit of work with a cancel flag its body polls. */
+  /** A request: sessions opened one at a time, each reported back when it finishes. */
   abstract static class Job {
     volatile boolean cancelled;
     final String requestId;
+    private int open; // sessions in the batch now (engine thread only)
+    private boolean started; // a session was opened
 
     Job(String requestId) {
       this.requestId = requestId;
     }
 
-    /** Runs the next unit; returns whether units remain. */
-    abstract boolean runUnit();
+    /** Whether sessions remain to be opened. */
+    abstract boolean hasNextSession();
 
-    /** Called instead of (the rest of) the units when the job is dropped. */
+    /** Whether the next session may open now (it may wait for a sibling's prefill to reuse its prefix). */
+    boolean nextSessionReady() {
+      return true;
+    }
+
+    /** KV-cache bytes the next session will hold. */
+    abstract long nextSessionBytes();
+
+    /** Opens the next session (its caches allocated); may throw, which fails the job. */
+    abstract Generator.Session nextSession();
+
+    /** A session of this job finished (its result is final); the job reports it, and its end once all are done. */
+    abstract void finished(Generator.Session session);
+
+    /** Called instead of the rest when the job is dropped: its open sessions are closed by the scheduler. */
     abstract void drop(DropReason why);
 
     void cancel() {
@@ -51,31 +76,50 @@ final class Scheduler implements AutoCloseable {
     }
   }
 
+  /** A session in the batch, with its job and the bytes it holds. */
+  private record Member(Generator.Session session, Job job, long bytes) {}
+
+  private final Generator generator;
   private final int maxQueue;
-  private final LinkedBlockingDeque<Job> ring = new LinkedBlockingDeque<>();
-  private final AtomicInteger admitted = new AtomicInteger(); // waiting + running
-  private final AtomicInteger running = new AtomicInteger();
-  private final Thread worker;
-  private volatile Job current; // the job whose unit is running, or null
+  private final int maxBatch;
+  private final long kvBudgetBytes;
+  private final int prefillChunk;
+  private final LinkedBlockingDeque<Job> waiting = new LinkedBlockingDeque<>(); // sessions left to open
+  private final AtomicInteger notStarted = new AtomicInteger(); // jobs in waiting that opened nothing yet
+  private final AtomicInteger runningJobs = new AtomicInteger();
+  private final AtomicInteger batchSize = new AtomicInteger();
+  private final List<Member> batch = new ArrayList<>(); // engine thread only
+  private final Thread engine;
+  private long kvBytes; // held by the batch (engine thread only)
   private volatile boolean stopping;
+  private volatile boolean hardStop;
   private volatile Consumer<DropReason> onDrop = why -> { };
 
-  Scheduler(int maxQueue) {
+  Scheduler(Generator generator, int maxQueue, int maxBatch, long kvBudgetBytes, int prefillChunk) {
+    this.generator = generator;
     this.maxQueue = maxQueue;
-    this.worker = Thread.ofPlatform().name("candor-worker").daemon(true).start(this::loop);
+    this.maxBatch = maxBatch;
+    this.kvBudgetBytes = kvBudgetBytes;
+    this.prefillChunk = prefillChunk;
+    this.engine = Thread.ofPlatform().name("candor-engine").daemon(true).start(this::loop);
   }
 
-  /** Admits a job, or fails with 429 when one is running and maxQueue are waiting (503 when shutting down). */
+  /** Admits a job, or fails with 429 when maxQueue requests already wait to start (503 when shutting down). */
   void submit(Job job) {
     if (stopping) {
       throw shuttingDown();
     }
-    if (admitted.incrementAndGet() > maxQueue + 1) {
-      admitted.decrementAndGet();
+    if (job.hasNextSession() && job.nextSessionBytes() > kvBudgetBytes) {
+      throw ApiException.invalid("max_tokens", "request_too_large", "one choice of this request needs "
+          + job.nextSessionBytes() / (1024 * 1024) + " MB of KV cache; the server holds at most "
+          + kvBudgetBytes / (1024 * 1024) + " MB (--kv-cache-mb): lower max_tokens or the prompt");
+    }
+    if (notStarted.incrementAndGet() > maxQueue) {
+      notStarted.decrementAndGet();
       throw new ApiException(429, ErrorType.RATE_LIMIT, null, "queue_full",
           "the server is busy: " + maxQueue + " requests are already waiting; retry later");
     }
-    ring.addLast(job);
+    waiting.addLast(job);
   }
 
   static ApiException shuttingDown() {
@@ -87,58 +131,159 @@ final class Scheduler implements AutoCloseable {
     this.onDrop = listener;
   }
 
+  /** Requests waiting to start. */
   int queued() {
-    return ring.size();
+    return notStarted.get();
   }
 
+  /** Requests with sessions in the batch. */
   int running() {
-    return running.get();
+    return runningJobs.get();
+  }
+
+  /** Sessions in the batch. */
+  int batchSize() {
+    return batchSize.get();
   }
 
   private void loop() {
-    while (!stopping || !ring.isEmpty()) {
-      Job job;
-      try {
-        job = ring.poll(100, TimeUnit.MILLISECONDS);
-      } catch (InterruptedException e) {
-        break;
+    while (!hardStop && (!stopping || !waiting.isEmpty() || !batch.isEmpty())) {
+      admit();
+      if (batch.isEmpty()) {
+        try {
+          Job next = waiting.pollFirst(100, TimeUnit.MILLISECONDS);
+          if (next != null) {
+            waiting.addFirst(next);
+          }
+        } catch (InterruptedException e) {
+          break;
+        }
+        continue;
       }
-      if (job != null) {
-        runOneUnit(job);
-      }
+      step();
     }
-    for (Job left; (left = ring.poll()) != null; ) {
+    for (Member m : new ArrayList<>(batch)) {
+      m.session().cancel(FinishReason.CANCELLED);
+    }
+    reap();
+    for (Job left; (left = waiting.poll()) != null; ) {
       drop(left, DropReason.SHUTDOWN);
     }
   }
 
-  private void runOneUnit(Job job) {
-    if (job.cancelled) {
-      drop(job, DropReason.CANCELLED_WHILE_QUEUED);
-      return;
-    }
-    running.incrementAndGet();
-    current = job;
-    boolean more;
-    try {
-      more = job.runUnit();
-    } catch (Throwable t) {
-      LOG.error("request {}: job failed", job.requestId, t);
-      drop(job, DropReason.MODEL_FAILURE);
-      return;
-    } finally {
-      current = null;
-      running.decrementAndGet();
-    }
-    if (more && !job.cancelled) {
-      ring.addLast(job);
-    } else {
-      admitted.decrementAndGet();
+  /**
+   * Sessions of the waiting jobs in turn, while the batch has room and the KV budget allows: the job at the head opens
+   * one session and, if it has more, goes to the back. The head waits for memory rather than letting others pass it
+   * (first come, first served), unless the batch is empty.
+   */
+  private void admit() {
+    int notReady = 0; // jobs passed over in a row because their next session must wait
+    while (batch.size() < maxBatch && notReady < waiting.size()) {
+      Job job = waiting.peekFirst();
+      if (job == null) {
+        return;
+      }
+      if (job.cancelled) {
+        drop(job, DropReason.CANCELLED_WHILE_QUEUED);
+        continue;
+      }
+      if (!job.nextSessionReady()) {
+        waiting.remove(job);
+        waiting.addLast(job);
+        notReady++;
+        continue;
+      }
+      notReady = 0;
+      long bytes = job.nextSessionBytes();
+      if (kvBytes + bytes > kvBudgetBytes && !batch.isEmpty()) {
+        return; // waits for memory to free up
+      }
+      if (!open(job, bytes)) {
+        continue; // dropped
+      }
+      waiting.remove(job);
+      if (job.hasNextSession()) {
+        waiting.addLast(job);
+      }
     }
   }
 
+  /** Opens the job's next session into the batch; false when opening failed (the job is then dropped). */
+  private boolean open(Job job, long bytes) {
+    if (!job.started) {
+      job.started = true;
+      notStarted.decrementAndGet();
+      runningJobs.incrementAndGet();
+    }
+    Generator.Session session;
+    try {
+      session = job.nextSession();
+    } catch (Throwable t) {
+      LOG.error("request {}: job failed", job.requestId, t);
+      drop(job, DropReason.MODEL_FAILURE);
+      return false;
+    }
+    job.open++;
+    batch.add(new Member(session, job, bytes));
+    kvBytes += bytes;
+    batchSize.set(batch.size());
+    return true;
+  }
+
+  private void step() {
+    List<Generator.Session> sessions = new ArrayList<>(batch.size());
+    batch.forEach(m -> sessions.add(m.session()));
+    try {
+      generator.step(sessions, prefillChunk);
+    } catch (Throwable t) {
+      LOG.error("a batched step of {} sessions failed", sessions.size(), t);
+      Map<Job, Boolean> jobs = new LinkedHashMap<>();
+      batch.forEach(m -> jobs.put(m.job(), true));
+      jobs.keySet().forEach(job -> drop(job, DropReason.MODEL_FAILURE));
+      return;
+    }
+    reap();
+  }
+
+  /** Finished sessions leave the batch; their jobs report them. */
+  private void reap() {
+    for (Iterator<Member> it = batch.iterator(); it.hasNext(); ) {
+      Member m = it.next();
+      if (!m.session().finished()) {
+        continue;
+      }
+      it.remove();
+      kvBytes -= m.bytes();
+      m.session().close();
+      m.job().open--;
+      m.job().finished(m.session());
+      if (m.job().open == 0 && !m.job().hasNextSession()) {
+        runningJobs.decrementAndGet();
+      }
+    }
+    batchSize.set(batch.size());
+  }
+
+  /** Drops a job: its sessions leave the batch closed, its client is told why. */
   private void drop(Job job, DropReason why) {
-    admitted.decrementAndGet();
+    boolean wasStarted = job.started;
+    waiting.remove(job);
+    for (Iterator<Member> it = batch.iterator(); it.hasNext(); ) {
+      Member m = it.next();
+      if (m.job() == job) {
+        it.remove();
+        kvBytes -= m.bytes();
+        m.session().close();
+      }
+    }
+    batchSize.set(batch.size());
+    if (!wasStarted) {
+      notStarted.decrementAndGet();
+    } else {
+      runningJobs.decrementAndGet();
+    }
+    job.started = true;
+    job.open = 0;
     onDrop.accept(why);
     job.drop(why);
   }
@@ -150,30 +295,26 @@ final class Scheduler implements AutoCloseable {
 
   /**
    * Stops taking jobs; lets admitted ones finish for up to {@code graceMillis}, then cancels what is left (their
-   * clients get a 503 event, or the end of their stream).
+   * sessions end with what they have, their clients get the end of their streams).
    */
   void shutdown(long graceMillis) {
     stopping = true;
     try {
-      worker.join(graceMillis);
-      if (worker.isAlive()) {
-        ring.forEach(Job::cancel);
-        Job now = current;
-        if (now != null) {
-          now.cancel();
-        }
-        worker.interrupt();
-        worker.join(5000);
+      engine.join(graceMillis);
+      if (engine.isAlive()) {
+        waiting.forEach(Job::cancel);
+        hardStop = true;
+        engine.join(5000);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
   }
 
-  /** Stops at once, cancelling queued work. */
+  /** Stops at once. */
   @Override
   public void close() {
-    ring.forEach(Job::cancel);
+    waiting.forEach(Job::cancel);
     shutdown(0);
   }
 }

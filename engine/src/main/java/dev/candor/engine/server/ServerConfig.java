@@ -23,22 +23,35 @@ import java.util.List;
  * @param probeDir the served probe's directory, whose report and diagrams the web page shows; null without a probe
  * @param useGenerationConfig requests that leave out temperature, top_p, top_k or repetition_penalty get the
  *     checkpoint's generation_config.json values (as vLLM does); false: OpenAI's defaults
+ * @param maxBatch sessions (choices) generated together at most
+ * @param kvCacheBytes KV cache the batch may hold; 0 for half the Java heap
+ * @param prefillChunk prompt tokens a session prefills per step while others decode
+ * @param prefixCacheBytes KV of prompt prefixes kept across requests; 0 for a quarter of the KV budget, -1 for none
  * @param splitSpecialTokens tokenize special-token text in messages and prompts as plain text (a request's
  *     {@code split_special_tokens} overrides it); false: as Hugging Face does by default, it becomes the special token
  */
 public record ServerConfig(String host, int port, String apiKey, int maxQueue, int maxBodyBytes,
     long requestTimeoutMillis, RequestLimits limits, boolean logPrompts, List<String> allowedHosts,
-    List<String> allowedOrigins, PrintStream accessLog, Path probeDir, boolean useGenerationConfig,
-    boolean splitSpecialTokens) {
+    List<String> allowedOrigins, PrintStream accessLog, Path probeDir, boolean useGenerationConfig, int maxBatch,
+    long kvCacheBytes, int prefillChunk, long prefixCacheBytes, boolean splitSpecialTokens) {
+
+  /** Sessions generated together by default: enough to share a weight read on a bandwidth-bound model. */
+  public static final int DEFAULT_MAX_BATCH = 8;
 
   public ServerConfig {
+    if (maxBatch < 1) {
+      throw new IllegalArgumentException("max batch must be at least 1, got " + maxBatch);
+    }
+    if (prefillChunk < 1) {
+      throw new IllegalArgumentException("prefill chunk must be at least 1 token, got " + prefillChunk);
+    }
     allowedHosts = List.copyOf(allowedHosts);
     allowedOrigins = List.copyOf(allowedOrigins);
   }
 
   public static ServerConfig defaults(int port) {
     return new ServerConfig("127.0.0.1", port, null, 16, 4 * 1024 * 1024, 300_000, RequestLimits.DEFAULT, false,
-        List.of(), List.of(), null, null, true, false);
+        List.of(), List.of(), null, null, true, DEFAULT_MAX_BATCH, 0, 256, 0, false);
   }
 
   public ServerConfig withHost(String h) {
@@ -93,6 +106,32 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     return new Builder(this).splitSpecialTokens(split).build();
   }
 
+  public ServerConfig withMaxBatch(int n) {
+    return new Builder(this).maxBatch(n).build();
+  }
+
+  public ServerConfig withKvCacheBytes(long bytes) {
+    return new Builder(this).kvCacheBytes(bytes).build();
+  }
+
+  public ServerConfig withPrefillChunk(int tokens) {
+    return new Builder(this).prefillChunk(tokens).build();
+  }
+
+  public ServerConfig withPrefixCacheBytes(long bytes) {
+    return new Builder(this).prefixCacheBytes(bytes).build();
+  }
+
+  /** The prefix cache's budget in effect: the configured one, a quarter of the KV budget, or none. */
+  public long prefixBudgetBytes() {
+    return prefixCacheBytes > 0 ? prefixCacheBytes : prefixCacheBytes == 0 ? kvBudgetBytes() / 4 : 0;
+  }
+
+  /** The KV budget in effect: the configured one, or half the Java heap. */
+  public long kvBudgetBytes() {
+    return kvCacheBytes > 0 ? kvCacheBytes : Runtime.getRuntime().maxMemory() / 2;
+  }
+
   /** A mutable copy of a config, one field at a time. */
   private static final class Builder {
     private String host;
@@ -108,6 +147,10 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     private PrintStream accessLog;
     private Path probeDir;
     private boolean useGenerationConfig;
+    private int maxBatch;
+    private long kvCacheBytes;
+    private int prefillChunk;
+    private long prefixCacheBytes;
     private boolean splitSpecialTokens;
 
     Builder(ServerConfig c) {
@@ -124,6 +167,10 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
       accessLog = c.accessLog;
       probeDir = c.probeDir;
       useGenerationConfig = c.useGenerationConfig;
+      maxBatch = c.maxBatch;
+      kvCacheBytes = c.kvCacheBytes;
+      prefillChunk = c.prefillChunk;
+      prefixCacheBytes = c.prefixCacheBytes;
       splitSpecialTokens = c.splitSpecialTokens;
     }
 
@@ -192,9 +239,30 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
       return this;
     }
 
+    Builder maxBatch(int v) {
+      maxBatch = v;
+      return this;
+    }
+
+    Builder kvCacheBytes(long v) {
+      kvCacheBytes = v;
+      return this;
+    }
+
+    Builder prefillChunk(int v) {
+      prefillChunk = v;
+      return this;
+    }
+
+    Builder prefixCacheBytes(long v) {
+      prefixCacheBytes = v;
+      return this;
+    }
+
     ServerConfig build() {
       return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
-          allowedHosts, allowedOrigins, accessLog, probeDir, useGenerationConfig, splitSpecialTokens);
+          allowedHosts, allowedOrigins, accessLog, probeDir, useGenerationConfig, maxBatch, kvCacheBytes, prefillChunk,
+          prefixCacheBytes, splitSpecialTokens);
     }
   }
 }

@@ -45,7 +45,8 @@ final class ServerMetrics {
   final AtomicLong failedCount = new AtomicLong();
   final AtomicLong tokenCount = new AtomicLong();
 
-  ServerMetrics(String model, String backend, IntSupplier queued, IntSupplier running) {
+  ServerMetrics(String model, String backend, IntSupplier queued, IntSupplier running, IntSupplier batch,
+      java.util.function.Supplier<dev.candor.engine.generate.PrefixCache.Stats> prefixes) {
     requests = Counter.builder().name("candor_requests").help("HTTP requests by endpoint and status")
         .labelNames("endpoint", "status").register(registry);
     errors = Counter.builder().name("candor_errors").help("Error responses by kind (the OpenAI error code or type)")
@@ -77,8 +78,35 @@ final class ServerMetrics {
         .callback(cb -> cb.call(queued.getAsInt())).register(registry);
     GaugeWithCallback.builder().name("candor_running").help("Requests being generated now")
         .callback(cb -> cb.call(running.getAsInt())).register(registry);
+    GaugeWithCallback.builder().name("candor_batch_sessions").help("Choices in the batch the engine steps together")
+        .callback(cb -> cb.call(batch.getAsInt())).register(registry);
+    registerPrefixCache(prefixes);
     GaugeWithCallback.builder().name("candor_model_info").help("The served model").labelNames("model", "backend")
         .callback(cb -> cb.call(1, model, backend)).register(registry);
+  }
+
+  /** The prefix cache's figures (hit rate = hits / lookups), read from the cache at each scrape. */
+  private void registerPrefixCache(java.util.function.Supplier<dev.candor.engine.generate.PrefixCache.Stats> stats) {
+    io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("candor_prefix_cache_lookups")
+        .help("Prompts looked up in the prefix cache").callback(cb -> {
+          var s = stats.get();
+          cb.call(s == null ? 0 : s.lookups());
+        }).register(registry);
+    io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("candor_prefix_cache_hits")
+        .help("Lookups that reused at least one cached block").callback(cb -> {
+          var s = stats.get();
+          cb.call(s == null ? 0 : s.hits());
+        }).register(registry);
+    io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("candor_prefix_cache_reused_tokens")
+        .help("Prompt tokens whose KV was copied from the cache instead of computed").callback(cb -> {
+          var s = stats.get();
+          cb.call(s == null ? 0 : s.reusedTokens());
+        }).register(registry);
+    GaugeWithCallback.builder().name("candor_prefix_cache_bytes").help("Memory the prefix cache holds")
+        .callback(cb -> {
+          var s = stats.get();
+          cb.call(s == null ? 0 : s.bytes());
+        }).register(registry);
   }
 
   static String endpoint(String path) {

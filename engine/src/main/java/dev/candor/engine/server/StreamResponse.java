@@ -78,7 +78,8 @@ final class StreamResponse {
             if (request.includeUsage()) {
               ObjectNode usage = Responses.envelope(id, object, created, endpoint.modelName());
               usage.putArray("choices");
-              usage.set("usage", Responses.usage(done.promptTokens(), done.completionTokens()));
+              usage.set("usage", Responses.usage(done.promptTokens(), done.completionTokens(),
+                  done.cachedTokens()));
               send(out, usage);
             }
             done(out);

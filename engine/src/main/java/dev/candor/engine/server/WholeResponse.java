@@ -75,7 +75,7 @@ final class WholeResponse {
     for (var e : choices.entrySet()) {
       array.add(request.chat() ? chatChoice(e.getKey(), e.getValue()) : completionChoice(e.getKey(), e.getValue()));
     }
-    root.set("usage", Responses.usage(done.promptTokens(), done.completionTokens()));
+    root.set("usage", Responses.usage(done.promptTokens(), done.completionTokens(), done.cachedTokens()));
     return root;
   }
 

@@ -216,7 +216,7 @@ class SpeculativeDecodingTest {
 
   @Test
   void sampledOutputIsDistributedAsTheTargetsAndABrokenVerifierIsCaught() {
-    sampledOutputFollowsTheTarget(LogitAdjustments.NONE, 32, 0.6, 0.2);
+    sampledOutputFollowsTheTarget(LogitAdjustments.NONE, 32, 0.6, 0.2, 1);
   }
 
   /**
@@ -224,15 +224,17 @@ class SpeculativeDecodingTest {
    * adjusted with each drafted position's own history (the repetition penalty reads the prompt and the draft before
    * the position, presence and frequency the draft before it), or the verifier would be exact for the wrong one. The
    * drafter here is close to the target (its weights scaled), so most second tokens come from a drafted position:
-   * a history that forgot the draft before a position is caught (z above 10, measured).
+   * a history that forgot the draft before a position is caught (z above 10, measured). The draws run eight at a
+   * time as one batch (prefilled two tokens per step), so this is also the test that batching stays lossless.
    */
   @Test
   void withPenaltiesAndABiasSampledOutputIsDistributedAsTheAdjustedTargets() {
     sampledOutputFollowsTheTarget(new LogitAdjustments(1.6, 3.0, 2.0, java.util.Map.of(3, 1.5f, 6, -100f)), 31, 0.5,
-        0.02);
+        0.02, 8);
   }
 
-  void sampledOutputFollowsTheTarget(LogitAdjustments adjust, long drafterSeed, double drafterStd, double minTv) {
+  void sampledOutputFollowsTheTarget(LogitAdjustments adjust, long drafterSeed, double drafterStd, double minTv,
+      int inFlight) {
     int v = 8;
     Qwen2Config small = new Qwen2Config(16, 20, 2, 2, 1, 8, 1e-6, 10000, v, 64, false, DType.F32);
     try (DjlBackend smallTarget = load("stat-target", small, 31, 0.6);
@@ -265,11 +267,12 @@ class SpeculativeDecodingTest {
         Generator broken = new Generator(smallTarget, smallDrafter, tokenizer, Set.of(), 3,
             (draft, targets, sampler) -> new RejectionSampler.Verdict(draft.size(), sampler.sample(targets[draft.size()]),
                 Source.BONUS, new double[draft.size()]));
-        for (int seed = 0; seed < n; seed++) {
+        for (int seed = 0; seed < n; seed += inFlight) {
+          for (int[] out : inFlight(good, prompt, params, adjust, seed, Math.min(n, seed + inFlight))) {
+            counts[out[0] * v + out[1]]++;
+          }
           GenerationRequest request = GenerationRequest.builder(4, new SamplingParams(params.temperature(),
               params.topK(), params.topP(), seed)).ignoreEos(true).adjustments(adjust).build();
-          int[] out = ids(good.generate(prompt, request, (r, o, t) -> {}));
-          counts[out[0] * v + out[1]]++;
           if (seed < brokenN && tv > 0.5) {
             int[] bad = ids(broken.generate(prompt, request, (r, o, t) -> {}));
             brokenCounts[bad[0] * v + bad[1]]++;
@@ -283,6 +286,25 @@ class SpeculativeDecodingTest {
         }
       }
     }
+  }
+
+  /** Seeds {@code from..to} generated as one batch of sessions stepped together: each one's output tokens. */
+  static List<int[]> inFlight(Generator generator, int[] prompt, SamplingParams params, LogitAdjustments adjust,
+      int from, int to) {
+    List<Generator.Session> sessions = new java.util.ArrayList<>();
+    for (int seed = from; seed < to; seed++) {
+      sessions.add(generator.open(prompt, GenerationRequest.builder(4, new SamplingParams(params.temperature(),
+          params.topK(), params.topP(), seed)).ignoreEos(true).adjustments(adjust).build(), (r, o, t) -> { }));
+    }
+    while (sessions.stream().anyMatch(s -> !s.finished())) {
+      generator.step(sessions, 2);
+    }
+    List<int[]> out = new java.util.ArrayList<>();
+    for (Generator.Session s : sessions) {
+      out.add(ids(s.result()));
+      s.close();
+    }
+    return out;
   }
 
   @Test

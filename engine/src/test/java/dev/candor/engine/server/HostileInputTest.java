@@ -188,7 +188,19 @@ class HostileInputTest {
       gate.countDown();
       assertEquals(200, shortJob.get(60, TimeUnit.SECONDS).status());
       assertEquals(200, longJob.get(60, TimeUnit.SECONDS).status());
-      assertEquals(List.of(7, 5, 7, 7, 7), order, "the short request ran after one choice of the long one");
+      assertEquals(List.of(7, 5, 7, 7, 7), order, "the short request was admitted after one choice of the long one");
+    }
+  }
+
+  @Test
+  void row5AShortRequestIsServedWhileALongOneStreams() throws Exception {
+    try (TestServer s = new TestServer(false, ServerConfig.defaults(0))) {
+      java.net.Socket longStream = ServerHttpTest.openStream(s, 900); // generating now
+      ServerHttpTest.Reply quick = call(s, "{\"prompt\": [5, 6], \"max_tokens\": 2}");
+      assertEquals(200, quick.status(), quick.raw());
+      assertEquals(1, health(s).get("running").asInt(), "the short request joined the batch and left it; the long "
+          + "one is still generating");
+      longStream.close();
     }
   }
 

@@ -95,6 +95,26 @@ class SamplingApiTest {
   }
 
   @Test
+  void minTokensHoldsTheEndBackAndIgnoreEosGoesPastIt() throws Exception {
+    int eos = server.target.eosTokens().iterator().next();
+    String forced = "\"temperature\": 0, \"max_tokens\": 8, \"logit_bias\": {\"" + eos + "\": 100}";
+    JsonNode ends = complete(server, forced);
+    assertEquals("stop", ends.get("finish_reason").asText());
+    assertEquals("", ends.get("text").asText(), "the forced end comes first");
+    ServerHttpTest.Reply held = post(server, "/v1/completions", "{\"prompt\": [11, 12, 13], " + forced
+        + ", \"min_tokens\": 5}");
+    assertEquals(5, held.body().get("usage").get("completion_tokens").asInt() - 1, "five tokens, then the end: "
+        + held.raw());
+    assertEquals("stop", held.body().get("choices").get(0).get("finish_reason").asText());
+    ServerHttpTest.Reply ignored = post(server, "/v1/completions", "{\"prompt\": [11, 12, 13], " + forced
+        + ", \"ignore_eos\": true}");
+    assertEquals(8, ignored.body().get("usage").get("completion_tokens").asInt(), ignored.raw());
+    assertEquals("length", ignored.body().get("choices").get(0).get("finish_reason").asText());
+    assertError(post(server, "/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 2, \"min_tokens\": 3}"),
+        400, "min_tokens");
+  }
+
+  @Test
   void logprobsAreTheModelsRawDistributionByDefault() throws Exception {
     String sampled = "\"temperature\": 0.5, \"top_k\": 3, \"seed\": 9, \"logprobs\": 1";
     JsonNode byDefault = complete(server, sampled).get("logprobs").get("token_logprobs");

@@ -108,7 +108,8 @@ class ServerHttpTest {
     JsonNode token = choice.get("logprobs").get("content").get(0);
     assertEquals(Set.of("token", "logprob", "bytes", "top_logprobs"), keys(token));
     assertEquals(Set.of("token", "logprob", "bytes"), keys(token.get("top_logprobs").get(0)));
-    assertEquals(Set.of("prompt_tokens", "completion_tokens", "total_tokens"), keys(body.get("usage")));
+    assertEquals(Set.of("prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details"),
+        keys(body.get("usage")));
     JsonNode confidence = choice.get("confidence");
     assertEquals(Set.of("method", "note", "tokens", "lines", "response", "summary"), keys(confidence));
     assertEquals(4, confidence.get("tokens").size());
@@ -322,7 +323,7 @@ class ServerHttpTest {
 
   @Test
   void aFullQueueAnswers429() throws Exception {
-    try (TestServer s = new TestServer(false, ServerConfig.defaults(0).withMaxQueue(1))) {
+    try (TestServer s = new TestServer(false, ServerConfig.defaults(0).withMaxQueue(1).withMaxBatch(1))) {
       Socket running = openStream(s, 900); // occupies the worker
       Socket queued = new Socket("127.0.0.1", s.server.port()); // fills the one queue slot
       String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 2}";

@@ -1,0 +1,103 @@
+package dev.candor.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * The ratios of a case and whether they may be published: decode against the bandwidth limit and against the peer,
+ * prefill against the peer; invalid (with every reason) when decode would beat the limit (the limit or the timing is
+ * wrong), when other processes took more than {@link EndToEnd#SHARED_CPU} of the machine meanwhile, or when a side
+ * failed. Also the run's summary.json, in exactly this shape:
+ * {@code {"date", "machine", "bandwidth_gbs", "models": {MODEL: {FORMAT: {"decode_tps", "decode_vs_limit",
+ * "decode_vs_peer", "prefill_tps", "prefill_vs_peer", "peak_rss_mb", "weight_mb", "valid"}}}}}, where what a run did
+ * not measure is absent.
+ */
+final class Verdict {
+  private Verdict() {}
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Adds "ratios", "valid" and "invalid_reasons" to a case's result. */
+  static void judge(ObjectNode r, double bandwidthGbs) {
+    if (r.has("skipped")) {
+      return;
+    }
+    ArrayNode reasons = JSON.createArrayNode();
+    ObjectNode ratios = JSON.createObjectNode();
+    JsonNode candor = r.path("candor");
+    JsonNode peer = r.path("peer");
+    if (r.has("error")) {
+      reasons.add("failed: " + r.get("error").asText());
+    }
+    if (candor.has("decode_tokens_per_second")) {
+      double decode = candor.get("decode_tokens_per_second").asDouble();
+      double limit = bandwidthGbs * 1e9 / candor.get("bytes_per_token").asDouble();
+      ratios.put("limit_tokens_per_second", limit);
+      ratios.put("decode_vs_limit", decode / limit);
+      if (decode > limit) {
+        reasons.add(String.format(java.util.Locale.ROOT, "decode %.2f tokens/s exceeds the bandwidth limit %.2f: the"
+            + " limit or the timing is wrong", decode, limit));
+      }
+      JsonNode ours = candor.path("one_thread");
+      JsonNode theirs = peer.path("one_thread");
+      if (ours.has("decode_cpu_seconds_per_token") && theirs.has("decode_cpu_seconds_per_token")) {
+        // speed at equal CPU: the peer's CPU time per token over ours (above 1: Candor does a token's work faster)
+        ratios.put("one_thread_decode_cpu_vs_peer", theirs.get("decode_cpu_seconds_per_token").asDouble()
+            / ours.get("decode_cpu_seconds_per_token").asDouble());
+        ratios.put("one_thread_prefill_cpu_vs_peer", theirs.get("prefill_cpu_seconds").asDouble()
+            / ours.get("prefill_cpu_seconds").asDouble());
+      }
+      if (peer.has("decode_tokens_per_second")) {
+        ratios.put("decode_vs_peer", decode / peer.get("decode_tokens_per_second").asDouble());
+        ratios.put("prefill_vs_peer", candor.get("prefill_tokens_per_second").asDouble()
+            / peer.get("prefill_tokens_per_second").asDouble());
+      }
+    }
+    double others = r.path("others_cpu_fraction").asDouble(Double.NaN);
+    if (others > EndToEnd.SHARED_CPU) {
+      reasons.add(String.format(java.util.Locale.ROOT, "the machine was shared: other processes used %.0f%% of its"
+          + " CPU during the case", 100 * others));
+    }
+    r.set("ratios", ratios);
+    r.put("valid", reasons.isEmpty());
+    r.set("invalid_reasons", reasons);
+  }
+
+  /** The run's summary.json. */
+  static ObjectNode summary(ObjectNode report) {
+    ObjectNode s = JSON.createObjectNode();
+    s.put("date", report.get("date").asText());
+    s.put("machine", report.get("machine").asText());
+    s.put("bandwidth_gbs", round(report.get("bandwidth_gbs").asDouble(), 2));
+    ObjectNode models = s.putObject("models");
+    for (JsonNode r : report.get("results")) {
+      if (r.has("skipped") || !r.path("candor").has("decode_tokens_per_second")) {
+        continue;
+      }
+      JsonNode candor = r.get("candor");
+      JsonNode ratios = r.get("ratios");
+      ObjectNode f = (models.has(r.get("model").asText()) ? (ObjectNode) models.get(r.get("model").asText())
+          : models.putObject(r.get("model").asText())).putObject(r.get("format").asText());
+      f.put("decode_tps", round(candor.get("decode_tokens_per_second").asDouble(), 3));
+      f.put("decode_vs_limit", round(ratios.get("decode_vs_limit").asDouble(), 3));
+      if (ratios.has("decode_vs_peer")) {
+        f.put("decode_vs_peer", round(ratios.get("decode_vs_peer").asDouble(), 3));
+      }
+      f.put("prefill_tps", round(candor.get("prefill_tokens_per_second").asDouble(), 2));
+      if (ratios.has("prefill_vs_peer")) {
+        f.put("prefill_vs_peer", round(ratios.get("prefill_vs_peer").asDouble(), 3));
+      }
+      f.put("peak_rss_mb", Math.round(candor.get("peak_rss_mb").asDouble()));
+      f.put("weight_mb", Math.round(candor.get("weight_bytes").asDouble() / 1e6));
+      f.put("valid", r.get("valid").asBoolean());
+    }
+    return s;
+  }
+
+  private static double round(double v, int digits) {
+    double scale = Math.pow(10, digits);
+    return Math.round(v * scale) / scale;
+  }
+}

@@ -1,0 +1,188 @@
+package dev.candor.engine.cpu;
+
+import static dev.candor.engine.cpu.Vectors.F;
+import static dev.candor.engine.cpu.Vectors.LANES;
+
+import dev.candor.engine.model.WeightFormat;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * 8-bit weights in {@link Q8_0} blocks: the int8 values of a row back to back, and one float16 scale per block of 32
+ * beside them, 34 bytes per 32 weights as in llama.cpp. A weight is widened in a register as (float) q · d, the same
+ * product in {@link #dot} and {@link #unpack}, so a one-token step and a chunk agree bit for bit. Quantized at load
+ * into memory of its own ({@link #quantize}).
+ */
+final class Q8Matrix extends Matrix {
+  private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8));
+  private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  private final MemorySegment quants; // [rows * cols] int8
+  private final MemorySegment scales; // [rows * blocks(cols)] float16
+  private final int blocks;
+
+  Q8Matrix(int rows, int cols, MemorySegment quants, MemorySegment scales) {
+    super(rows, cols);
+    this.quants = quants;
+    this.scales = scales;
+    this.blocks = Q8_0.blocks(cols);
+  }
+
+  /** Quantizes a matrix given row by row ({@code rowSource} fills a float32 row), into memory of {@code arena}. */
+  static Q8Matrix quantize(int rows, int cols, RowSource rowSource, Arena arena, Parallel parallel) {
+    int blocks = Q8_0.blocks(cols);
+    MemorySegment quants = arena.allocate((long) rows * cols, 64);
+    MemorySegment scales = arena.allocate((long) rows * blocks * 2, 64);
+    int rowsPerChunk = Math.max(1, (1 << 20) / cols);
+    int chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
+    parallel.run(chunks, (chunk, worker) -> {
+      float[] row = new float[cols];
+      byte[] q = new byte[cols];
+      for (int r = chunk * rowsPerChunk; r < Math.min(rows, (chunk + 1) * rowsPerChunk); r++) {
+        rowSource.row(r, row);
+        for (int b = 0; b < blocks; b++) {
+          int from = b * Q8_0.BLOCK;
+          short d = Q8_0.quantize(row, from, Math.min(Q8_0.BLOCK, cols - from), q, from);
+          scales.setAtIndex(F16, (long) r * blocks + b, d);
+        }
+        MemorySegment.copy(q, 0, quants, ValueLayout.JAVA_BYTE, (long) r * cols, cols);
+      }
+    });
+    return new Q8Matrix(rows, cols, quants, scales);
+  }
+
+  /** Fills {@code out} with row r of a matrix as float32. */
+  @FunctionalInterface
+  interface RowSource {
+    void row(int r, float[] out);
+  }
+
+  @Override
+  WeightFormat format() {
+    return WeightFormat.Q8_0;
+  }
+
+  @Override
+  long bytes() {
+    return quants.byteSize() + scales.byteSize();
+  }
+
+  @Override
+  boolean mapped() {
+    return false;
+  }
+
+  /** Block b's scale of row r, as float32. */
+  float scale(long row, int block) {
+    return Float.float16ToFloat(scales.getAtIndex(F16, row * blocks + block));
+  }
+
+  /** The int8 value at (row, col). */
+  byte quant(long row, int col) {
+    return quants.get(ValueLayout.JAVA_BYTE, row * cols + col);
+  }
+
+  private FloatVector load(long row, int col) {
+    ByteVector q = ByteVector.fromMemorySegment(B, quants, row * cols + col, ByteOrder.LITTLE_ENDIAN);
+    return ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale(row, col / Q8_0.BLOCK));
+  }
+
+  @Override
+  float get(long row, int col) {
+    return quant(row, col) * scale(row, col / Q8_0.BLOCK);
+  }
+
+  @Override
+  void dot1(float[] x, int xOff, int r, float[] acc, int a) {
+    FloatVector a0 = FloatVector.zero(F);
+    for (int i = 0; i < bound; i += LANES) {
+      a0 = load(r, i).fma(FloatVector.fromArray(F, x, xOff + i), a0);
+    }
+    a0.intoArray(acc, a);
+  }
+
+  @Override
+  void dot4(float[] x, int xOff, int r, float[] acc, int a) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    for (int i = 0; i < bound; i += LANES) {
+      FloatVector v = FloatVector.fromArray(F, x, xOff + i);
+      a0 = load(r, i).fma(v, a0);
+      a1 = load(r + 1, i).fma(v, a1);
+      a2 = load(r + 2, i).fma(v, a2);
+      a3 = load(r + 3, i).fma(v, a3);
+    }
+    a0.intoArray(acc, a);
+    a1.intoArray(acc, a + LANES);
+    a2.intoArray(acc, a + 2 * LANES);
+    a3.intoArray(acc, a + 3 * LANES);
+  }
+
+  @Override
+  void tile4x4(float[] x, int xOff, int xStride, int r, float[] acc, int a, int aStride) {
+    FloatVector a00 = FloatVector.zero(F), a10 = a00, a20 = a00, a30 = a00, a01 = a00, a11 = a00, a21 = a00, a31 = a00;
+    FloatVector a02 = a00, a12 = a00, a22 = a00, a32 = a00, a03 = a00, a13 = a00, a23 = a00, a33 = a00;
+    for (int i = 0; i < bound; i += LANES) {
+      FloatVector w0 = load(r, i), w1 = load(r + 1, i), w2 = load(r + 2, i), w3 = load(r + 3, i);
+      FloatVector x0 = at(x, xOff + i);
+      a00 = w0.fma(x0, a00);
+      a10 = w1.fma(x0, a10);
+      a20 = w2.fma(x0, a20);
+      a30 = w3.fma(x0, a30);
+      FloatVector x1 = at(x, xOff + xStride + i);
+      a01 = w0.fma(x1, a01);
+      a11 = w1.fma(x1, a11);
+      a21 = w2.fma(x1, a21);
+      a31 = w3.fma(x1, a31);
+      FloatVector x2 = at(x, xOff + 2 * xStride + i);
+      a02 = w0.fma(x2, a02);
+      a12 = w1.fma(x2, a12);
+      a22 = w2.fma(x2, a22);
+      a32 = w3.fma(x2, a32);
+      FloatVector x3 = at(x, xOff + 3 * xStride + i);
+      a03 = w0.fma(x3, a03);
+      a13 = w1.fma(x3, a13);
+      a23 = w2.fma(x3, a23);
+      a33 = w3.fma(x3, a33);
+    }
+    int b = a + aStride;
+    int c = b + aStride;
+    int d = c + aStride;
+    a00.intoArray(acc, a);
+    a10.intoArray(acc, a + LANES);
+    a20.intoArray(acc, a + 2 * LANES);
+    a30.intoArray(acc, a + 3 * LANES);
+    a01.intoArray(acc, b);
+    a11.intoArray(acc, b + LANES);
+    a21.intoArray(acc, b + 2 * LANES);
+    a31.intoArray(acc, b + 3 * LANES);
+    a02.intoArray(acc, c);
+    a12.intoArray(acc, c + LANES);
+    a22.intoArray(acc, c + 2 * LANES);
+    a32.intoArray(acc, c + 3 * LANES);
+    a03.intoArray(acc, d);
+    a13.intoArray(acc, d + LANES);
+    a23.intoArray(acc, d + 2 * LANES);
+    a33.intoArray(acc, d + 3 * LANES);
+  }
+
+  @Override
+  void row(int r, float[] out, int off) {
+    int bound = F.loopBound(cols);
+    for (int i = 0; i < bound; i += LANES) {
+      load(r, i).intoArray(out, off + i);
+    }
+    for (int i = bound; i < cols; i++) {
+      out[off + i] = get(r, i);
+    }
+  }
+
+  private static FloatVector at(float[] array, int offset) {
+    return FloatVector.fromArray(F, array, offset);
+  }
+}
