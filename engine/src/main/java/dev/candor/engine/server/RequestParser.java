@@ -198,14 +198,29 @@ final class RequestParser {
       throw ApiException.invalid("logprobs_mode", "must be 'raw' (the model's distribution, the default) or "
           + "'processed' (the distribution sampled from)");
     }
+    int minTokens = minTokens(root, maxTokens, constraint);
+    boolean ignoreEos = boolField(root, "ignore_eos", false);
+    if (ignoreEos && constraint != null) {
+      throw ApiException.invalid("ignore_eos", "cannot be combined with " + CONSTRAINED);
+    }
+    return new ParsedRequest(chat, prompts, texts, n, maxTokens, sampling, seed, stop, stream, includeUsage, logprobs,
+        topLogprobs, echo, mode.equals("raw"), boolField(root, "skip_special_tokens", true), ignoreEos, minTokens,
+        boolField(root, "confidence", true), breaker(root), constraint, reply);
+  }
+
+  private static final String CONSTRAINED = "response_format or a required or named tool call: the grammar decides "
+      + "where the reply ends";
+
+  /** vLLM's min_tokens: at most max_tokens, and not under a grammar (which may allow nothing but the end). */
+  private static int minTokens(JsonNode root, Integer maxTokens, TokenAutomaton constraint) {
     int minTokens = intField(root, "min_tokens", 0, 0, Integer.MAX_VALUE);
     if (maxTokens != null && minTokens > maxTokens) {
       throw ApiException.invalid("min_tokens", "must not exceed max_tokens (" + maxTokens + "), got " + minTokens);
     }
-    return new ParsedRequest(chat, prompts, texts, n, maxTokens, sampling, seed, stop, stream, includeUsage, logprobs,
-        topLogprobs, echo, mode.equals("raw"), boolField(root, "skip_special_tokens", true),
-        boolField(root, "ignore_eos", false), minTokens, boolField(root, "confidence", true), breaker(root),
-        constraint, reply);
+    if (minTokens > 0 && constraint != null) {
+      throw ApiException.invalid("min_tokens", "cannot be combined with " + CONSTRAINED);
+    }
+    return minTokens;
   }
 
   /** stream_options.include_usage; stream_options only with stream true, as OpenAI has it. */

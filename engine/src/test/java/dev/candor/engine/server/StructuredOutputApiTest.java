@@ -199,4 +199,18 @@ class StructuredOutputApiTest {
     assertEquals(200, post(qwen, "/v1/chat/completions", body.put("max_tokens", 2).toString()).status());
     assertFalse(message.contains("Exception"), message);
   }
+
+  @Test
+  void aGrammarDecidesWhereTheReplyEndsSoMinTokensAndIgnoreEosAre400s() throws Exception {
+    ObjectNode body = chat("x", 0);
+    body.set("response_format", SchemaJudge.json("{\"type\": \"json_object\"}"));
+    assertError(post(qwen, "/v1/chat/completions", body.deepCopy().put("min_tokens", 3).toString()), 400,
+        "min_tokens");
+    assertError(post(qwen, "/v1/chat/completions", body.deepCopy().put("ignore_eos", true).toString()), 400,
+        "ignore_eos");
+    ObjectNode plain = chat("x", 0).put("max_tokens", 3).put("min_tokens", 3);
+    ServerHttpTest.Reply r = post(qwen, "/v1/chat/completions", plain.toString());
+    assertEquals(200, r.status(), r.body().toString());
+    assertEquals(3, r.body().get("usage").get("completion_tokens").asInt());
+  }
 }
