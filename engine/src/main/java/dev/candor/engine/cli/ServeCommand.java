@@ -86,6 +86,11 @@ public final class ServeCommand implements Callable<Integer> {
       + "vLLM); ignore: OpenAI's defaults (${COMPLETION-CANDIDATES})")
   GenerationConfigMode generationConfig;
 
+  @Option(names = "--split-special-tokens", description = "tokenize special-token text in messages and prompts "
+      + "(e.g. a user's <|im_end|>) as plain text, so it cannot forge a turn; a request's split_special_tokens "
+      + "overrides it (default: as Hugging Face, such text becomes the special token)")
+  boolean splitSpecialTokens;
+
   @Option(names = "--max-request-tokens", defaultValue = "0", description = "most tokens one request may ask to "
       + "process over all its choices (prompt + max_tokens each); default 8 context windows")
   long maxRequestTokens;
@@ -127,7 +132,8 @@ public final class ServeCommand implements Callable<Integer> {
           .withLimits(defaults.limits().withMaxRequestTokens(maxRequestTokens)).withProbeDir(probe)
           .withGenerationConfig(generationConfig == GenerationConfigMode.auto).withMaxBatch(maxBatch)
           .withKvCacheBytes(kvCacheMb * 1024 * 1024).withPrefillChunk(prefillChunk)
-          .withPrefixCacheBytes(prefixCacheMb < 0 ? -1 : prefixCacheMb * 1024 * 1024);
+          .withPrefixCacheBytes(prefixCacheMb < 0 ? -1 : prefixCacheMb * 1024 * 1024)
+          .withSplitSpecialTokens(splitSpecialTokens);
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server = new OpenAiServer(served, generator, confidence, config)) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -5,6 +5,7 @@ import dev.candor.engine.generate.GenerationRequest;
 import dev.candor.engine.generate.TokenRecord;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 
 /**
  * The confidence circuit breaker: generation stops right after the token at which the mean p(correct) of the last
@@ -15,6 +16,10 @@ import java.util.Deque;
  * <p>A token without a measurement (p_correct NaN: no hidden state for a probe) does not count. Until {@code window}
  * tokens were measured there is nothing to judge: the report's window mean is then NaN ("nothing measured"), never a
  * low confidence.
+ *
+ * <p>A {@link Selection} can restrict it to some tokens, e.g. a thinking model's answer and not its reasoning. A token
+ * whose kind is known only after later tokens (the start of a reply that may open a think block) is measured when it
+ * is known; should that trip the breaker, it stops after the token that made it known.
  */
 public final class ConfidenceBreaker implements GenerationRequest.TokenWatcher {
   /**
@@ -30,8 +35,22 @@ public final class ConfidenceBreaker implements GenerationRequest.TokenWatcher {
    */
   public record Report(int window, double threshold, boolean tripped, int trippedAt, double windowMean, int measured) {}
 
+  /** Which emitted tokens the breaker measures. */
+  @FunctionalInterface
+  public interface Selection {
+    /** Every token. */
+    Selection ALL = record -> List.of(record);
+
+    /**
+     * The tokens to measure now that {@code record} was emitted, in output order: it alone, or none, or it with
+     * earlier ones whose kind it decided.
+     */
+    List<TokenRecord> measured(TokenRecord record);
+  }
+
   private final int window;
   private final double threshold;
+  private final Selection selection;
   private final Deque<Double> last = new ArrayDeque<>();
   private int measured;
   private boolean tripped;
@@ -39,6 +58,11 @@ public final class ConfidenceBreaker implements GenerationRequest.TokenWatcher {
   private int trippedAt = -1;
 
   public ConfidenceBreaker(int window, double threshold) {
+    this(window, threshold, Selection.ALL);
+  }
+
+  /** Measuring only the tokens {@code selection} picks. */
+  public ConfidenceBreaker(int window, double threshold, Selection selection) {
     if (window < 1) {
       throw new IllegalArgumentException("breaker window must be at least 1, got " + window);
     }
@@ -47,13 +71,28 @@ public final class ConfidenceBreaker implements GenerationRequest.TokenWatcher {
     }
     this.window = window;
     this.threshold = threshold;
+    this.selection = selection;
   }
 
   @Override
   public FinishReason afterToken(TokenRecord record) {
-    double p = record.pCorrect();
-    if (tripped || Double.isNaN(p)) {
-      return tripped ? FinishReason.LOW_CONFIDENCE : null;
+    if (tripped) {
+      return FinishReason.LOW_CONFIDENCE;
+    }
+    for (TokenRecord r : selection.measured(record)) {
+      if (measure(r.pCorrect())) {
+        tripped = true;
+        trippedAt = record.index();
+        return FinishReason.LOW_CONFIDENCE;
+      }
+    }
+    return null;
+  }
+
+  /** Adds one token's p(correct) to the window; whether the window's mean is now below the threshold. */
+  private boolean measure(double p) {
+    if (Double.isNaN(p)) {
+      return false;
     }
     measured++;
     last.addLast(p);
@@ -61,19 +100,14 @@ public final class ConfidenceBreaker implements GenerationRequest.TokenWatcher {
       last.removeFirst();
     }
     if (last.size() < window) {
-      return null;
+      return false;
     }
     double sum = 0; // summed afresh each token (at most 4096 values): no drift from a running sum
     for (double q : last) {
       sum += q;
     }
     windowMean = sum / window;
-    if (windowMean < threshold) {
-      tripped = true;
-      trippedAt = record.index();
-      return FinishReason.LOW_CONFIDENCE;
-    }
-    return null;
+    return windowMean < threshold;
   }
 
   public Report report() {

@@ -1,5 +1,6 @@
 package dev.candor.engine.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.confidence.ConfidenceModel;
@@ -15,11 +16,29 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * POST /v1/completions and /v1/chat/completions: the body read and parsed (off the HTTP threads), the cheap checks
- * made before any work (context window, the request's work budget), the job admitted to the scheduler, and its events
- * written back whole ({@link WholeResponse}) or streamed ({@link StreamResponse}).
+ * POST /v1/completions, /v1/chat/completions and /v1/responses: the body read and parsed (off the HTTP threads; a
+ * Responses body as the chat request it amounts to, {@link ResponsesRequest}), the cheap checks made before any work
+ * (context window, the request's work budget), the job admitted to the scheduler, and its events written back whole
+ * ({@link WholeResponse}) or streamed ({@link StreamResponse}), or as a Responses API response
+ * ({@link ResponsesResponse}).
  */
 final class CompletionEndpoint {
+  /** The three generating APIs, with the prefix of their response ids. */
+  enum Api {
+    COMPLETIONS("cmpl-"),
+    CHAT("chatcmpl-"),
+    RESPONSES("resp_");
+
+    final String idPrefix;
+
+    Api(String idPrefix) {
+      this.idPrefix = idPrefix;
+    }
+  }
+
+  /** A parsed request and the body it came from (the Responses API echoes its settings back). */
+  private record Parsed(ParsedRequest request, JsonNode body) {}
+
   /** How often a stream that has nothing to send writes an SSE comment, to find out whether its client is still there. */
   static final long KEEP_ALIVE_MILLIS = 2_000;
 
@@ -46,16 +65,19 @@ final class CompletionEndpoint {
     this.metrics = metrics;
     this.log = log;
     this.parsing = parsing;
-    this.parser = new RequestParser(model, config.limits(), generator.contextWindow(), defaults(model, config));
+    this.parser = new RequestParser(model, config.limits(), generator.contextWindow(), defaults(model, config),
+        new Constraints(model), config.splitSpecialTokens());
     this.responses = new Responses(model.tokenizer(), confidence);
   }
 
-  int handle(HttpExchange exchange, RequestLog.Entry entry, boolean chat) throws IOException {
+  int handle(HttpExchange exchange, RequestLog.Entry entry, Api api) throws IOException {
     if (scheduler.stopping()) {
       throw Scheduler.shuttingDown(); // before reading anything: a client learns at once
     }
     byte[] body = Http.readBody(exchange, config.maxBodyBytes());
-    ParsedRequest request = parse(body, chat);
+    Parsed parsed = parse(body, api);
+    ParsedRequest request = parsed.request();
+    boolean chat = api != Api.COMPLETIONS;
     log.prompts(entry, request.promptTexts());
     checkContext(request, chat);
     checkBudget(request);
@@ -65,9 +87,12 @@ final class CompletionEndpoint {
     GenerationJob job = new GenerationJob(entry.requestId, request, model, generator, confidence, seed, now, deadline,
         metrics, faultHook, generator.kvBytesPerPosition());
     scheduler.submit(job);
-    String id = (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().formatHex(randomBytes(12));
+    String id = api.idPrefix + HexFormat.of().formatHex(randomBytes(api == Api.RESPONSES ? 24 : 12));
     long created = System.currentTimeMillis() / 1000;
     try {
+      if (api == Api.RESPONSES) {
+        return new ResponsesResponse(this, job, request, parsed.body(), id, created, entry).write(exchange);
+      }
       return request.stream()
           ? new StreamResponse(this, job, request, id, created, entry).write(exchange)
           : new WholeResponse(this, job, request, id, created, entry).write(exchange);
@@ -77,9 +102,19 @@ final class CompletionEndpoint {
   }
 
   /** Parses on the parsing threads; the HTTP thread (virtual) waits without holding a carrier. */
-  private ParsedRequest parse(byte[] body, boolean chat) {
+  private Parsed parse(byte[] body, Api api) {
     try {
-      return parsing.submit(() -> parser.parse(RequestParser.parseJson(body), chat)).get();
+      return parsing.submit(() -> {
+        JsonNode root = RequestParser.parseJson(body);
+        if (api != Api.RESPONSES) {
+          return new Parsed(parser.parse(root, api == Api.CHAT), root);
+        }
+        try {
+          return new Parsed(parser.parse(ResponsesRequest.chat(root), true), root);
+        } catch (ApiException e) {
+          throw ResponsesRequest.renamed(e);
+        }
+      }).get();
     } catch (ExecutionException e) {
       if (e.getCause() instanceof RuntimeException r) {
         throw r;

@@ -109,8 +109,7 @@ final class GenerationJob extends Scheduler.Job {
     if (echo != null) {
       events.add(new Events.Echo(choice, echo.text(), echo.records(), echo.offsets()));
     }
-    ConfidenceBreaker breaker = request.breaker() == null ? null
-        : new ConfidenceBreaker(request.breaker().window(), request.breaker().threshold());
+    ConfidenceBreaker breaker = breaker();
     Generator.Session session = generator.open(prompt, generationRequest(prompt, choice, breaker),
         (records, offsets, text) -> {
           if (!released) {
@@ -160,7 +159,20 @@ final class GenerationJob extends Scheduler.Job {
         .skipSpecialTokens(request.skipSpecialTokens())
         .ignoreEos(request.ignoreEos())
         .minTokens(Math.min(request.minTokens(), maxTokens))
+        .constraint(request.constraint())
         .build();
+  }
+
+  /** The request's confidence breaker, watching every token or one phase's; null when none was asked for. */
+  private ConfidenceBreaker breaker() {
+    ParsedRequest.Breaker b = request.breaker();
+    if (b == null) {
+      return null;
+    }
+    ConfidenceBreaker.Selection selection = b.phase() == null ? ConfidenceBreaker.Selection.ALL
+        : ThinkingSplitter.watching(b.phase(), request.reply().thinking(), model.tokenizer(),
+            request.skipSpecialTokens());
+    return new ConfidenceBreaker(b.window(), b.threshold(), selection);
   }
 
   /**

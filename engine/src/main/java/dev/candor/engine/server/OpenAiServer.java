@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The OpenAI-compatible HTTP server, on the JDK's own HTTP server (no framework on the token path): it routes each
  * request to its endpoint after the {@link RequestGuard} checks, turns every failure into an OpenAI-shaped error, and
- * logs one line per request. GET /v1/models and /v1/models/{id}, POST /v1/completions and /v1/chat/completions
- * ({@link CompletionEndpoint}), GET /health (liveness and readiness), GET /metrics (Prometheus), and the web page at
+ * logs one line per request. GET /v1/models and /v1/models/{id}, POST /v1/completions, /v1/chat/completions and
+ * /v1/responses ({@link CompletionEndpoint}), GET /health (liveness and readiness), GET /metrics (Prometheus), and the web page at
  * / ({@link WebUi}). No stack trace or file path ever reaches a client.
  */
 public final class OpenAiServer implements AutoCloseable {
@@ -34,7 +34,9 @@ public final class OpenAiServer implements AutoCloseable {
     MODELS("/v1/models", "GET"),
     MODEL("/v1/models/", "GET"), // /v1/models/{id}
     COMPLETIONS("/v1/completions", "POST"),
-    CHAT_COMPLETIONS("/v1/chat/completions", "POST");
+    CHAT_COMPLETIONS("/v1/chat/completions", "POST"),
+    RESPONSES("/v1/responses", "POST"),
+    RESPONSE("/v1/responses/", "GET"); // /v1/responses/{id}: nothing is stored
 
     final String path;
     final String method;
@@ -46,7 +48,8 @@ public final class OpenAiServer implements AutoCloseable {
 
     static Route of(String path) {
       for (Route r : values()) {
-        if (r == MODEL ? path.startsWith(r.path) && path.length() > r.path.length() : path.equals(r.path)) {
+        boolean prefix = r == MODEL || r == RESPONSE;
+        if (prefix ? path.startsWith(r.path) && path.length() > r.path.length() : path.equals(r.path)) {
           return r;
         }
       }
@@ -143,7 +146,7 @@ public final class OpenAiServer implements AutoCloseable {
       }
       if (route == null) {
         throw ApiException.client(404, "not_found", "no route " + exchange.getRequestMethod() + " " + Http.shown(path)
-            + "; try /v1/chat/completions, /v1/completions or /v1/models");
+            + "; try /v1/chat/completions, /v1/responses, /v1/completions or /v1/models");
       }
       if (!route.path.equals("/health")) {
         guard.authorize(exchange.getRequestHeaders());
@@ -183,8 +186,11 @@ public final class OpenAiServer implements AutoCloseable {
       case METRICS -> metrics(exchange);
       case MODELS -> Http.sendJson(exchange, 200, models());
       case MODEL -> Http.sendJson(exchange, 200, model(exchange.getRequestURI().getPath()));
-      case COMPLETIONS -> completions.handle(exchange, entry, false);
-      case CHAT_COMPLETIONS -> completions.handle(exchange, entry, true);
+      case COMPLETIONS -> completions.handle(exchange, entry, CompletionEndpoint.Api.COMPLETIONS);
+      case CHAT_COMPLETIONS -> completions.handle(exchange, entry, CompletionEndpoint.Api.CHAT);
+      case RESPONSES -> completions.handle(exchange, entry, CompletionEndpoint.Api.RESPONSES);
+      case RESPONSE -> throw ApiException.client(404, "response_not_found", "this server stores no responses "
+          + "(store is always false), so none can be retrieved");
     };
   }
 

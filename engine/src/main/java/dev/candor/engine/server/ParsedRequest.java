@@ -1,5 +1,6 @@
 package dev.candor.engine.server;
 
+import dev.candor.engine.grammar.TokenAutomaton;
 import dev.candor.engine.sampling.LogitAdjustments;
 import java.util.List;
 
@@ -26,6 +27,8 @@ import java.util.List;
  * @param minTokens no end-of-sequence token before this many tokens (vLLM's)
  * @param confidence include the confidence extension
  * @param breaker the confidence circuit breaker, or null
+ * @param constraint the grammar every choice follows (response_format, forced tool calls), or null
+ * @param reply how a chat reply is read back (reasoning, tool calls); {@link Reply#PLAIN} for completions
  */
 record ParsedRequest(
     boolean chat,
@@ -46,7 +49,9 @@ record ParsedRequest(
     boolean ignoreEos,
     int minTokens,
     boolean confidence,
-    Breaker breaker) {
+    Breaker breaker,
+    TokenAutomaton constraint,
+    Reply reply) {
 
   /**
    * How tokens are drawn.
@@ -59,7 +64,8 @@ record ParsedRequest(
   record Sampling(double temperature, double topP, int topK, LogitAdjustments adjustments) {}
 
   /**
-   * Stop generating when the mean p(correct) of the last {@code window} tokens falls below {@code threshold}.
+   * Stop generating when the mean p(correct) of the last {@code window} tokens falls below {@code threshold}; with a
+   * {@code phase}, of that phase's tokens only (null: every token).
    */
-  record Breaker(int window, double threshold) {}
+  record Breaker(int window, double threshold, Phase phase) {}
 }

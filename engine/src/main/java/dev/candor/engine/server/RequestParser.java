@@ -9,15 +9,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.sampling.LogitAdjustments;
-import dev.candor.engine.tokenizer.ChatTemplate;
+import dev.candor.engine.grammar.TokenAutomaton;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
 /**
- * Reads and validates an OpenAI request body. Unknown fields are ignored; a field Candor cannot honour and whose
- * absence would change the result (tools, a JSON response format, ...) is a 400, never silently dropped. Sampling
- * fields a request leaves out get the server's {@link GenerationDefaults}. Every error names the parameter.
+ * Reads and validates an OpenAI request body (a chat request's conversation, tools and output format through
+ * {@link ChatParser}). Unknown fields are ignored; a field Candor cannot honour and whose absence would change the
+ * result (a content part that is not text, ...) is a 400, never silently dropped. Sampling fields a request leaves
+ * out get the server's {@link GenerationDefaults}. Every error names the parameter.
  */
 final class RequestParser {
   static final int MAX_NESTING = 64;
@@ -38,8 +39,16 @@ final class RequestParser {
   private final GenerationDefaults defaults;
   private final int contextWindow;
   private final int maxTokenBytes; // the longest token's bytes: a prompt of more than context × this cannot fit
+  private final boolean splitByDefault;
+  private final ChatParser chat;
 
-  RequestParser(LoadedModel model, RequestLimits limits, int contextWindow, GenerationDefaults defaults) {
+  /**
+   * @param constraints the server's compiled grammars (response_format, forced tool calls)
+   * @param splitSpecialTokens tokenize special-token text in prompts and messages as text unless a request says
+   *     otherwise (--split-special-tokens)
+   */
+  RequestParser(LoadedModel model, RequestLimits limits, int contextWindow, GenerationDefaults defaults,
+      Constraints constraints, boolean splitSpecialTokens) {
     this.model = model;
     this.limits = limits;
     this.defaults = defaults;
@@ -49,6 +58,9 @@ final class RequestParser {
       longest = Math.max(longest, model.tokenizer().bytes(id).length);
     }
     this.maxTokenBytes = longest;
+    this.splitByDefault = splitSpecialTokens;
+    this.chat = new ChatParser(model, limits, constraints, splitSpecialTokens,
+        (text, param) -> wellFormed(fitting(text, param)));
   }
 
   static JsonNode parseJson(byte[] body) {
@@ -150,17 +162,7 @@ final class RequestParser {
     Long seed = root.hasNonNull("seed") ? longField(root, "seed") : null;
     List<String> stop = stopField(root);
     boolean stream = boolField(root, "stream", false);
-    boolean includeUsage = false;
-    if (root.hasNonNull("stream_options")) {
-      JsonNode options = root.get("stream_options");
-      if (!options.isObject()) {
-        throw ApiException.invalid("stream_options", "must be an object");
-      }
-      if (!stream) {
-        throw ApiException.invalid("stream_options", "is only allowed when stream is true");
-      }
-      includeUsage = boolField(options, "include_usage", false);
-    }
+    boolean includeUsage = includeUsage(root, stream);
     if (root.hasNonNull("user") && !root.get("user").isTextual()) {
       throw ApiException.invalid("user", typeMessage(root.get("user"), "string", "user"));
     }
@@ -169,15 +171,19 @@ final class RequestParser {
     boolean echo = false;
     List<String> texts = new ArrayList<>();
     List<int[]> prompts = new ArrayList<>();
+    Reply reply = Reply.PLAIN;
+    TokenAutomaton constraint = null;
     if (chat) {
       logprobs = boolField(root, "logprobs", false);
       topLogprobs = intField(root, "top_logprobs", 0, 0, limits.maxTopLogprobs());
       if (root.hasNonNull("top_logprobs") && !logprobs) {
         throw ApiException.invalid("top_logprobs", "requires logprobs to be true");
       }
-      String text = fitting(renderChat(root), "messages");
-      texts.add(text);
-      prompts.add(model.tokenizer().encode(text));
+      ChatParser.ChatPrompt prompt = this.chat.parse(root);
+      texts.add(prompt.text());
+      prompts.add(prompt.ids());
+      reply = prompt.reply();
+      constraint = prompt.constraint();
     } else {
       if (root.hasNonNull("logprobs") && root.get("logprobs").isBoolean()) {
         throw ApiException.invalid("logprobs", "for completions, logprobs is an integer 0.." + limits.maxTopLogprobs());
@@ -185,20 +191,51 @@ final class RequestParser {
       logprobs = root.hasNonNull("logprobs");
       topLogprobs = intField(root, "logprobs", 0, 0, limits.maxTopLogprobs());
       echo = boolField(root, "echo", false);
-      readPrompts(root, prompts, texts);
+      readPrompts(root, prompts, texts, boolField(root, "split_special_tokens", splitByDefault));
     }
     String mode = root.hasNonNull("logprobs_mode") ? textField(root, "logprobs_mode") : "raw";
     if (!Set.of("processed", "raw").contains(mode)) {
       throw ApiException.invalid("logprobs_mode", "must be 'raw' (the model's distribution, the default) or "
           + "'processed' (the distribution sampled from)");
     }
+    int minTokens = minTokens(root, maxTokens, constraint);
+    boolean ignoreEos = boolField(root, "ignore_eos", false);
+    if (ignoreEos && constraint != null) {
+      throw ApiException.invalid("ignore_eos", "cannot be combined with " + CONSTRAINED);
+    }
+    return new ParsedRequest(chat, prompts, texts, n, maxTokens, sampling, seed, stop, stream, includeUsage, logprobs,
+        topLogprobs, echo, mode.equals("raw"), boolField(root, "skip_special_tokens", true), ignoreEos, minTokens,
+        boolField(root, "confidence", true), breaker(root), constraint, reply);
+  }
+
+  private static final String CONSTRAINED = "response_format or a required or named tool call: the grammar decides "
+      + "where the reply ends";
+
+  /** vLLM's min_tokens: at most max_tokens, and not under a grammar (which may allow nothing but the end). */
+  private static int minTokens(JsonNode root, Integer maxTokens, TokenAutomaton constraint) {
     int minTokens = intField(root, "min_tokens", 0, 0, Integer.MAX_VALUE);
     if (maxTokens != null && minTokens > maxTokens) {
       throw ApiException.invalid("min_tokens", "must not exceed max_tokens (" + maxTokens + "), got " + minTokens);
     }
-    return new ParsedRequest(chat, prompts, texts, n, maxTokens, sampling, seed, stop, stream, includeUsage, logprobs,
-        topLogprobs, echo, mode.equals("raw"), boolField(root, "skip_special_tokens", true),
-        boolField(root, "ignore_eos", false), minTokens, boolField(root, "confidence", true), breaker(root));
+    if (minTokens > 0 && constraint != null) {
+      throw ApiException.invalid("min_tokens", "cannot be combined with " + CONSTRAINED);
+    }
+    return minTokens;
+  }
+
+  /** stream_options.include_usage; stream_options only with stream true, as OpenAI has it. */
+  private static boolean includeUsage(JsonNode root, boolean stream) {
+    if (!root.hasNonNull("stream_options")) {
+      return false;
+    }
+    JsonNode options = root.get("stream_options");
+    if (!options.isObject()) {
+      throw ApiException.invalid("stream_options", "must be an object");
+    }
+    if (!stream) {
+      throw ApiException.invalid("stream_options", "is only allowed when stream is true");
+    }
+    return boolField(options, "include_usage", false);
   }
 
   /**
@@ -269,8 +306,16 @@ final class RequestParser {
     if (!b.isObject()) {
       throw ApiException.invalid("confidence_breaker", "must be an object {\"window\": tokens, \"threshold\": p}");
     }
+    Phase phase = null;
+    if (b.hasNonNull("phase")) {
+      phase = b.get("phase").isTextual() ? Phase.of(b.get("phase").asText()) : null;
+      if (phase == null) {
+        throw ApiException.invalid("confidence_breaker.phase", "must be 'reasoning' or 'answer' (leave it out to "
+            + "watch every token)");
+      }
+    }
     ParsedRequest.Breaker breaker = new ParsedRequest.Breaker(intField(b, "window", 8, 1, 4096),
-        doubleField(b, "threshold", Double.NaN, 0, 1));
+        doubleField(b, "threshold", Double.NaN, 0, 1), phase);
     if (Double.isNaN(breaker.threshold())) {
       throw ApiException.invalid("confidence_breaker.threshold", "is required (a probability in [0, 1])");
     }
@@ -290,16 +335,9 @@ final class RequestParser {
 
   private static void rejectUnsupported(JsonNode root, boolean chat) {
     if (chat) {
-      JsonNode tools = root.get("tools");
-      if (tools != null && !tools.isNull() && !(tools.isArray() && tools.isEmpty())) {
-        throw ApiException.unsupported("tools", "tool calling is not supported");
-      }
       if (root.hasNonNull("functions")) {
-        throw ApiException.unsupported("functions", "function calling is not supported");
-      }
-      JsonNode format = root.get("response_format");
-      if (format != null && !format.isNull() && !format.path("type").asText("text").equals("text")) {
-        throw ApiException.unsupported("response_format", "only response_format {\"type\": \"text\"} is supported");
+        throw ApiException.unsupported("functions", "the legacy 'functions' field is not supported; offer them as "
+            + "'tools'");
       }
       JsonNode modalities = root.get("modalities");
       if (modalities != null && modalities.isArray()) {
@@ -319,94 +357,13 @@ final class RequestParser {
     }
   }
 
-  private String renderChat(JsonNode root) {
-    JsonNode messages = root.get("messages");
-    if (messages == null || !messages.isArray()) {
-      throw ApiException.invalid("messages", "is required: an array of {role, content}");
-    }
-    if (messages.isEmpty()) {
-      throw ApiException.invalid("messages", "must contain at least one message");
-    }
-    if (messages.size() > limits.maxMessages()) {
-      throw ApiException.invalid("messages", "has " + messages.size() + " messages; the limit is " + limits.maxMessages());
-    }
-    ChatTemplate template = model.chatTemplate();
-    if (template == null) {
-      throw ApiException.invalid("messages", "model '" + model.name() + "' has no chat template; use /v1/completions");
-    }
-    List<ChatTemplate.Message> list = new ArrayList<>();
-    for (int i = 0; i < messages.size(); i++) {
-      JsonNode m = messages.get(i);
-      String param = "messages[" + i + "]";
-      if (!m.isObject()) {
-        throw ApiException.invalid(param, "must be an object {role, content}");
-      }
-      String role = m.path("role").isTextual() ? m.get("role").asText() : null;
-      if (role == null) {
-        throw ApiException.invalid(param + ".role", "is required");
-      }
-      role = switch (role) {
-        case "system", "user", "assistant" -> role;
-        case "developer" -> "system";
-        case "tool", "function" -> throw ApiException.unsupported(param + ".role", "tool messages are not supported");
-        default -> throw ApiException.invalid(param + ".role",
-            "'" + role + "' is not one of 'system', 'developer', 'user', 'assistant'");
-      };
-      if (m.hasNonNull("tool_calls") && !(m.get("tool_calls").isArray() && m.get("tool_calls").isEmpty())) {
-        throw ApiException.unsupported(param + ".tool_calls", "tool calls are not supported");
-      }
-      list.add(new ChatTemplate.Message(role, content(m.get("content"), role, param + ".content")));
-    }
-    try {
-      return template.render(list, true);
-    } catch (ChatTemplate.TemplateException e) {
-      throw ApiException.invalid("messages", e.getMessage());
-    }
-  }
-
-  /** A message's text: a string, or a list of {"type": "text", "text": ...} parts joined together. */
-  private String content(JsonNode content, String role, String param) {
-    if (content == null || content.isNull()) {
-      if (role.equals("assistant")) {
-        return "";
-      }
-      throw ApiException.invalid(param, "is required");
-    }
-    if (content.isTextual()) {
-      return wellFormed(fitting(content.asText(), param));
-    }
-    if (content.isArray()) {
-      if (content.isEmpty()) {
-        throw ApiException.invalid(param, "must not be an empty array (give a string or at least one text part)");
-      }
-      StringBuilder text = new StringBuilder();
-      for (int i = 0; i < content.size(); i++) {
-        JsonNode part = content.get(i);
-        String type = part.path("type").asText("");
-        if (!type.equals("text")) {
-          throw ApiException.unsupported(param + "[" + i + "].type", "content part type '" + type
-              + "' is not supported (only 'text')");
-        }
-        if (!part.path("text").isTextual()) {
-          throw ApiException.invalid(param + "[" + i + "].text", "must be a string");
-        }
-        if (i > 0) {
-          text.append('\n'); // parts are joined by newlines, as vLLM joins them
-        }
-        text.append(part.get("text").asText());
-      }
-      return wellFormed(fitting(text.toString(), param));
-    }
-    throw ApiException.invalid(param, "must be a string or an array of text parts");
-  }
-
-  private void readPrompts(JsonNode root, List<int[]> prompts, List<String> texts) {
+  private void readPrompts(JsonNode root, List<int[]> prompts, List<String> texts, boolean split) {
     JsonNode prompt = root.get("prompt");
     if (prompt == null || prompt.isNull()) {
       throw ApiException.invalid("prompt", "is required");
     }
     if (prompt.isTextual()) {
-      addText(prompt.asText(), prompts, texts);
+      addText(prompt.asText(), prompts, texts, split);
     } else if (prompt.isArray() && !prompt.isEmpty() && prompt.get(0).isIntegralNumber()) {
       addIds(prompt, "prompt", prompts, texts);
     } else if (prompt.isArray() && !prompt.isEmpty()) {
@@ -416,7 +373,7 @@ final class RequestParser {
       for (int i = 0; i < prompt.size(); i++) {
         JsonNode p = prompt.get(i);
         if (p.isTextual()) {
-          addText(p.asText(), prompts, texts);
+          addText(p.asText(), prompts, texts, split);
         } else if (p.isArray()) {
           addIds(p, "prompt[" + i + "]", prompts, texts);
         } else {
@@ -433,10 +390,10 @@ final class RequestParser {
     }
   }
 
-  private void addText(String text, List<int[]> prompts, List<String> texts) {
+  private void addText(String text, List<int[]> prompts, List<String> texts, boolean split) {
     String clean = fitting(wellFormed(text), "prompt");
     texts.add(clean);
-    prompts.add(model.tokenizer().encode(clean));
+    prompts.add(model.tokenizer().encode(clean, split));
   }
 
   private void addIds(JsonNode array, String param, List<int[]> prompts, List<String> texts) {
@@ -534,7 +491,7 @@ final class RequestParser {
     return d;
   }
 
-  private static boolean boolField(JsonNode root, String name, boolean fallback) {
+  static boolean boolField(JsonNode root, String name, boolean fallback) {
     JsonNode v = root.get(name);
     if (v == null || v.isNull()) {
       return fallback;

@@ -12,6 +12,8 @@ import dev.candor.engine.generate.SpeculationStats;
 import dev.candor.engine.generate.TokenRecord;
 import dev.candor.engine.sampling.TokenDistribution;
 import dev.candor.engine.tokenizer.Tokenizer;
+import dev.candor.engine.tools.ToolCall;
+import dev.candor.engine.tools.ToolCallDelta;
 import java.util.List;
 
 /**
@@ -137,6 +139,38 @@ final class Responses {
     return logprobs;
   }
 
+  /** A chat message's tool_calls: [{id, type: "function", function: {name, arguments}}], arguments a JSON string. */
+  static ArrayNode toolCalls(List<ToolCall> calls) {
+    ArrayNode array = F.arrayNode();
+    for (ToolCall call : calls) {
+      ObjectNode c = array.addObject();
+      c.put("id", call.id());
+      c.put("type", "function");
+      c.putObject("function").put("name", call.name()).put("arguments", call.arguments());
+    }
+    return array;
+  }
+
+  /**
+   * A chunk's delta.tool_calls, as OpenAI streams them: a call's first fragment {index, id, type, function: {name,
+   * arguments: ""}}, then {index, function: {arguments}} pieces.
+   */
+  static ArrayNode toolCallDeltas(List<ToolCallDelta> deltas) {
+    ArrayNode array = F.arrayNode();
+    for (ToolCallDelta d : deltas) {
+      ObjectNode c = array.addObject();
+      c.put("index", d.index());
+      if (d.starts()) {
+        c.put("id", d.id());
+        c.put("type", "function");
+        c.putObject("function").put("name", d.name()).put("arguments", d.arguments());
+      } else {
+        c.putObject("function").put("arguments", d.arguments());
+      }
+    }
+    return array;
+  }
+
   /**
    * Offsets into {@code text} (UTF-16 indices, as Java strings count) as OpenAI counts them: characters, i.e. code
    * points (Python's len), plus {@code base}. An emoji is one character, not two.
@@ -160,25 +194,36 @@ final class Responses {
 
   /**
    * confidence.tokens for some records: [{p_correct, source, entropy, draft_prob}], each p_correct as scored once in
-   * the decode loop.
+   * the decode loop, and each token's phase when the model thinks ({@code phases} null otherwise).
    */
-  ArrayNode confidenceTokens(List<TokenRecord> records) {
+  ArrayNode confidenceTokens(List<TokenRecord> records, List<Phase> phases) {
     ArrayNode tokens = F.arrayNode();
-    for (TokenRecord r : records) {
+    for (int i = 0; i < records.size(); i++) {
+      TokenRecord r = records.get(i);
       ObjectNode t = tokens.addObject();
       putProbability(t, "p_correct", r.pCorrect());
       t.put("source", r.source().apiName());
       putProbability(t, "entropy", r.entropy()); // nats, of the target's raw distribution
       putProbability(t, "draft_prob", r.draftProb()); // the drafter's; null for bonus and plain tokens
+      if (phases != null) {
+        t.put("phase", phases.get(i).apiName);
+      }
     }
     return tokens;
   }
 
+  /** The parts of a choice the confidence object reports on besides its result. */
+  record Judged(ConfidenceBreaker.Report breaker, Phase breakerPhase, List<Phase> phases) {
+    static final Judged PLAIN = new Judged(null, null, null);
+  }
+
   /**
    * The whole confidence object of a finished choice. With {@code withTokens} false (streaming's last chunk) the
-   * per-token list is left out: it already rode on the earlier chunks.
+   * per-token list is left out: it already rode on the earlier chunks. A thinking model's choice ({@code
+   * judged.phases()} not null) has each token and line marked with its phase and a summary per phase.
    */
-  ObjectNode confidence(GenerationResult result, ConfidenceBreaker.Report breaker, boolean withTokens) {
+  ObjectNode confidence(GenerationResult result, Judged judged, boolean withTokens) {
+    List<Phase> phases = judged.phases();
     ObjectNode c = F.objectNode();
     c.put("method", confidence.method());
     if (confidence.method().equals("token_prob")) {
@@ -187,22 +232,38 @@ final class Responses {
       c.put("note", "Platt-scaled probe on hidden states: a calibrated probability that the token, line, or response is correct");
     }
     if (withTokens) {
-      c.set("tokens", confidenceTokens(result.tokens()));
+      c.set("tokens", confidenceTokens(result.tokens(), phases));
     }
     ArrayNode lines = c.putArray("lines");
-    for (Lines.Line line : Lines.of(result.text(), result.textOffsets())) {
+    for (Lines.Line line : lines(result, phases)) {
       ObjectNode l = lines.addObject();
       putProbability(l, "p_correct", confidence.line(result.tokens().subList(line.tokenStart(), line.tokenEnd())));
       l.put("token_start", line.tokenStart());
       l.put("token_end", line.tokenEnd());
       l.put("char_start", result.text().codePointCount(0, line.charStart()));
       l.put("char_end", result.text().codePointCount(0, line.charEnd()));
+      if (phases != null) {
+        l.put("phase", phases.get(line.tokenStart()).apiName);
+      }
     }
     ObjectNode response = c.putObject("response");
     putProbability(response, "p_correct", confidence.response(result.tokens()));
     response.put("measured", !result.tokens().isEmpty());
-    SpeculationStats s = result.stats();
-    ObjectNode summary = c.putObject("summary");
+    if (phases != null) {
+      ObjectNode byPhase = c.putObject("phases");
+      for (Phase phase : Phase.values()) {
+        byPhase.set(phase.apiName, phase(result.tokens(), phases, phase));
+      }
+    }
+    c.set("summary", summary(result.stats()));
+    if (judged.breaker() != null) {
+      c.set("breaker", breaker(judged.breaker(), judged.breakerPhase()));
+    }
+    return c;
+  }
+
+  private static ObjectNode summary(SpeculationStats s) {
+    ObjectNode summary = F.objectNode();
     summary.put("n_tokens", s.nTokens());
     summary.put("n_drafted", s.nDrafted());
     summary.put("n_accepted", s.nAccepted());
@@ -215,20 +276,82 @@ final class Responses {
     for (int count : s.acceptedPerStep()) {
       histogram.add(count);
     }
-    if (breaker != null) {
-      ObjectNode b = c.putObject("breaker");
-      b.put("window", breaker.window());
-      b.put("threshold", breaker.threshold());
-      b.put("tripped", breaker.tripped());
-      if (breaker.tripped()) {
-        b.put("at_token", breaker.trippedAt());
-      } else {
-        b.putNull("at_token");
-      }
-      putProbability(b, "window_p_correct", breaker.windowMean());
-      b.put("measured_tokens", breaker.measured());
+    return summary;
+  }
+
+  /** What the breaker saw; with the phase it watched, when it watched one. */
+  private static ObjectNode breaker(ConfidenceBreaker.Report breaker, Phase phase) {
+    ObjectNode b = F.objectNode();
+    if (phase != null) {
+      b.put("phase", phase.apiName);
     }
-    return c;
+    b.put("window", breaker.window());
+    b.put("threshold", breaker.threshold());
+    b.put("tripped", breaker.tripped());
+    if (breaker.tripped()) {
+      b.put("at_token", breaker.trippedAt());
+    } else {
+      b.putNull("at_token");
+    }
+    putProbability(b, "window_p_correct", breaker.windowMean());
+    b.put("measured_tokens", breaker.measured());
+    return b;
+  }
+
+  /**
+   * The output's lines (see {@link Lines}), a line that holds the end of the reasoning and the start of the answer
+   * split in two, so that every line is in one phase.
+   */
+  static List<Lines.Line> lines(GenerationResult result, List<Phase> phases) {
+    List<Lines.Line> lines = Lines.of(result.text(), result.textOffsets());
+    if (phases == null) {
+      return lines;
+    }
+    List<Lines.Line> out = new java.util.ArrayList<>();
+    for (Lines.Line line : lines) {
+      int split = line.tokenStart() + 1;
+      while (split < line.tokenEnd() && phases.get(split) == phases.get(line.tokenStart())) {
+        split++;
+      }
+      if (split == line.tokenEnd()) {
+        out.add(line);
+      } else {
+        int at = result.textOffsets().get(split);
+        out.add(new Lines.Line(line.tokenStart(), split, line.charStart(), at));
+        out.add(new Lines.Line(split, line.tokenEnd(), at, line.charEnd()));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * One phase's summary: its tokens, their mean and least p_correct, and the confidence model's response-level
+   * p_correct over them (the probe's, or the least token probability); a phase with no measured token says
+   * {@code measured: false} with nulls, never a confidence of 0.
+   */
+  private ObjectNode phase(List<TokenRecord> tokens, List<Phase> phases, Phase which) {
+    List<TokenRecord> mine = new java.util.ArrayList<>();
+    double sum = 0;
+    double min = Double.NaN;
+    int measured = 0;
+    for (int i = 0; i < tokens.size(); i++) {
+      if (phases.get(i) == which) {
+        TokenRecord r = tokens.get(i);
+        mine.add(r);
+        if (!Double.isNaN(r.pCorrect())) {
+          measured++;
+          sum += r.pCorrect();
+          min = Double.isNaN(min) ? r.pCorrect() : Math.min(min, r.pCorrect());
+        }
+      }
+    }
+    ObjectNode p = F.objectNode();
+    p.put("n_tokens", mine.size());
+    putProbability(p, "mean", measured == 0 ? Double.NaN : sum / measured);
+    putProbability(p, "min", min);
+    putProbability(p, "p_correct", measured == 0 ? Double.NaN : confidence.response(mine));
+    p.put("measured", measured > 0);
+    return p;
   }
 
   /** A probability, or null when there was nothing to measure (never 0 for "empty"). */
@@ -238,6 +361,12 @@ final class Responses {
     } else {
       node.put(field, p);
     }
+  }
+
+  /** A chat choice's finish_reason: {@code tool_calls} when a reply that made calls ended on its own. */
+  static String finishReason(GenerationResult result, boolean madeCalls) {
+    return madeCalls && result.finishReason() == dev.candor.engine.generate.FinishReason.STOP ? "tool_calls"
+        : finishReason(result);
   }
 
   static String finishReason(GenerationResult result) {

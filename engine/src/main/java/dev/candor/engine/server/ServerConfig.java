@@ -27,11 +27,13 @@ import java.util.List;
  * @param kvCacheBytes KV cache the batch may hold; 0 for half the Java heap
  * @param prefillChunk prompt tokens a session prefills per step while others decode
  * @param prefixCacheBytes KV of prompt prefixes kept across requests; 0 for a quarter of the KV budget, -1 for none
+ * @param splitSpecialTokens tokenize special-token text in messages and prompts as plain text (a request's
+ *     {@code split_special_tokens} overrides it); false: as Hugging Face does by default, it becomes the special token
  */
 public record ServerConfig(String host, int port, String apiKey, int maxQueue, int maxBodyBytes,
     long requestTimeoutMillis, RequestLimits limits, boolean logPrompts, List<String> allowedHosts,
     List<String> allowedOrigins, PrintStream accessLog, Path probeDir, boolean useGenerationConfig, int maxBatch,
-    long kvCacheBytes, int prefillChunk, long prefixCacheBytes) {
+    long kvCacheBytes, int prefillChunk, long prefixCacheBytes, boolean splitSpecialTokens) {
 
   /** Sessions generated together by default: enough to share a weight read on a bandwidth-bound model. */
   public static final int DEFAULT_MAX_BATCH = 8;
@@ -49,7 +51,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
 
   public static ServerConfig defaults(int port) {
     return new ServerConfig("127.0.0.1", port, null, 16, 4 * 1024 * 1024, 300_000, RequestLimits.DEFAULT, false,
-        List.of(), List.of(), null, null, true, DEFAULT_MAX_BATCH, 0, 256, 0);
+        List.of(), List.of(), null, null, true, DEFAULT_MAX_BATCH, 0, 256, 0, false);
   }
 
   public ServerConfig withHost(String h) {
@@ -100,6 +102,10 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     return new Builder(this).useGenerationConfig(use).build();
   }
 
+  public ServerConfig withSplitSpecialTokens(boolean split) {
+    return new Builder(this).splitSpecialTokens(split).build();
+  }
+
   public ServerConfig withMaxBatch(int n) {
     return new Builder(this).maxBatch(n).build();
   }
@@ -145,6 +151,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     private long kvCacheBytes;
     private int prefillChunk;
     private long prefixCacheBytes;
+    private boolean splitSpecialTokens;
 
     Builder(ServerConfig c) {
       host = c.host;
@@ -164,6 +171,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
       kvCacheBytes = c.kvCacheBytes;
       prefillChunk = c.prefillChunk;
       prefixCacheBytes = c.prefixCacheBytes;
+      splitSpecialTokens = c.splitSpecialTokens;
     }
 
     Builder host(String v) {
@@ -226,6 +234,11 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
       return this;
     }
 
+    Builder splitSpecialTokens(boolean v) {
+      splitSpecialTokens = v;
+      return this;
+    }
+
     Builder maxBatch(int v) {
       maxBatch = v;
       return this;
@@ -249,7 +262,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxQueue, i
     ServerConfig build() {
       return new ServerConfig(host, port, apiKey, maxQueue, maxBodyBytes, requestTimeoutMillis, limits, logPrompts,
           allowedHosts, allowedOrigins, accessLog, probeDir, useGenerationConfig, maxBatch, kvCacheBytes, prefillChunk,
-          prefixCacheBytes);
+          prefixCacheBytes, splitSpecialTokens);
     }
   }
 }

@@ -20,8 +20,8 @@ import java.util.function.IntSupplier;
  * fixed sets (endpoint, status, error kind, finish reason, token source), never from request content.
  */
 final class ServerMetrics {
-  private static final String[] ENDPOINTS = {"/v1/completions", "/v1/chat/completions", "/v1/models", "/health",
-      "/metrics"};
+  private static final String[] ENDPOINTS = {"/v1/completions", "/v1/chat/completions", "/v1/responses",
+      "/v1/models", "/health", "/metrics"};
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
@@ -122,7 +122,7 @@ final class ServerMetrics {
     requestCount.incrementAndGet();
     String endpoint = endpoint(path);
     requests.labelValues(endpoint, Integer.toString(status)).inc();
-    if (endpoint.startsWith("/v1/") && endpoint.endsWith("completions")) {
+    if (endpoint.startsWith("/v1/") && (endpoint.endsWith("completions") || endpoint.endsWith("responses"))) {
       requestSeconds.labelValues(endpoint).observe(nanos / 1e9);
     }
   }

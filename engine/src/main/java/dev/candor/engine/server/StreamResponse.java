@@ -39,6 +39,7 @@ final class StreamResponse {
   private final Responses responses;
   private final String object;
   private final Map<Integer, Progress> progress = new HashMap<>();
+  private final Map<Integer, ReplyReader> readers = new HashMap<>(); // chat: each choice's reply as it is read
   private final Set<Integer> started = new HashSet<>();
 
   StreamResponse(CompletionEndpoint endpoint, GenerationJob job, ParsedRequest request, String id, long created,
@@ -106,7 +107,10 @@ final class StreamResponse {
 
   private void released(OutputStream out, Events.Released released) throws IOException {
     int index = released.choice();
-    startChat(out, index);
+    if (request.chat()) {
+      chatDelta(out, index, reader(index).push(released.records(), released.offsets(), released.text()));
+      return;
+    }
     Progress p = progress(index);
     List<Integer> local = new ArrayList<>(released.offsets().size());
     for (int offset : released.offsets()) {
@@ -117,20 +121,68 @@ final class StreamResponse {
     p.releasedCodePoints += released.text().codePointCount(0, released.text().length());
     ObjectNode choice = streamChoice(index, released.text(), released.records(), offsets);
     if (request.confidence()) {
-      choice.putObject("confidence").set("tokens", responses.confidenceTokens(released.records()));
+      choice.putObject("confidence").set("tokens", responses.confidenceTokens(released.records(), null));
+    }
+    send(out, chunk(choice));
+  }
+
+  private ReplyReader reader(int choice) {
+    return readers.computeIfAbsent(choice, k -> new ReplyReader(request.reply()));
+  }
+
+  /**
+   * A chat chunk for what the reply reader decided: delta.reasoning_content, delta.content and delta.tool_calls as
+   * they came, logprobs and confidence.tokens (with phases) for the tokens decided.
+   */
+  private void chatDelta(OutputStream out, int index, ReplyReader.Delta d) throws IOException {
+    if (d.isEmpty()) {
+      return;
+    }
+    startChat(out, index);
+    ObjectNode choice = Responses.JSON.createObjectNode();
+    choice.put("index", index);
+    ObjectNode delta = choice.putObject("delta");
+    if (!d.reasoning().isEmpty()) {
+      delta.put("reasoning_content", d.reasoning());
+    }
+    if (!d.content().isEmpty() || (d.reasoning().isEmpty() && d.calls().isEmpty())) {
+      delta.put("content", d.content());
+    }
+    if (!d.calls().isEmpty()) {
+      delta.set("tool_calls", Responses.toolCallDeltas(d.calls()));
+    }
+    if (request.logprobs() && !d.records().isEmpty()) {
+      choice.set("logprobs", responses.chatLogprobs(d.records()));
+    } else {
+      choice.putNull("logprobs");
+    }
+    choice.putNull("finish_reason");
+    if (request.confidence()) {
+      choice.putObject("confidence").set("tokens", responses.confidenceTokens(d.records(), d.phases()));
     }
     send(out, chunk(choice));
   }
 
   private void finished(OutputStream out, Events.Finished finished) throws IOException {
-    startChat(out, finished.choice());
-    ObjectNode choice = streamChoice(finished.choice(), "", List.of(), List.of());
-    choice.put("finish_reason", Responses.finishReason(finished.result()));
+    int index = finished.choice();
+    List<Phase> phases = null;
+    boolean madeCalls = false;
+    if (request.chat()) {
+      ReplyReader reader = reader(index);
+      chatDelta(out, index, reader.finish());
+      phases = reader.phases();
+      madeCalls = !reader.calls().isEmpty();
+    }
+    startChat(out, index);
+    ObjectNode choice = streamChoice(index, "", List.of(), List.of());
+    choice.put("finish_reason", Responses.finishReason(finished.result(), madeCalls));
     if (request.chat() || !request.logprobs()) {
       choice.putNull("logprobs");
     }
     if (request.confidence()) {
-      choice.set("confidence", responses.confidence(finished.result(), finished.breaker(), false));
+      Responses.Judged judged = new Responses.Judged(finished.breaker(),
+          request.breaker() == null ? null : request.breaker().phase(), phases);
+      choice.set("confidence", responses.confidence(finished.result(), judged, false));
     }
     send(out, chunk(choice));
   }

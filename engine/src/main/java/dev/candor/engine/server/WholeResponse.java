@@ -79,19 +79,47 @@ final class WholeResponse {
     return root;
   }
 
+  /**
+   * A chat choice: the reply read as a stream would read it ({@link ReplyReader}): content, a thinking model's
+   * reasoning_content, the tool calls; logprobs over every generated token.
+   */
   private ObjectNode chatChoice(int index, Choice c) {
+    ReplyReader reader = read(request.reply(), c.result);
     ObjectNode choice = Responses.JSON.createObjectNode();
     choice.put("index", index);
     ObjectNode message = choice.putObject("message");
     message.put("role", "assistant");
-    message.put("content", c.result.text());
+    message.put("content", reader.content());
+    if (reader.thinks()) {
+      message.put("reasoning_content", reader.reasoning());
+    }
     message.putNull("refusal");
+    if (!reader.calls().isEmpty()) {
+      message.set("tool_calls", Responses.toolCalls(reader.calls()));
+    }
     if (request.logprobs()) {
       choice.set("logprobs", responses.chatLogprobs(c.result.tokens()));
     } else {
       choice.putNull("logprobs");
     }
-    return finish(choice, c);
+    choice.put("finish_reason", Responses.finishReason(c.result, !reader.calls().isEmpty()));
+    if (request.confidence()) {
+      choice.set("confidence", responses.confidence(c.result, judged(c, reader), true));
+    }
+    return choice;
+  }
+
+  /** The whole of a finished choice's output read at once. */
+  static ReplyReader read(Reply reply, GenerationResult result) {
+    ReplyReader reader = new ReplyReader(reply);
+    reader.push(result.tokens(), result.textOffsets(), result.text());
+    reader.finish();
+    return reader;
+  }
+
+  private Responses.Judged judged(Choice c, ReplyReader reader) {
+    return new Responses.Judged(c.breaker, request.breaker() == null ? null : request.breaker().phase(),
+        reader.phases());
   }
 
   private ObjectNode completionChoice(int index, Choice c) {
@@ -114,7 +142,8 @@ final class WholeResponse {
   private ObjectNode finish(ObjectNode choice, Choice c) {
     choice.put("finish_reason", Responses.finishReason(c.result));
     if (request.confidence()) {
-      choice.set("confidence", responses.confidence(c.result, c.breaker, true));
+      choice.set("confidence", responses.confidence(c.result, new Responses.Judged(c.breaker,
+          request.breaker() == null ? null : request.breaker().phase(), null), true));
     }
     return choice;
   }

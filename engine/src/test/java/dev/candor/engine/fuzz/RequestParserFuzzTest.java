@@ -17,7 +17,8 @@ import java.util.List;
 
 /**
  * Fuzzes the OpenAI request parser (server/RequestParser) as the server drives it: the raw body through
- * {@code parseJson}, then {@code parse(root, chat)} for /v1/chat/completions and for /v1/completions. Every bad
+ * {@code parseJson}, then {@code parse(root, chat)} for /v1/chat/completions and for /v1/completions, and as a
+ * /v1/responses body (read as the chat request it amounts to; its errors name the Responses API's fields). Every bad
  * request must end as an {@link ApiException} (a 400, or a 404 for an unknown model); a request that parses must
  * satisfy the limits the parser promises, and its token ids must be valid for the model.
  */
@@ -36,12 +37,39 @@ class RequestParserFuzzTest {
       "\"echo\"", "\"logprobs_mode\"", "\"raw\"", "\"processed\"", "\"confidence\"", "\"confidence_breaker\"",
       "\"window\"", "\"threshold\"", "\"logit_bias\"", "\"presence_penalty\"", "\"frequency_penalty\"",
       "\"repetition_penalty\"", "\"tools\"", "\"tool_calls\"", "\"functions\"", "\"response_format\"",
+      "\"tool_choice\"", "\"parallel_tool_calls\"", "\"function\"", "\"parameters\"", "\"arguments\"",
+      "\"tool_call_id\"", "\"reasoning_content\"", "\"json_schema\"", "\"schema\"", "\"required\"",
+      "\"properties\"", "\"enum\"", "\"$ref\"", "\"chat_template_kwargs\"", "\"enable_thinking\"",
+      "\"split_special_tokens\"", "\"phase\"", "\"input\"", "\"instructions\"", "\"max_output_tokens\"",
+      "\"function_call\"", "\"function_call_output\"", "\"call_id\"", "\"input_text\"", "\"output_text\"",
+      "\"include\"", "\"message.output_text.logprobs\"", "\"previous_response_id\"", "\"format\"",
       "\"modalities\"", "\"suffix\"", "\"best_of\"", "null", "true", "false", "1e309", "-0", "9223372036854775808",
       "2147483648", "\\ud800", "{{", "{%", "<|im_end|>", "<|im_start|>"})
   void rawBody(byte[] body) {
     for (boolean chat : new boolean[] {true, false}) {
       parseAndCheck(body, chat);
     }
+    parseResponsesAndCheck(body);
+  }
+
+  /** The same body as a /v1/responses request: read as a chat request, with the Responses API's field names. */
+  static void parseResponsesAndCheck(byte[] body) {
+    Fuzzing.withinBudget("parsing a " + body.length + "-byte responses request", (48L << 20) + 400L * body.length,
+        () -> {
+          FuzzAccess.Parsed r;
+          try {
+            r = PARSER.parseResponses(body);
+          } catch (ApiException e) {
+            int status = FuzzAccess.status(e);
+            check(status == 400 || status == 404, "status " + status + " for " + e.getMessage());
+            check(e.getMessage() != null && !e.getMessage().isEmpty(), "an ApiException without a message");
+            String param = FuzzAccess.param(e);
+            check(param == null || !(param.startsWith("messages") || param.startsWith("response_format")
+                || param.startsWith("max_completion_tokens")), "a chat field's name in a responses error: " + param);
+            return;
+          }
+          checkParsed(r, true);
+        });
   }
 
   /** Requests built from the parser's own vocabulary of fields, with values of every JSON type. */
@@ -107,7 +135,16 @@ class RequestParserFuzzTest {
       "max_completion_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "stream_options", "logprobs",
       "top_logprobs", "echo", "logprobs_mode", "confidence", "confidence_breaker", "logit_bias", "presence_penalty",
       "frequency_penalty", "repetition_penalty", "tools", "functions", "response_format", "modalities", "suffix",
-      "best_of", "user", "x-unknown");
+      "best_of", "user", "x-unknown", "tool_choice", "parallel_tool_calls", "chat_template_kwargs",
+      "split_special_tokens");
+  /** Schemas for tools and response_format: supported, unsupported, recursive, impossible, malformed. */
+  private static final List<String> SCHEMAS = List.of("{\"type\":\"object\"}",
+      "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"enum\":[\"x\",1,null]}},"
+          + "\"required\":[\"a\"],\"additionalProperties\":false}",
+      "{\"type\":\"string\",\"pattern\":\"a+\"}", "{\"$ref\":\"#/$defs/n\",\"$defs\":{\"n\":{\"type\":\"array\","
+          + "\"items\":{\"$ref\":\"#/$defs/n\"}}}}", "{\"$ref\":\"#/nowhere\"}", "{\"enum\":[]}",
+      "{\"type\":[\"string\",\"null\"],\"maxLength\":-1}", "{\"anyOf\":[]}", "{\"type\":\"object\","
+          + "\"properties\":{\"a\":{\"type\":\"array\",\"minItems\":3,\"maxItems\":1}},\"required\":[\"a\"]}");
   private static final List<String> ROLES = List.of("system", "developer", "user", "assistant", "tool", "function",
       "", "User", "system ", "ʏou");
   private static final List<String> WORDS = List.of("candor-fuzz", "text", "raw", "processed", "default", "json_object",
@@ -154,14 +191,23 @@ class RequestParserFuzzTest {
         }
         yield b;
       }
-      case "logit_bias", "response_format" -> {
+      case "response_format" -> responseFormat(d);
+      case "tools" -> tools(d);
+      case "tool_choice" -> d.consumeBoolean()
+          ? NODES.textNode(d.pickValue(List.of("auto", "none", "required", "any", "")))
+          : NODES.objectNode().put("type", "function").set("function", NODES.objectNode()
+              .put("name", d.pickValue(List.of("f", "g", "missing", ""))));
+      case "parallel_tool_calls", "split_special_tokens" -> NODES.booleanNode(d.consumeBoolean());
+      case "chat_template_kwargs" -> d.consumeBoolean() ? NODES.objectNode().put("enable_thinking", d.consumeBoolean())
+          : NODES.objectNode().set(d.pickValue(List.of("messages", "tools", "eos_token", "x")), anyValue(d, 1));
+      case "logit_bias" -> {
         ObjectNode o = NODES.objectNode();
         if (d.consumeBoolean()) {
           o.set(d.consumeBoolean() ? "type" : string(d), anyValue(d, 1));
         }
         yield o;
       }
-      case "tools", "modalities" -> {
+      case "modalities" -> {
         ArrayNode a = NODES.arrayNode();
         int k = d.consumeInt(0, 3);
         for (int i = 0; i < k; i++) {
@@ -200,10 +246,64 @@ class RequestParserFuzzTest {
         default -> m.put("content", d.consumeBoolean() ? d.pickValue(WORDS) : string(d));
       }
       if (d.consumeInt(0, 7) == 0) {
-        m.set("tool_calls", d.consumeBoolean() ? NODES.arrayNode() : anyValue(d, 2));
+        m.set("tool_calls", d.consumeBoolean() ? NODES.arrayNode() : d.consumeBoolean() ? toolCalls(d) : anyValue(d, 2));
+      }
+      if (d.consumeInt(0, 7) == 0) {
+        m.set(d.consumeBoolean() ? "tool_call_id" : "reasoning_content", d.consumeBoolean()
+            ? NODES.textNode(string(d)) : anyValue(d, 1));
       }
     }
     return list;
+  }
+
+  static JsonNode schema(FuzzedDataProvider d) {
+    try {
+      return d.consumeInt(0, 4) == 0 ? anyValue(d, 2) : JSON.readTree(d.pickValue(SCHEMAS));
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  static JsonNode responseFormat(FuzzedDataProvider d) {
+    ObjectNode o = NODES.objectNode().put("type", d.pickValue(List.of("text", "json_object", "json_schema", "x")));
+    if (d.consumeBoolean()) {
+      ObjectNode spec = o.putObject("json_schema");
+      if (d.consumeInt(0, 5) != 0) {
+        spec.put("name", d.pickValue(List.of("answer", "no spaces", "", "x".repeat(65))));
+      }
+      spec.set("schema", schema(d));
+      spec.put("strict", d.consumeBoolean());
+    }
+    return o;
+  }
+
+  static JsonNode tools(FuzzedDataProvider d) {
+    ArrayNode a = NODES.arrayNode();
+    int k = d.consumeInt(0, 3);
+    for (int i = 0; i < k; i++) {
+      if (d.consumeInt(0, 5) == 0) {
+        a.add(anyValue(d, 1));
+        continue;
+      }
+      ObjectNode tool = a.addObject().put("type", d.consumeInt(0, 5) == 0 ? "retrieval" : "function");
+      ObjectNode function = tool.putObject("function").put("name", d.pickValue(List.of("f", "g", "f", "bad name")));
+      if (d.consumeBoolean()) {
+        function.set("parameters", schema(d));
+      }
+    }
+    return a;
+  }
+
+  static ArrayNode toolCalls(FuzzedDataProvider d) {
+    ArrayNode calls = NODES.arrayNode();
+    int k = d.consumeInt(0, 2);
+    for (int i = 0; i < k; i++) {
+      ObjectNode call = calls.addObject().put("id", string(d)).put("type", "function");
+      call.putObject("function").put("name", d.pickValue(List.of("f", "", "g")))
+          .set("arguments", d.consumeBoolean() ? NODES.textNode(d.consumeBoolean() ? "{\"a\": 1}" : string(d))
+              : anyValue(d, 2));
+    }
+    return calls;
   }
 
   static JsonNode prompt(FuzzedDataProvider d) {

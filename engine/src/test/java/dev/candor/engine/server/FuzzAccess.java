@@ -29,6 +29,15 @@ public final class FuzzAccess {
       return parse(RequestParser.parseJson(body), chat);
     }
 
+    /** A /v1/responses body, as the server reads it: as the chat request it amounts to. */
+    public Parsed parseResponses(byte[] body) {
+      try {
+        return parse(ResponsesRequest.chat(RequestParser.parseJson(body)), true);
+      } catch (ApiException e) {
+        throw ResponsesRequest.renamed(e);
+      }
+    }
+
     public Parsed parse(JsonNode root, boolean chat) {
       ParsedRequest r = parser.parse(root, chat);
       return new Parsed(r.chat(), r.prompts(), r.promptTexts(), r.n(), r.maxTokens(), r.sampling().temperature(),
@@ -39,7 +48,7 @@ public final class FuzzAccess {
 
   public static Parser requestParser(LoadedModel model) {
     return new Parser(new RequestParser(model, RequestLimits.DEFAULT,
-        model.backend().config().maxPositionEmbeddings(), GenerationDefaults.OPENAI));
+        model.backend().config().maxPositionEmbeddings(), GenerationDefaults.OPENAI, new Constraints(model), false));
   }
 
   /** The limits the parser enforces: {maxN, maxStop, maxStopLength, maxMessages, maxTopLogprobs, maxPrompts}. */

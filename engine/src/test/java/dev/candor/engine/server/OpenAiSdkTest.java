@@ -5,19 +5,33 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.annotation.JsonClassDescription;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionMessage;
+import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
+import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
+import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
+import com.openai.models.chat.completions.StructuredChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionMessageToolCall;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.chat.completions.ChatCompletionTokenLogprob;
 import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionChoice;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.models.Model;
+import com.openai.models.responses.Response;
+import com.openai.models.responses.ResponseCreateParams;
+import com.openai.models.responses.ResponseIncludable;
+import com.openai.models.responses.ResponseOutputText;
+import com.openai.models.responses.ResponseStreamEvent;
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,14 +46,13 @@ class OpenAiSdkTest {
 
   @BeforeAll
   static void start() {
-    server = new TestServer(true, ServerConfig.defaults(0));
+    server = SharedServers.qwen25();
     client = OpenAIOkHttpClient.builder().baseUrl(server.baseUrl()).apiKey("unused").maxRetries(0).build();
   }
 
   @AfterAll
   static void stop() {
     client.close();
-    server.close();
   }
 
   static ChatCompletionCreateParams.Builder chat(String message) {
@@ -158,5 +171,86 @@ class OpenAiSdkTest {
     Map<String, Object> summary = (Map<String, Object>) confidence.get("summary");
     assertEquals(1.0, ((Number) summary.get("coverage")).doubleValue());
     assertFalse(((List<?>) confidence.get("lines")).isEmpty());
+  }
+
+  /** A function the model may call; enums only, so a random model's arguments are short (a string runs on). */
+  @JsonClassDescription("Get the current weather in a city")
+  public static class GetWeather {
+    @JsonPropertyDescription("the city")
+    public City city;
+    public Unit unit;
+  }
+
+  public enum City { PARIS, ZURICH, TOKYO }
+
+  public enum Unit { CELSIUS, FAHRENHEIT }
+
+  /** A structured answer. */
+  public static class Verdict {
+    public BigInteger answer; // the grammar allows 20 digits: more than a long holds
+    public boolean correct;
+    public Unit unit;
+  }
+
+  @Test
+  void aToolRoundTrip() {
+    ChatCompletionCreateParams ask = chat("What is the weather in Paris?").addTool(GetWeather.class)
+        .toolChoice(ChatCompletionToolChoiceOption.ofAuto(ChatCompletionToolChoiceOption.Auto.REQUIRED))
+        .parallelToolCalls(false).temperature(1.0).seed(3).maxCompletionTokens(200).build();
+    ChatCompletion first = client.chat().completions().create(ask);
+    ChatCompletion.Choice choice = first.choices().getFirst();
+    assertEquals(ChatCompletion.Choice.FinishReason.TOOL_CALLS, choice.finishReason());
+    ChatCompletionMessage message = choice.message();
+    List<ChatCompletionMessageToolCall> calls = message.toolCalls().orElseThrow();
+    assertEquals(1, calls.size());
+    ChatCompletionMessageFunctionToolCall call = calls.getFirst().asFunction();
+    assertEquals("GetWeather", call.function().name());
+    GetWeather arguments = call.function().arguments(GetWeather.class); // the SDK parses them into the class
+    assertTrue(arguments.city != null && arguments.unit != null, "a strict schema requires both: "
+        + call.function().arguments());
+
+    ChatCompletionCreateParams answer = ask.toBuilder().addMessage(message)
+        .addMessage(ChatCompletionToolMessageParam.builder().toolCallId(call.id()).content("18 C, clear").build())
+        .toolChoice(ChatCompletionToolChoiceOption.ofAuto(ChatCompletionToolChoiceOption.Auto.NONE))
+        .maxCompletionTokens(6).build();
+    ChatCompletion second = client.chat().completions().create(answer);
+    assertTrue(second.choices().getFirst().message().content().isPresent());
+    assertTrue(second.usage().orElseThrow().promptTokens() > first.usage().orElseThrow().promptTokens(),
+        "the call and its result are in the prompt");
+  }
+
+  @Test
+  void aStructuredOutputParsedIntoAClass() {
+    StructuredChatCompletion<Verdict> completion = client.chat().completions().create(
+        chat("Is 2 + 2 = 4? Answer as JSON.").responseFormat(Verdict.class).temperature(1.0).seed(7)
+            .maxCompletionTokens(300).build());
+    Verdict verdict = completion.choices().getFirst().message().content().orElseThrow();
+    assertTrue(verdict.unit != null && verdict.answer != null, "every property is required in a strict schema");
+  }
+
+  @Test
+  void aStreamedResponsesCall() {
+    ResponseCreateParams params = ResponseCreateParams.builder().model("candor-test").input("Tell me a story.")
+        .instructions("Be brief.").maxOutputTokens(10).temperature(0.0)
+        .include(List.of(ResponseIncludable.MESSAGE_OUTPUT_TEXT_LOGPROBS)).topLogprobs(2).build();
+    Response whole = client.responses().create(params);
+    ResponseOutputText text = whole.output().getFirst().asMessage().content().getFirst().asOutputText();
+    assertEquals(10, text.logprobs().orElseThrow().size());
+    StringBuilder deltas = new StringBuilder();
+    Response[] last = {null};
+    List<String> types = new ArrayList<>();
+    try (StreamResponse<ResponseStreamEvent> stream = client.responses().createStreaming(params)) {
+      stream.stream().forEach(event -> {
+        event.outputTextDelta().ifPresent(d -> deltas.append(d.delta()));
+        event.created().ifPresent(e -> types.add("created"));
+        event.incomplete().ifPresent(e -> last[0] = e.response());
+        event.completed().ifPresent(e -> last[0] = e.response());
+      });
+    }
+    assertEquals(List.of("created"), types);
+    assertEquals(text.text(), deltas.toString());
+    assertEquals(text.text(), last[0].output().getFirst().asMessage().content().getFirst().asOutputText().text());
+    assertEquals(whole.usage().orElseThrow().inputTokens(), last[0].usage().orElseThrow().inputTokens());
+    assertTrue(last[0]._additionalProperties().containsKey("confidence"), "the extension rides on the response");
   }
 }

@@ -198,8 +198,9 @@ class ServerHttpTest {
     assertError(post(server, chat, "{" + ok + ", \"model\": \"gpt-4o\"}"), 404, "model");
     assertError(post(server, chat, "{" + ok + ", \"logit_bias\": {\"5\": 1000}}"), 400, "logit_bias");
     assertError(post(server, chat, "{" + ok + ", \"presence_penalty\": 2.5}"), 400, "presence_penalty");
-    assertError(post(server, chat, "{" + ok + ", \"tools\": [{\"type\": \"function\"}]}"), 400, "tools");
-    assertError(post(server, chat, "{" + ok + ", \"response_format\": {\"type\": \"json_object\"}}"), 400, "response_format");
+    assertError(post(server, chat, "{" + ok + ", \"tools\": [{\"type\": \"function\"}]}"), 400, "tools[0].function");
+    assertError(post(server, chat, "{" + ok + ", \"response_format\": {\"type\": \"yaml\"}}"), 400,
+        "response_format.type");
     assertError(post(server, chat, "{" + ok + ", \"max_tokens\": 5000}"), 400, "max_tokens");
     assertError(post(server, "/v1/completions", "{\"prompt\": \"" + "word ".repeat(1100) + "\"}"), 400, "prompt");
     assertError(post(server, "/v1/completions", "{\"prompt\": \"x\", \"logprobs\": true}"), 400, "logprobs");
