@@ -50,8 +50,12 @@ public final class CudaBackend implements Backend {
   private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.nativeOrder());
   private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.nativeOrder());
 
-  /** One decoder layer on the GPU: BF16 matrices, FP32 vectors. */
-  private record Layer(long inputNorm, long qkv, long qkvBias, long o, long postNorm, long gateUp, long down) {}
+  /**
+   * One decoder layer on the GPU: BF16 matrices, FP32 vectors; qkvBias (Qwen2) and qkNorm ([q_norm | k_norm], Qwen3)
+   * are 0 where the model has none.
+   */
+  private record Layer(long inputNorm, long qkv, long qkvBias, long qkNorm, long o, long postNorm, long gateUp,
+      long down) {}
 
   private final Gpu gpu;
   private final boolean ownsGpu;
@@ -111,7 +115,8 @@ public final class CudaBackend implements Backend {
         layers[l] = new Layer(
             f32(t.inputLayernorm()),
             bf16(t.qProj(), t.kProj(), t.vProj()),
-            f32(t.qProjBias(), t.kProjBias(), t.vProjBias()),
+            c.attentionBias() ? f32(t.qProjBias(), t.kProjBias(), t.vProjBias()) : 0L,
+            c.qkNorm() ? f32(t.qNorm(), t.kNorm()) : 0L,
             bf16(t.oProj()),
             f32(t.postAttentionLayernorm()),
             bf16(t.gateProj(), t.upProj()),
@@ -344,7 +349,8 @@ public final class CudaBackend implements Backend {
   /** Bytes of weights one decode step reads: every matrix but the embedding rows it does not gather. */
   public long bytesReadPerToken() {
     long h = hidden;
-    long perLayer = 2 * ((qDim + 2L * kvDim) * h + h * qDim + 3L * inter * h) + 4 * (2 * h + qDim + 2L * kvDim);
+    long vectors = 2 * h + (c.attentionBias() ? qDim + 2L * kvDim : 0) + (c.qkNorm() ? 2L * hd : 0);
+    long perLayer = 2 * ((qDim + 2L * kvDim) * h + h * qDim + 3L * inter * h) + 4 * vectors;
     return c.numHiddenLayers() * perLayer + 2L * c.vocabSize() * h + 4 * h;
   }
 
@@ -595,8 +601,8 @@ public final class CudaBackend implements Backend {
         gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, px, layer.inputNorm(), ph, hidden, eps);
         bf16(ph, pb, (long) m * hidden);
         gpu.gemm(layer.qkv(), pb, pqkv, qDim + 2 * kvDim, hidden, m, false);
-        gpu.launch(qkvFinish, Gpu.Grid.of(m), 128, pqkv, layer.qkvBias(), keys[l], values[l], ropeCos, ropeSin, meta,
-            heads, kvHeads, hd);
+        gpu.launch(qkvFinish, Gpu.Grid.of(m), 128, pqkv, layer.qkvBias(), layer.qkNorm(), keys[l], values[l], ropeCos,
+            ropeSin, meta, heads, kvHeads, hd, eps);
         gpu.launch(attention, new Gpu.Grid(heads, m, splits), 128, pqkv, keys[l], values[l], ppartial, meta, heads,
             kvHeads, hd, splits, scale);
         gpu.launch(combine, new Gpu.Grid(heads, m, 1), 128, ppartial, pattn, meta, heads, hd, splits);
@@ -690,10 +696,17 @@ public final class CudaBackend implements Backend {
       for (int l = 0; l < layers.length; l++) {
         Layer layer = layers[l];
         gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, x, layer.inputNorm(), h, hidden, eps);
-        // q, k, v with their bias, RoPE on q and k, k and v into the cache: one kernel
-        gpu.launch(m == 1 ? qkv1 : qkv8, Gpu.Grid.of(blocks((qDim + 2 * kvDim) / 2, m)), 32 * GEMV_WARPS,
-            layer.qkv(), layer.qkvBias(), h, qkv, keys[l], values[l], ropeCos, ropeSin, meta, hidden, m, heads, kvHeads,
-            hd);
+        if (layer.qkNorm() == 0) {
+          // q, k, v with their bias, RoPE on q and k, k and v into the cache: one kernel
+          gpu.launch(m == 1 ? qkv1 : qkv8, Gpu.Grid.of(blocks((qDim + 2 * kvDim) / 2, m)), 32 * GEMV_WARPS,
+              layer.qkv(), layer.qkvBias(), h, qkv, keys[l], values[l], ropeCos, ropeSin, meta, hidden, m, heads,
+              kvHeads, hd);
+        } else {
+          // Qwen3: q, k, v, then each head of q and k normed (it needs the whole head), RoPE, k and v into the cache
+          gemv(layer.qkv(), 0L, h, qkv, qDim + 2 * kvDim, hidden, m, false);
+          gpu.launch(qkvFinish, Gpu.Grid.of(m), 128, qkv, layer.qkvBias(), layer.qkNorm(), keys[l], values[l],
+              ropeCos, ropeSin, meta, heads, kvHeads, hd, eps);
+        }
         gpu.launch(attention, new Gpu.Grid(heads, m, splits), 128, qkv, keys[l], values[l], partial, meta, heads,
             kvHeads, hd, splits, scale);
         gpu.launch(combine, new Gpu.Grid(heads, m, 1), 128, partial, attn, meta, heads, hd, splits);
