@@ -325,6 +325,25 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public boolean copiesKv() {
+      return true;
+    }
+
+    @Override
+    public dev.candor.engine.model.KvBlock copyOut(int from, int to) {
+      return memory().copyOut(from, to);
+    }
+
+    @Override
+    public void append(dev.candor.engine.model.KvBlock block) {
+      if (block.positions() > capacity - memory().length()) {
+        throw new IllegalArgumentException("sequence of " + (memory().length() + block.positions())
+            + " positions exceeds its capacity " + capacity);
+      }
+      memory().append(block);
+    }
+
+    @Override
     public void close() {
       if (memory != null) {
         CudaSequence m = memory;
@@ -436,6 +455,15 @@ public final class CudaBackend implements Backend {
     return address;
   }
 
+  /** A {@link CudaSequence}'s cache at some positions, on the host: per layer, keys and values [n, kvDim] BF16 bits. */
+  private record KvCopy(CudaBackend backend, int positions, short[][] keys, short[][] values)
+      implements dev.candor.engine.model.KvBlock {
+    @Override
+    public long bytes() {
+      return 2L * keys.length * keys[0].length * Short.BYTES;
+    }
+  }
+
   /** Graphs captured per shape: (tokens, logit rows, taps, whether the rows are summarised on the device) */
   private record Shape(int tokens, int logits, String taps, boolean summarise) {}
 
@@ -518,6 +546,49 @@ public final class CudaBackend implements Backend {
     @Override
     public Forward forward(int[] tokens, int numLogits, int... tapIndices) {
       return run(tokens, numLogits, false, tapIndices);
+    }
+
+    @Override
+    public boolean copiesKv() {
+      return true;
+    }
+
+    /**
+     * Positions [from, to) of every layer's BF16 keys and values, copied to the host: a block must outlive the
+     * sequence and the {@link dev.candor.engine.model.KvBlock} contract has no close that would free device memory,
+     * so the prefix cache's budget is host memory here as on the CPU backends. One contiguous range a layer and
+     * tensor (the cache is [position, kvHeads * headDim]).
+     */
+    @Override
+    public dev.candor.engine.model.KvBlock copyOut(int from, int to) {
+      if (from < 0 || to > length || from >= to) {
+        throw new IllegalArgumentException("positions [" + from + ", " + to + ") outside the cache's 0.." + length);
+      }
+      int n = to - from;
+      short[][] blockKeys = new short[keys.length][n * kvDim];
+      short[][] blockValues = new short[keys.length][n * kvDim];
+      for (int l = 0; l < keys.length; l++) {
+        gpu.download(MemorySegment.ofArray(blockKeys[l]), keys[l] + 2L * from * kvDim);
+        gpu.download(MemorySegment.ofArray(blockValues[l]), values[l] + 2L * from * kvDim);
+      }
+      return new KvCopy(CudaBackend.this, n, blockKeys, blockValues);
+    }
+
+    /** Uploads a block's positions at length .. length + n - 1 of every layer's cache. */
+    @Override
+    public void append(dev.candor.engine.model.KvBlock block) {
+      if (!(block instanceof KvCopy b) || b.backend() != CudaBackend.this) {
+        throw new IllegalArgumentException("a KV block of another backend or model");
+      }
+      if (length + b.positions() > capacity) {
+        throw new IllegalArgumentException("sequence of " + (length + b.positions()) + " positions exceeds its"
+            + " capacity " + capacity);
+      }
+      for (int l = 0; l < keys.length; l++) {
+        gpu.upload(keys[l] + 2L * length * kvDim, MemorySegment.ofArray(b.keys()[l]));
+        gpu.upload(values[l] + 2L * length * kvDim, MemorySegment.ofArray(b.values()[l]));
+      }
+      length += b.positions();
     }
 
     /** The rows are summarised on the GPU (logits_summary): 44 floats a row cross to the host, not the vocabulary. */

@@ -464,6 +464,45 @@ class CudaBackendTest {
     }
   }
 
+  /**
+   * The prefix cache's contract on this backend: a sequence given another's first 32 positions by copyOut/append
+   * (host copies of the BF16 cache) then computes exactly what the other computes, bit for bit (same kernels, same
+   * chunk shapes, the same cache bits); a block of another backend or past the capacity is refused.
+   */
+  @Test
+  void aCopiedPrefixGivesExactlyTheLogitsOfComputingIt() {
+    int[] input = tokens(42, 30);
+    try (Sequence cold = cuda.newSequence(64); Sequence warm = cuda.newSequence(64)) {
+      assertTrue(warm.copiesKv());
+      float[] coldLast = cold.prefill(Arrays.copyOf(input, 40));
+      var block = cold.copyOut(0, 32);
+      assertEquals(32, block.positions());
+      warm.append(block);
+      assertEquals(32, warm.length());
+      assertArrayEquals(coldLast, warm.prefill(Arrays.copyOfRange(input, 32, 40)));
+      assertArrayEquals(cold.decode(input[40]), warm.decode(input[40]));
+      assertEquals(33, cold.copyOut(8, 41).positions());
+      assertArrayEquals(cold.decode(input[41]), warm.decode(input[41]));
+      try (Sequence small = cuda.newSequence(16)) {
+        assertThrows(IllegalArgumentException.class, () -> small.append(block));
+        assertEquals(0, small.length());
+      }
+      dev.candor.engine.model.KvBlock foreign = new dev.candor.engine.model.KvBlock() {
+        @Override
+        public int positions() {
+          return 1;
+        }
+
+        @Override
+        public long bytes() {
+          return 0;
+        }
+      };
+      assertThrows(IllegalArgumentException.class, () -> warm.append(foreign));
+      assertThrows(IllegalArgumentException.class, () -> warm.copyOut(0, 99));
+    }
+  }
+
   @Test
   void aHeadDimTheKernelsCannotHoldIsRefusedAtLoad() {
     Qwen2Config odd = TestCheckpoints.tiny(99, false); // head_dim 8
