@@ -7,7 +7,8 @@
 //   rmsnorm -> qkv (q|k|v fused, bias, RoPE, k and v into the cache) -> attention -> attention_combine
 //           -> gemv(o, += x) -> rmsnorm -> gate_up (gate|up fused, SwiGLU) -> gemv(down, += x)
 //
-// then rmsnorm, gemv(lm_head) and, for a greedy step, logits_summary. Every kernel reads the sequence's start
+// (a model with an RMSNorm on each head's q and k, Qwen3, runs gemv(q|k|v) -> qkv_finish in place of qkv: the norm
+// needs the whole head before the rotation), then rmsnorm, gemv(lm_head) and, for a greedy step, logits_summary. Every kernel reads the sequence's start
 // position from device memory (meta[0]) and never from its arguments, so one captured CUDA graph replays every
 // decode step of a sequence.
 //
@@ -41,8 +42,9 @@ __device__ __forceinline__ bf16 f32_to_bf16(float f) {
   return (bf16)(u >> 16);
 }
 
-// The d = head_dim / 32 consecutive BF16 values a lane holds (d = 1, 2, 4 or 8), in one load where d > 1: a lane's
-// slice starts at a multiple of d elements, so the 4-, 8- and 16-byte loads are aligned.
+// The d = head_dim / 32 consecutive BF16 values a lane holds (d = 1 .. 8), in one load where d is 2, 4 or 8: a lane's
+// slice then starts at a multiple of d elements, so the 4-, 8- and 16-byte loads are aligned. Other d (head_dim 96,
+// 160, 192, 224) start at odd offsets and are read one value at a time.
 __device__ __forceinline__ void load_lane_slice(const bf16* p, int dims, float (&v)[MAX_DIMS_PER_LANE]) {
   if (dims == 8) {
     uint4 q = *(const uint4*)p;
@@ -58,7 +60,7 @@ __device__ __forceinline__ void load_lane_slice(const bf16* p, int dims, float (
     uint32_t q = *(const uint32_t*)p;
     v[0] = __uint_as_float(q << 16), v[1] = __uint_as_float(q & 0xffff0000u);
   } else {
-    v[0] = bf16_to_f32(p[0]);
+    for (int j = 0; j < dims; j++) v[j] = bf16_to_f32(p[j]);
   }
 }
 
@@ -227,8 +229,8 @@ __device__ __forceinline__ void gemv_gate_up(const bf16* __restrict__ weight, co
   }
 }
 
-// The fused q | k | v projection with its bias, rotary position embedding (rotate-half) on q and k, and k and v into
-// the BF16 cache [capacity, kv_heads * head_dim] at position meta[0] + t. A warp takes R / 2 rotation pairs: rows i
+// The fused q | k | v projection with its bias (null: none), rotary position embedding (rotate-half) on q and k, and
+// k and v into the BF16 cache [capacity, kv_heads * head_dim] at position meta[0] + t. A warp takes R / 2 rotation pairs: rows i
 // and i + head_dim / 2 of one head (of q, k or v; v's pairs are not rotated). q goes to qkv [n, q | k | v] (its k and v
 // parts are not written: attention reads the cache). cos/sin: [maxPositions, head_dim / 2].
 template <int N, int R>
@@ -258,7 +260,7 @@ __device__ __forceinline__ void gemv_qkv(const bf16* __restrict__ weight, const 
     for (int t = 0; t < N; t++) {
       if (t >= n) break;
       int pos = meta[0] + t;
-      float x1 = acc[2 * q][t] + bias[row1], x2 = acc[2 * q + 1][t] + bias[row2];
+      float x1 = acc[2 * q][t] + (bias ? bias[row1] : 0.f), x2 = acc[2 * q + 1][t] + (bias ? bias[row2] : 0.f);
       if (head < heads + kv_heads) {  // q or k: rotate
         float c = cos_table[(size_t)pos * half + i], s = sin_table[(size_t)pos * half + i];
         float r1 = x1 * c - x2 * s, r2 = x2 * c + x1 * s;
@@ -313,35 +315,56 @@ extern "C" __global__ void to_bf16(const float* __restrict__ in, bf16* __restric
     out[i] = f32_to_bf16(in[i]);
 }
 
-// After the q | k | v GEMM: the bias, RoPE on q and k, q back into qkv, k and v into the BF16 cache at position
-// meta[0] + t. One block per token.
+// After a q | k | v product without RoPE (the prefill GEMM, or gemv for a model with q/k norms): the bias (null:
+// none), Qwen3's RMSNorm on each head of q and k (qk_norm = [q_norm | k_norm], [2 * head_dim]; null: none), RoPE on q
+// and k, q back into qkv, k and v into the BF16 cache at position meta[0] + t. One block per token, a warp per head:
+// the norm's sum of squares is a warp sum, then each lane rotates its pairs (i, i + head_dim / 2).
 extern "C" __global__ void qkv_finish(float* __restrict__ qkv, const float* __restrict__ bias,
-                                      bf16* __restrict__ keys, bf16* __restrict__ values,
-                                      const float* __restrict__ cos_table, const float* __restrict__ sin_table,
-                                      const int* __restrict__ meta, int heads, int kv_heads, int head_dim) {
+                                      const float* __restrict__ qk_norm, bf16* __restrict__ keys,
+                                      bf16* __restrict__ values, const float* __restrict__ cos_table,
+                                      const float* __restrict__ sin_table, const int* __restrict__ meta, int heads,
+                                      int kv_heads, int head_dim, float eps) {
   int t = blockIdx.x;
   int pos = meta[0] + t;
   int half = head_dim / 2;
   int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim;
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   float* row = qkv + (size_t)t * (q_dim + 2 * kv_dim);
-  for (int p = threadIdx.x; p < (heads + 2 * kv_heads) * half; p += blockDim.x) {
-    int head = p / half, i = p % half;
-    int row1 = head * head_dim + i, row2 = row1 + half;
-    float x1 = row[row1] + bias[row1], x2 = row[row2] + bias[row2];
-    if (head < heads + kv_heads) {
-      float c = cos_table[(size_t)pos * half + i], s = sin_table[(size_t)pos * half + i];
-      float r1 = x1 * c - x2 * s, r2 = x2 * c + x1 * s;
-      x1 = r1;
-      x2 = r2;
+  for (int head = warp; head < heads + 2 * kv_heads; head += warps) {  // the whole warp takes the same heads
+    float* x = row + head * head_dim;
+    const float* b = bias ? bias + head * head_dim : nullptr;
+    bool rotated = head < heads + kv_heads;  // q or k
+    const float* weight = qk_norm && rotated ? qk_norm + (head < heads ? 0 : head_dim) : nullptr;
+    float scale = 1.f;
+    if (weight) {
+      float squares = 0.f;
+      for (int i = lane; i < head_dim; i += 32) {
+        float v = x[i] + (b ? b[i] : 0.f);
+        squares += v * v;
+      }
+      scale = rsqrtf(warp_sum(squares) / head_dim + eps);
     }
-    if (head < heads) {
-      row[row1] = x1;
-      row[row2] = x2;
-    } else {
-      bf16* cache = head < heads + kv_heads ? keys : values;
-      int column = row1 - (head < heads + kv_heads ? q_dim : q_dim + kv_dim);
-      cache[(size_t)pos * kv_dim + column] = f32_to_bf16(x1);
-      cache[(size_t)pos * kv_dim + column + half] = f32_to_bf16(x2);
+    for (int i = lane; i < half; i += 32) {
+      float x1 = x[i] + (b ? b[i] : 0.f), x2 = x[i + half] + (b ? b[i + half] : 0.f);
+      if (weight) {
+        x1 = x1 * scale * weight[i];
+        x2 = x2 * scale * weight[i + half];
+      }
+      if (rotated) {
+        float c = cos_table[(size_t)pos * half + i], s = sin_table[(size_t)pos * half + i];
+        float r1 = x1 * c - x2 * s, r2 = x2 * c + x1 * s;
+        x1 = r1;
+        x2 = r2;
+      }
+      if (head < heads) {
+        x[i] = x1;
+        x[i + half] = x2;
+      } else {
+        bf16* cache = rotated ? keys : values;
+        int column = head * head_dim + i - (rotated ? q_dim : q_dim + kv_dim);
+        cache[(size_t)pos * kv_dim + column] = f32_to_bf16(x1);
+        cache[(size_t)pos * kv_dim + column + half] = f32_to_bf16(x2);
+      }
     }
   }
 }

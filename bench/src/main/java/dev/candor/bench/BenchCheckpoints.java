@@ -32,7 +32,13 @@ public final class BenchCheckpoints {
     throw new IllegalStateException("run the benchmarks from inside the Candor repository");
   }
 
-  /** A random checkpoint of a named shape, saved in BF16 as Qwen ships its weights, with the Qwen2.5 tokenizer. */
+  /** The tokenizer a named shape ships with: Qwen3's for a Qwen3 shape, else Qwen2.5's. */
+  public static Path tokenizer(String shape) {
+    boolean qwen3 = Shapes.get(shape).architecture() == Qwen2Config.Architecture.QWEN3;
+    return repoRoot().resolve(qwen3 ? "models/tokenizers/qwen3" : "models/tokenizers/qwen2.5");
+  }
+
+  /** A random checkpoint of a named shape, saved in BF16 as Qwen ships its weights, with its family's tokenizer. */
   public static Path get(String shape, long seed) {
     Qwen2Config config = Shapes.get(shape);
     Path dir = cacheDir().resolve(shape + "-seed" + seed);
@@ -42,8 +48,7 @@ public final class BenchCheckpoints {
     try {
       Path tmp = Files.createDirectories(cacheDir()).resolve(dir.getFileName() + ".tmp");
       DType dtype = config.vocabSize() >= 151936 && config.hiddenSize() >= 256 ? DType.BF16 : DType.F32;
-      RandomCheckpoint.write(tmp, config, seed, 0.02, dtype, 0, repoRoot().resolve("models/tokenizers/qwen2.5"),
-          List.of(151645, 151643));
+      RandomCheckpoint.write(tmp, config, seed, 0.02, dtype, 0, tokenizer(shape), List.of(151645, 151643));
       Files.move(tmp, dir);
       return dir;
     } catch (IOException e) {

@@ -109,6 +109,7 @@ public final class EndToEnd {
     wanted.add(new String[] {"qwen2.5-0.5b", "bf16"});
     wanted.add(new String[] {"qwen2.5-0.5b", "q8_0"});
     if (!quick) {
+      wanted.add(new String[] {"qwen3-0.6b", "bf16"}); // Qwen3: q/k norms, 16 heads x 128 on a width of 1024
       wanted.addAll(List.of(new String[] {"qwen2.5-1.5b", "bf16"}, new String[] {"qwen2.5-1.5b", "q8_0"},
           new String[] {"qwen2.5-7b", "bf16"}, new String[] {"qwen2.5-7b", "q8_0"}));
     }
@@ -124,7 +125,7 @@ public final class EndToEnd {
             traceQuestion(defaults.resolve("target")), 96, reps));
       } else {
         boolean big = w[0].equals("qwen2.5-7b");
-        cases.add(new Case(w[0], w[1], null, null, qwenPrompt(root.resolve("models/tokenizers/qwen2.5"), 64),
+        cases.add(new Case(w[0], w[1], null, null, qwenPrompt(BenchCheckpoints.tokenizer(w[0]), 64),
             big ? 16 : decode, big ? 2 : reps));
       }
     }

@@ -30,15 +30,18 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Writes a Candor checkpoint (a Hugging Face Qwen2ForCausalLM directory) as a GGUF file that llama.cpp's qwen2 loader
- * reads, so the peer engine runs exactly the same weights and tokenizer as Candor.
+ * Writes a Candor checkpoint (a Hugging Face Qwen2ForCausalLM or Qwen3ForCausalLM directory) as a GGUF file that
+ * llama.cpp's qwen2 or qwen3 loader reads, so the peer engine runs exactly the same weights and tokenizer as Candor.
  *
  * <p>The layout is GGUF version 3 as {@code ggml/include/gguf.h} describes it: magic "GGUF", version, tensor count,
  * key/value count, the key/value pairs, one info record per tensor (name, dims innermost first, ggml type, offset into
  * the data blob), then the data blob, every tensor starting on a 32-byte boundary. The keys, their value types (the
  * loader refuses a key of the wrong type) and the tensor names are those llama.cpp's {@code convert_hf_to_gguf.py}
  * writes for a Qwen2 checkpoint ({@code TextModel.set_gguf_parameters}, {@code get_vocab_base}, gguf-py's
- * {@code SpecialVocab}); {@code src/models/qwen2.cpp} is the loader that reads them. A Hugging Face weight of shape
+ * {@code SpecialVocab}); {@code src/models/qwen2.cpp} is the loader that reads them. For Qwen3 ({@code conversion/qwen.py}'s
+ * {@code Qwen3Model}, read by {@code src/models/qwen3.cpp}) the architecture is {@code qwen3}, the head size is written
+ * as {@code attention.key_length} and {@code value_length} (heads × head_dim need not be the hidden size), and each
+ * layer adds {@code attn_q_norm} and {@code attn_k_norm} [head_dim]. A Hugging Face weight of shape
  * [out, in] is stored row-major, which is GGUF's dims {in, out}: the bytes are the same, only the dims are listed
  * the other way round.
  *
@@ -116,6 +119,8 @@ public final class GgufExport {
       Map.entry("self_attn.v_proj.weight", "attn_v.weight"),
       Map.entry("self_attn.v_proj.bias", "attn_v.bias"),
       Map.entry("self_attn.o_proj.weight", "attn_output.weight"),
+      Map.entry("self_attn.q_norm.weight", "attn_q_norm.weight"),
+      Map.entry("self_attn.k_norm.weight", "attn_k_norm.weight"),
       Map.entry("post_attention_layernorm.weight", "ffn_norm.weight"),
       Map.entry("mlp.gate_proj.weight", "ffn_gate.weight"),
       Map.entry("mlp.up_proj.weight", "ffn_up.weight"),
@@ -246,13 +251,17 @@ public final class GgufExport {
 
   private static byte[] header(Checkpoint checkpoint, Type matrices) throws IOException {
     Qwen2Config c = checkpoint.config();
-    if (c.headDim() * c.numAttentionHeads() != c.hiddenSize()) {
+    String arch = switch (c.architecture()) {
+      case QWEN2 -> "qwen2";
+      case QWEN3 -> "qwen3";
+      default -> throw new IllegalArgumentException("no GGUF export for " + c.architecture().className);
+    };
+    if (c.architecture() == Qwen2Config.Architecture.QWEN2 && c.headDim() * c.numAttentionHeads() != c.hiddenSize()) {
       // llama.cpp's qwen2 loader makes attn_output {n_embd, n_embd}: it cannot hold a head_dim * heads != hidden
       throw new IllegalArgumentException("llama.cpp's qwen2 needs head_dim * num_attention_heads == hidden_size");
     }
     Vocab vocab = Vocab.read(checkpoint, c.vocabSize());
     Kv kv = new Kv();
-    String arch = "qwen2";
     kv.string("general.architecture", arch);
     kv.string("general.name", checkpoint.dir().toAbsolutePath().getFileName().toString());
     kv.u32("general.alignment", ALIGNMENT);
@@ -262,6 +271,10 @@ public final class GgufExport {
     kv.u32(arch + ".feed_forward_length", c.intermediateSize());
     kv.u32(arch + ".attention.head_count", c.numAttentionHeads());
     kv.u32(arch + ".attention.head_count_kv", c.numKeyValueHeads());
+    if (c.architecture() == Qwen2Config.Architecture.QWEN3) { // the converter writes them whenever head_dim is given
+      kv.u32(arch + ".attention.key_length", c.headDim());
+      kv.u32(arch + ".attention.value_length", c.headDim());
+    }
     kv.f32(arch + ".rope.freq_base", (float) c.ropeTheta());
     kv.f32(arch + ".attention.layer_norm_rms_epsilon", (float) c.rmsNormEps());
     kv.u32("general.file_type", matrices.fileType);

@@ -28,6 +28,12 @@ public final class Checkpoint implements AutoCloseable {
     Qwen2Config config = Qwen2Config.read(dir.resolve("config.json"));
     GenerationConfig generation = GenerationConfig.read(dir.resolve("generation_config.json"));
     Weights weights = Weights.open(dir);
+    try {
+      Qwen2Tensors.checkNoOthers(weights, config);
+    } catch (CheckpointException e) {
+      weights.close();
+      throw CheckpointException.at(dir, e.getMessage());
+    }
     return new Checkpoint(dir, config, generation, weights);
   }
 

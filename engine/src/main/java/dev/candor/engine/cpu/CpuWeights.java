@@ -30,13 +30,17 @@ import java.util.List;
 record CpuWeights(Matrix embedTokens, List<Layer> layers, float[] norm, Matrix lmHead, Weights file, Arena memory)
     implements AutoCloseable {
 
-  /** One decoder layer, fields named as the checkpoint names them (shapes in {@link Qwen2Tensors.Layer}). */
+  /**
+   * One decoder layer, fields named as the checkpoint names them (shapes in {@link Qwen2Tensors.Layer}); what the
+   * model family does not have (Qwen3's biases, Qwen2's q/k norms) is null.
+   */
   record Layer(
       float[] inputLayernorm,
       Matrix qProj, float[] qProjBias,
       Matrix kProj, float[] kProjBias,
       Matrix vProj, float[] vProjBias,
       Matrix oProj,
+      float[] qNorm, float[] kNorm,
       float[] postAttentionLayernorm,
       Matrix gateProj, Matrix upProj, Matrix downProj) {}
 
@@ -54,7 +58,7 @@ record CpuWeights(Matrix embedTokens, List<Layer> layers, float[] norm, Matrix l
             loader.matrix(t.qProj()), vector(t.qProjBias()),
             loader.matrix(t.kProj()), vector(t.kProjBias()),
             loader.matrix(t.vProj()), vector(t.vProjBias()),
-            loader.matrix(t.oProj()), vector(t.postAttentionLayernorm()),
+            loader.matrix(t.oProj()), vector(t.qNorm()), vector(t.kNorm()), vector(t.postAttentionLayernorm()),
             loader.matrix(t.gateProj()), loader.matrix(t.upProj()), loader.matrix(t.downProj())));
       }
       Matrix embed = loader.matrix(Qwen2Tensors.get(file, c, Qwen2Tensors.EMBED_TOKENS));

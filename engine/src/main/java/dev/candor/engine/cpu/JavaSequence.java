@@ -183,10 +183,16 @@ final class JavaSequence implements Sequence {
     // attention rmsnorm
     backend.rmsNorm(h, x, n, layer.inputLayernorm());
 
-    // q, k, v projections, with bias, in one parallel region
+    // q, k, v projections, with bias where the model has it (Qwen2), in one parallel region
     gemm.run(h, n, new Gemm.Product(layer.qProj(), layer.qProjBias(), q, false),
         new Gemm.Product(layer.kProj(), layer.kProjBias(), k, false),
         new Gemm.Product(layer.vProj(), layer.vProjBias(), v, false));
+
+    // Qwen3: an RMSNorm on each head of q and k ([n * heads, headDim] rows), before the rotation
+    if (layer.qNorm() != null) {
+      backend.rmsNorm(q, q, n * heads, layer.qNorm());
+      backend.rmsNorm(k, k, n * kvHeads, layer.kNorm());
+    }
 
     // rotary position embedding on q and k, then k and v into the cache
     for (int t = 0; t < n; t++) {

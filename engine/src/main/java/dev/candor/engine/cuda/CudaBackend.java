@@ -50,8 +50,12 @@ public final class CudaBackend implements Backend {
   private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.nativeOrder());
   private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.nativeOrder());
 
-  /** One decoder layer on the GPU: BF16 matrices, FP32 vectors. */
-  private record Layer(long inputNorm, long qkv, long qkvBias, long o, long postNorm, long gateUp, long down) {}
+  /**
+   * One decoder layer on the GPU: BF16 matrices, FP32 vectors; qkvBias (Qwen2) and qkNorm ([q_norm | k_norm], Qwen3)
+   * are 0 where the model has none.
+   */
+  private record Layer(long inputNorm, long qkv, long qkvBias, long qkNorm, long o, long postNorm, long gateUp,
+      long down) {}
 
   private final Gpu gpu;
   private final boolean ownsGpu;
@@ -111,7 +115,8 @@ public final class CudaBackend implements Backend {
         layers[l] = new Layer(
             f32(t.inputLayernorm()),
             bf16(t.qProj(), t.kProj(), t.vProj()),
-            f32(t.qProjBias(), t.kProjBias(), t.vProjBias()),
+            c.attentionBias() ? f32(t.qProjBias(), t.kProjBias(), t.vProjBias()) : 0L,
+            c.qkNorm() ? f32(t.qNorm(), t.kNorm()) : 0L,
             bf16(t.oProj()),
             f32(t.postAttentionLayernorm()),
             bf16(t.gateProj(), t.upProj()),
@@ -320,6 +325,25 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public boolean copiesKv() {
+      return true;
+    }
+
+    @Override
+    public dev.candor.engine.model.KvBlock copyOut(int from, int to) {
+      return memory().copyOut(from, to);
+    }
+
+    @Override
+    public void append(dev.candor.engine.model.KvBlock block) {
+      if (block.positions() > capacity - memory().length()) {
+        throw new IllegalArgumentException("sequence of " + (memory().length() + block.positions())
+            + " positions exceeds its capacity " + capacity);
+      }
+      memory().append(block);
+    }
+
+    @Override
     public void close() {
       if (memory != null) {
         CudaSequence m = memory;
@@ -344,7 +368,8 @@ public final class CudaBackend implements Backend {
   /** Bytes of weights one decode step reads: every matrix but the embedding rows it does not gather. */
   public long bytesReadPerToken() {
     long h = hidden;
-    long perLayer = 2 * ((qDim + 2L * kvDim) * h + h * qDim + 3L * inter * h) + 4 * (2 * h + qDim + 2L * kvDim);
+    long vectors = 2 * h + (c.attentionBias() ? qDim + 2L * kvDim : 0) + (c.qkNorm() ? 2L * hd : 0);
+    long perLayer = 2 * ((qDim + 2L * kvDim) * h + h * qDim + 3L * inter * h) + 4 * vectors;
     return c.numHiddenLayers() * perLayer + 2L * c.vocabSize() * h + 4 * h;
   }
 
@@ -428,6 +453,15 @@ public final class CudaBackend implements Backend {
     long address = alloc(values.length * 4L);
     gpu.upload(address, MemorySegment.ofArray(values));
     return address;
+  }
+
+  /** A {@link CudaSequence}'s cache at some positions, on the host: per layer, keys and values [n, kvDim] BF16 bits. */
+  private record KvCopy(CudaBackend backend, int positions, short[][] keys, short[][] values)
+      implements dev.candor.engine.model.KvBlock {
+    @Override
+    public long bytes() {
+      return 2L * keys.length * keys[0].length * Short.BYTES;
+    }
   }
 
   /** Graphs captured per shape: (tokens, logit rows, taps, whether the rows are summarised on the device) */
@@ -514,6 +548,49 @@ public final class CudaBackend implements Backend {
       return run(tokens, numLogits, false, tapIndices);
     }
 
+    @Override
+    public boolean copiesKv() {
+      return true;
+    }
+
+    /**
+     * Positions [from, to) of every layer's BF16 keys and values, copied to the host: a block must outlive the
+     * sequence and the {@link dev.candor.engine.model.KvBlock} contract has no close that would free device memory,
+     * so the prefix cache's budget is host memory here as on the CPU backends. One contiguous range a layer and
+     * tensor (the cache is [position, kvHeads * headDim]).
+     */
+    @Override
+    public dev.candor.engine.model.KvBlock copyOut(int from, int to) {
+      if (from < 0 || to > length || from >= to) {
+        throw new IllegalArgumentException("positions [" + from + ", " + to + ") outside the cache's 0.." + length);
+      }
+      int n = to - from;
+      short[][] blockKeys = new short[keys.length][n * kvDim];
+      short[][] blockValues = new short[keys.length][n * kvDim];
+      for (int l = 0; l < keys.length; l++) {
+        gpu.download(MemorySegment.ofArray(blockKeys[l]), keys[l] + 2L * from * kvDim);
+        gpu.download(MemorySegment.ofArray(blockValues[l]), values[l] + 2L * from * kvDim);
+      }
+      return new KvCopy(CudaBackend.this, n, blockKeys, blockValues);
+    }
+
+    /** Uploads a block's positions at length .. length + n - 1 of every layer's cache. */
+    @Override
+    public void append(dev.candor.engine.model.KvBlock block) {
+      if (!(block instanceof KvCopy b) || b.backend() != CudaBackend.this) {
+        throw new IllegalArgumentException("a KV block of another backend or model");
+      }
+      if (length + b.positions() > capacity) {
+        throw new IllegalArgumentException("sequence of " + (length + b.positions()) + " positions exceeds its"
+            + " capacity " + capacity);
+      }
+      for (int l = 0; l < keys.length; l++) {
+        gpu.upload(keys[l] + 2L * length * kvDim, MemorySegment.ofArray(b.keys()[l]));
+        gpu.upload(values[l] + 2L * length * kvDim, MemorySegment.ofArray(b.values()[l]));
+      }
+      length += b.positions();
+    }
+
     /** The rows are summarised on the GPU (logits_summary): 44 floats a row cross to the host, not the vocabulary. */
     @Override
     public Forward forwardSummaries(int[] tokens, int numRows, int... tapIndices) {
@@ -595,8 +672,8 @@ public final class CudaBackend implements Backend {
         gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, px, layer.inputNorm(), ph, hidden, eps);
         bf16(ph, pb, (long) m * hidden);
         gpu.gemm(layer.qkv(), pb, pqkv, qDim + 2 * kvDim, hidden, m, false);
-        gpu.launch(qkvFinish, Gpu.Grid.of(m), 128, pqkv, layer.qkvBias(), keys[l], values[l], ropeCos, ropeSin, meta,
-            heads, kvHeads, hd);
+        gpu.launch(qkvFinish, Gpu.Grid.of(m), 128, pqkv, layer.qkvBias(), layer.qkNorm(), keys[l], values[l], ropeCos,
+            ropeSin, meta, heads, kvHeads, hd, eps);
         gpu.launch(attention, new Gpu.Grid(heads, m, splits), 128, pqkv, keys[l], values[l], ppartial, meta, heads,
             kvHeads, hd, splits, scale);
         gpu.launch(combine, new Gpu.Grid(heads, m, 1), 128, ppartial, pattn, meta, heads, hd, splits);
@@ -690,10 +767,17 @@ public final class CudaBackend implements Backend {
       for (int l = 0; l < layers.length; l++) {
         Layer layer = layers[l];
         gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, x, layer.inputNorm(), h, hidden, eps);
-        // q, k, v with their bias, RoPE on q and k, k and v into the cache: one kernel
-        gpu.launch(m == 1 ? qkv1 : qkv8, Gpu.Grid.of(blocks((qDim + 2 * kvDim) / 2, m)), 32 * GEMV_WARPS,
-            layer.qkv(), layer.qkvBias(), h, qkv, keys[l], values[l], ropeCos, ropeSin, meta, hidden, m, heads, kvHeads,
-            hd);
+        if (layer.qkNorm() == 0) {
+          // q, k, v with their bias, RoPE on q and k, k and v into the cache: one kernel
+          gpu.launch(m == 1 ? qkv1 : qkv8, Gpu.Grid.of(blocks((qDim + 2 * kvDim) / 2, m)), 32 * GEMV_WARPS,
+              layer.qkv(), layer.qkvBias(), h, qkv, keys[l], values[l], ropeCos, ropeSin, meta, hidden, m, heads,
+              kvHeads, hd);
+        } else {
+          // Qwen3: q, k, v, then each head of q and k normed (it needs the whole head), RoPE, k and v into the cache
+          gemv(layer.qkv(), 0L, h, qkv, qDim + 2 * kvDim, hidden, m, false);
+          gpu.launch(qkvFinish, Gpu.Grid.of(m), 128, qkv, layer.qkvBias(), layer.qkNorm(), keys[l], values[l],
+              ropeCos, ropeSin, meta, heads, kvHeads, hd, eps);
+        }
         gpu.launch(attention, new Gpu.Grid(heads, m, splits), 128, qkv, keys[l], values[l], partial, meta, heads,
             kvHeads, hd, splits, scale);
         gpu.launch(combine, new Gpu.Grid(heads, m, 1), 128, partial, attn, meta, heads, hd, splits);

@@ -13,7 +13,8 @@ import dev.candor.engine.model.Rope;
 
 /**
  * The Qwen2 forward pass on DJL NDArrays, in the order of the math (Hugging Face {@code modeling_qwen2.py}; Qwen2 is
- * Llama with biases on the q/k/v projections). The same code serves inference (batch 1, with a KV cache) and training
+ * Llama with biases on the q/k/v projections; Qwen3, {@code modeling_qwen3.py}, is Llama with an RMSNorm on each head's
+ * q and k before RoPE). The same code serves inference (batch 1, with a KV cache) and training
  * (a batch of sequences, no cache, autograd on), so the trained models are exactly the models the engine runs.
  *
  * <p>Every array made here belongs to the caller's scope (an {@code NDScope} or a per-step manager) and is freed with
@@ -81,10 +82,16 @@ public final class Qwen2Model {
       // attention rmsnorm
       NDArray h = rmsNorm(x, layer.inputLayernorm());
 
-      // q, k, v projections, with bias: [batch, n, heads, headDim]
+      // q, k, v projections, with bias where the model has it (Qwen2): [batch, n, heads, headDim]
       NDArray q = linear(h, layer.qProj(), layer.qProjBias()).reshape(-1, n, config.numAttentionHeads(), config.headDim());
       NDArray k = linear(h, layer.kProj(), layer.kProjBias()).reshape(-1, n, config.numKeyValueHeads(), config.headDim());
       NDArray v = linear(h, layer.vProj(), layer.vProjBias()).reshape(-1, n, config.numKeyValueHeads(), config.headDim());
+
+      // Qwen3: an RMSNorm over each head of q and k (the last axis, headDim)
+      if (layer.qNorm() != null) {
+        q = rmsNorm(q, layer.qNorm());
+        k = rmsNorm(k, layer.kNorm());
+      }
 
       // rotary position embedding on q and k; heads first: [batch, heads, n, headDim]
       q = rope(q, cos, sin).transpose(0, 2, 1, 3);

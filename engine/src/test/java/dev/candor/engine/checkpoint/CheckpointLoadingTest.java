@@ -130,9 +130,20 @@ class CheckpointLoadingTest {
 
   @Test
   void unknownArchitecture() throws IOException {
+    Path dir = good("gemma");
+    editConfig(dir, c -> c.putArray("architectures").add("GemmaForCausalLM"));
+    assertMentions(loadFails(dir), "config.json", "GemmaForCausalLM", "Qwen2ForCausalLM");
+  }
+
+  /** A Qwen2 checkpoint whose config.json says Llama: its biases would be dropped silently, so it is refused. */
+  @Test
+  void weightsOfAnotherFamilyThanTheConfigSays() throws IOException {
     Path dir = good("llama");
-    editConfig(dir, c -> c.putArray("architectures").add("LlamaForCausalLM"));
-    assertMentions(loadFails(dir), "config.json", "LlamaForCausalLM", "Qwen2ForCausalLM");
+    editConfig(dir, c -> {
+      c.putArray("architectures").add("LlamaForCausalLM");
+      c.put("model_type", "llama");
+    });
+    assertMentions(loadFails(dir), "q_proj.bias", "LlamaForCausalLM", "disagree");
   }
 
   @Test

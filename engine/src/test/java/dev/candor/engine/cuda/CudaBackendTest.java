@@ -423,6 +423,86 @@ class CudaBackendTest {
     }
   }
 
+  /**
+   * The families beside Qwen2 and the head dimensions whose lane slices are not 1, 2, 4 or 8 values: Qwen3 (q/k norms
+   * in qkv_finish after a plain q|k|v gemv, no biases) at head_dim 128, as Qwen3 ships, and at 96 (three values a
+   * lane, loaded one by one); Qwen2 at 96; Llama (the fused qkv kernel without a bias). Heads × head_dim is not the
+   * hidden size. Each through the kernels (prefill in chunks of 8, then a decode step) and through the GEMM prefill;
+   * the bounds are this class's, as for Qwen2.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({"QWEN3, 128", "QWEN3, 96", "QWEN2, 96", "LLAMA, 64"})
+  void everyFamilyAndHeadDimAgreesWithTheReference(Qwen2Config.Architecture architecture, int headDim) {
+    Qwen2Config shape = Qwen2Config.of(architecture, 128, 96, 2, 3, 1, headDim, 1e-6, 10000.0, 101, 64, true,
+        DType.BF16);
+    Path dir = TestCheckpoints.write("cuda-" + architecture + "-hd" + headDim, shape, 14, DType.BF16, 0, null);
+    int[] input = new SplittableRandom(headDim).ints(21, 0, shape.vocabSize()).toArray();
+    int logitsRow = shape.numHiddenLayers() + 1;
+    try (Checkpoint small = Checkpoint.open(dir); CudaBackend backend = CudaBackend.load(small, gpu);
+        Sequence s = backend.newSequence(32)) {
+      ReferenceQwen2 reference = new ReferenceQwen2(small.weights(), shape, true);
+      double[][] expected = null;
+      for (int token : Arrays.copyOf(input, 20)) {
+        expected = reference.step(token);
+      }
+      double prefillError = error(expected[logitsRow], s.prefill(Arrays.copyOf(input, 20)));
+      assertTrue(prefillError < TOLERANCE, architecture + " " + headDim + ", prefill: relative error " + prefillError);
+      double decodeError = error(reference.step(input[20])[logitsRow], s.decode(input[20]));
+      assertTrue(decodeError < TOLERANCE, architecture + " " + headDim + ", decode: relative error " + decodeError);
+    }
+    try (Checkpoint small = Checkpoint.open(dir); EmulatedGpu withGemm = EmulatedGpu.open();
+        CudaBackend backend = CudaBackend.load(small, withGemm, CudaBackend.ATTENTION_SPLITS, 16);
+        Sequence s = backend.newSequence(32)) {
+      assertTrue(backend.gemmPrefill());
+      ReferenceQwen2 reference = new ReferenceQwen2(small.weights(), shape, true);
+      double[][] expected = null;
+      for (int i = 0; i < 20; i++) {
+        expected = reference.step(input[i], i < 16); // 16 through the GEMM, 4 through the kernels
+      }
+      double error = error(expected[logitsRow], s.prefill(Arrays.copyOf(input, 20)));
+      assertTrue(error < 1e-2, architecture + " " + headDim + ", GEMM prefill: relative error " + error);
+    }
+  }
+
+  /**
+   * The prefix cache's contract on this backend: a sequence given another's first 32 positions by copyOut/append
+   * (host copies of the BF16 cache) then computes exactly what the other computes, bit for bit (same kernels, same
+   * chunk shapes, the same cache bits); a block of another backend or past the capacity is refused.
+   */
+  @Test
+  void aCopiedPrefixGivesExactlyTheLogitsOfComputingIt() {
+    int[] input = tokens(42, 30);
+    try (Sequence cold = cuda.newSequence(64); Sequence warm = cuda.newSequence(64)) {
+      assertTrue(warm.copiesKv());
+      float[] coldLast = cold.prefill(Arrays.copyOf(input, 40));
+      var block = cold.copyOut(0, 32);
+      assertEquals(32, block.positions());
+      warm.append(block);
+      assertEquals(32, warm.length());
+      assertArrayEquals(coldLast, warm.prefill(Arrays.copyOfRange(input, 32, 40)));
+      assertArrayEquals(cold.decode(input[40]), warm.decode(input[40]));
+      assertEquals(33, cold.copyOut(8, 41).positions());
+      assertArrayEquals(cold.decode(input[41]), warm.decode(input[41]));
+      try (Sequence small = cuda.newSequence(16)) {
+        assertThrows(IllegalArgumentException.class, () -> small.append(block));
+        assertEquals(0, small.length());
+      }
+      dev.candor.engine.model.KvBlock foreign = new dev.candor.engine.model.KvBlock() {
+        @Override
+        public int positions() {
+          return 1;
+        }
+
+        @Override
+        public long bytes() {
+          return 0;
+        }
+      };
+      assertThrows(IllegalArgumentException.class, () -> warm.append(foreign));
+      assertThrows(IllegalArgumentException.class, () -> warm.copyOut(0, 99));
+    }
+  }
+
   @Test
   void aHeadDimTheKernelsCannotHoldIsRefusedAtLoad() {
     Qwen2Config odd = TestCheckpoints.tiny(99, false); // head_dim 8

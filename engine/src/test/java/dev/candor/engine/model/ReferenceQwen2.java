@@ -9,7 +9,9 @@ import java.util.List;
 
 /**
  * The oracle: a slow, obviously correct Qwen2 forward pass in plain Java, one position at a time, accumulating in
- * double. It shares nothing with the engine but the checkpoint reader; every fast path is checked against it.
+ * double. It shares nothing with the engine but the checkpoint reader; every fast path is checked against it. Qwen3
+ * (modeling_qwen3.py) differs by an RMSNorm on each head's q and k before RoPE and no q/k/v biases; Llama and Mistral
+ * by the biases alone.
  */
 public final class ReferenceQwen2 {
   private final Qwen2Config c;
@@ -17,7 +19,8 @@ public final class ReferenceQwen2 {
   private final float[] embed; // [vocab * hidden]
   private final float[] lmHead; // [vocab * hidden]
   private final float[] norm; // [hidden]
-  private final float[][] inNorm, wq, bq, wk, bk, wv, bv, wo, postNorm, wGate, wUp, wDown; // per layer
+  private final float[][] inNorm, wq, bq, wk, bk, wv, bv, wo, qNorm, kNorm, postNorm, wGate, wUp,
+      wDown; // per layer; qNorm, kNorm [headDim] (null unless Qwen3), biases null unless Qwen2
   private final float[][] cos, sin; // [position][headDim / 2]
   // cache: per layer, per position, [kvHeads * headDim]
   private final List<List<double[]>> keys = new ArrayList<>();
@@ -46,6 +49,8 @@ public final class ReferenceQwen2 {
     wv = new float[layers][];
     bv = new float[layers][];
     wo = new float[layers][];
+    qNorm = new float[layers][];
+    kNorm = new float[layers][];
     postNorm = new float[layers][];
     wGate = new float[layers][];
     wUp = new float[layers][];
@@ -60,6 +65,8 @@ public final class ReferenceQwen2 {
       wv[l] = layer.vProj();
       bv[l] = layer.vProjBias();
       wo[l] = layer.oProj();
+      qNorm[l] = layer.qNorm();
+      kNorm[l] = layer.kNorm();
       postNorm[l] = layer.postAttentionLayernorm();
       wGate[l] = layer.gateProj();
       wUp[l] = layer.upProj();
@@ -134,6 +141,10 @@ public final class ReferenceQwen2 {
       double[] q = matvec(wq[l], bq[l], h, heads * hd);
       double[] k = matvec(wk[l], bk[l], h, kvHeads * hd);
       double[] v = matvec(wv[l], bv[l], h, kvHeads * hd);
+      if (qNorm[l] != null) {
+        normEachHead(q, heads, qNorm[l]);
+        normEachHead(k, kvHeads, kNorm[l]);
+      }
       rotate(q, heads, pos);
       rotate(k, kvHeads, pos);
       if (bf16Cache) {
@@ -208,6 +219,15 @@ public final class ReferenceQwen2 {
       out[i] = x[i] * scale * weight[i];
     }
     return out;
+  }
+
+  /** Qwen3's q_norm / k_norm: an RMSNorm of weight [headDim] over each of the heads of v [heads * headDim]. */
+  private void normEachHead(double[] v, int heads, float[] weight) {
+    int hd = c.headDim();
+    for (int head = 0; head < heads; head++) {
+      double[] normed = rmsNorm(java.util.Arrays.copyOfRange(v, head * hd, (head + 1) * hd), weight);
+      System.arraycopy(normed, 0, v, head * hd, hd);
+    }
   }
 
   /** y = W x + b with W [rows, x.length] row-major. */

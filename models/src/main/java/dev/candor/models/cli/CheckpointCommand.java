@@ -11,9 +11,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code candor checkpoint}: a random-weight Qwen2 checkpoint of any shape, deterministic from a seed. */
+/** {@code candor checkpoint}: a random-weight Qwen2 or Qwen3 checkpoint of a named shape, deterministic from a seed. */
 @Command(name = "checkpoint", mixinStandardHelpOptions = true,
-    description = "Write a random-weight Qwen2 checkpoint in Hugging Face layout.")
+    description = "Write a random-weight Qwen2 or Qwen3 checkpoint in Hugging Face layout.")
 public final class CheckpointCommand implements Callable<Integer> {
   @Option(names = "--shape", defaultValue = "tiny-odd", description = "a named shape: ${COMPLETION-CANDIDATES}",
       completionCandidates = ShapeNames.class)
@@ -48,7 +48,7 @@ public final class CheckpointCommand implements Callable<Integer> {
     if (vocab != null) {
       c = new Qwen2Config(c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(),
           c.numKeyValueHeads(), c.headDim(), c.rmsNormEps(), c.ropeParameters(), vocab, c.maxPositionEmbeddings(),
-          c.tieWordEmbeddings(), c.torchDtype());
+          c.tieWordEmbeddings(), c.torchDtype(), c.architecture());
     }
     List<Integer> eos = List.of();
     if (tokenizer != null) {
