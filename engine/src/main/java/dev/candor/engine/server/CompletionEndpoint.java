@@ -156,14 +156,15 @@ final class CompletionEndpoint {
     long emitted = 0;
     for (int[] prompt : request.prompts()) {
       long output = request.maxTokens() != null ? request.maxTokens() : context - prompt.length;
-      work += request.n() * (prompt.length + output);
+      work += sessionsPerPrompt(request) * (prompt.length + output);
       emitted += request.n() * (output + (request.echo() ? prompt.length : 0));
     }
     long tokenLimit = config.limits().requestTokens(context);
     if (work > tokenLimit) {
       throw ApiException.invalid("max_tokens", "request_too_large", "this request asks for up to " + work
           + " tokens of work (" + request.prompts().size() + " prompt(s) x n " + request.n() + " x prompt and "
-          + "max_tokens); one request may ask for at most " + tokenLimit + ": lower n, max_tokens or the prompts");
+          + "max_tokens, consistency samples included); one request may ask for at most " + tokenLimit
+          + ": lower n, max_tokens, the samples or the prompts");
     }
     long perToken = 48 + (request.logprobs() ? 96L * (1 + request.topLogprobs()) : 0) + (request.confidence() ? 48 : 0);
     long bytes = emitted * perToken;
@@ -172,6 +173,11 @@ final class CompletionEndpoint {
           "the response could reach " + bytes / (1024 * 1024) + " MB; the limit is "
               + config.limits().maxResponseBytes() / (1024 * 1024) + " MB: lower max_tokens, n or top_logprobs");
     }
+  }
+
+  /** Sessions each prompt runs: its n choices and its consistency samples. */
+  private static long sessionsPerPrompt(ParsedRequest request) {
+    return request.n() + (request.consistency() == null ? 0 : request.consistency().samples());
   }
 
   /** The sampling defaults requests get: the checkpoint's, unless the server was told to ignore them. */

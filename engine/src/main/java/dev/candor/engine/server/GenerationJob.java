@@ -3,6 +3,7 @@ package dev.candor.engine.server;
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.confidence.ConfidenceBreaker;
 import dev.candor.engine.confidence.ConfidenceModel;
+import dev.candor.engine.confidence.Consistency;
 import dev.candor.engine.generate.FinishReason;
 import dev.candor.engine.generate.GenerationRequest;
 import dev.candor.engine.generate.GenerationResult;
@@ -24,7 +25,9 @@ import java.util.function.Consumer;
 
 /**
  * One API request: every prompt × n choices, each a session of the scheduler's batch, opened when the batch has room,
- * each streaming its released output to the HTTP thread as {@link Events}. The engine never blocks on a client: a
+ * each streaming its released output to the HTTP thread as {@link Events}. With consistency asked for, each prompt
+ * also runs its samples as sessions of the batch (nothing of them is streamed), and its choices' last events wait
+ * until every sample of the prompt has finished, to carry each line's agreement with them. The engine never blocks on a client: a
  * slow reader only lets the event queue grow (bounded by the request's work budget), and a client that leaves
  * cancels the job, whose sessions end at their next step.
  */
@@ -40,9 +43,11 @@ final class GenerationJob extends Scheduler.Job {
   private final long arrivalNanos;
   private final Consumer<int[]> faultHook; // a test seam: see OpenAiServer#injectFault; null otherwise
   private final long bytesPerPosition; // KV cache of target and drafter, per position
-  private final int choices;
+  private final int perPrompt; // sessions per prompt: n choices, then the consistency samples
+  private final int sessions;
   private final Map<Generator.Session, Opened> open = new HashMap<>();
-  private int next; // the next choice to open
+  private final List<PromptState> prompts = new ArrayList<>();
+  private int next; // the next session to open
   private int done;
   private int promptTokens;
   private int completionTokens;
@@ -51,8 +56,16 @@ final class GenerationJob extends Scheduler.Job {
   private volatile boolean released;
   private Events.Echo echo; // the current prompt's echo, computed once for its n choices
 
-  /** A session's choice index and breaker. */
-  private record Opened(int choice, ConfidenceBreaker breaker) {}
+  /** A session's prompt, its choice index (-1 for a consistency sample) and breaker. */
+  private record Opened(int prompt, int choice, ConfidenceBreaker breaker) {}
+
+  /** What a prompt's sessions left so far: the samples' texts, the choices that wait for them. */
+  private static final class PromptState {
+    final List<String> samples = new ArrayList<>();
+    final List<Events.Finished> waiting = new ArrayList<>();
+    int finished;
+    int sampleTokens;
+  }
 
   GenerationJob(String requestId, ParsedRequest request, LoadedModel model, Generator generator,
       ConfidenceModel confidence, long seed, long arrivalNanos, long deadlineNanos, ServerMetrics metrics,
@@ -68,12 +81,16 @@ final class GenerationJob extends Scheduler.Job {
     this.arrivalNanos = arrivalNanos;
     this.faultHook = faultHook;
     this.bytesPerPosition = bytesPerPosition;
-    this.choices = request.prompts().size() * request.n();
+    this.perPrompt = request.n() + (request.consistency() == null ? 0 : request.consistency().samples());
+    this.sessions = request.prompts().size() * perPrompt;
+    for (int i = 0; i < request.prompts().size(); i++) {
+      prompts.add(new PromptState());
+    }
   }
 
   @Override
   boolean hasNextSession() {
-    return next < choices;
+    return next < sessions;
   }
 
   /**
@@ -82,13 +99,13 @@ final class GenerationJob extends Scheduler.Job {
    */
   @Override
   boolean nextSessionReady() {
-    return next % request.n() == 0 || !generator.cachesPrefixes() || firstOfPrompt == null
+    return next % perPrompt == 0 || !generator.cachesPrefixes() || firstOfPrompt == null
         || !firstOfPrompt.prefilling();
   }
 
   @Override
   long nextSessionBytes() {
-    int[] prompt = request.prompts().get(next / request.n());
+    int[] prompt = request.prompts().get(next / perPrompt);
     long output = request.maxTokens() != null ? request.maxTokens() : generator.contextWindow() - prompt.length;
     long positions = Math.min(generator.contextWindow(), prompt.length + output + generator.draftLength() + 1);
     return positions * bytesPerPosition;
@@ -96,16 +113,32 @@ final class GenerationJob extends Scheduler.Job {
 
   @Override
   Generator.Session nextSession() {
-    int choice = next;
-    int promptIndex = choice / request.n();
+    int promptIndex = next / perPrompt;
+    int slot = next % perPrompt;
     int[] prompt = request.prompts().get(promptIndex);
     if (faultHook != null) {
       faultHook.accept(prompt);
     }
-    if (choice % request.n() == 0) {
+    if (slot == 0) {
       promptTokens += prompt.length;
       echo = request.echo() ? echo(promptIndex, prompt) : null;
     }
+    Generator.Session session;
+    if (slot < request.n()) {
+      session = openChoice(promptIndex, promptIndex * request.n() + slot, prompt);
+    } else {
+      session = generator.open(prompt, sampleRequest(prompt, slot - request.n()), (records, offsets, text) -> { });
+      open.put(session, new Opened(promptIndex, -1, null));
+    }
+    if (slot == 0) {
+      firstOfPrompt = session;
+    }
+    next++;
+    return session;
+  }
+
+  /** A choice: its events stream to the client. */
+  private Generator.Session openChoice(int promptIndex, int choice, int[] prompt) {
     if (echo != null) {
       events.add(new Events.Echo(choice, echo.text(), echo.records(), echo.offsets()));
     }
@@ -118,11 +151,7 @@ final class GenerationJob extends Scheduler.Job {
           }
           events.add(new Events.Released(choice, records, offsets, text));
         });
-    next++;
-    open.put(session, new Opened(choice, breaker));
-    if (choice % request.n() == 0) {
-      firstOfPrompt = session;
-    }
+    open.put(session, new Opened(promptIndex, choice, breaker));
     return session;
   }
 
@@ -130,15 +159,35 @@ final class GenerationJob extends Scheduler.Job {
   void finished(Generator.Session session) {
     Opened o = open.remove(session);
     GenerationResult result = session.result();
-    completionTokens += result.generatedTokens();
-    if (o.choice() % request.n() == 0) {
-      cachedTokens += result.cachedPromptTokens(); // the prompt is counted once, with its first choice
-    }
     metrics.generation(result);
-    events.add(new Events.Finished(o.choice(), result, o.breaker() == null ? null : o.breaker().report()));
-    if (++done == choices) {
+    PromptState state = prompts.get(o.prompt());
+    if (o.choice() < 0) { // a consistency sample
+      state.samples.add(result.text());
+      state.sampleTokens += result.generatedTokens();
+    } else {
+      completionTokens += result.generatedTokens();
+      if (o.choice() % request.n() == 0) {
+        cachedTokens += result.cachedPromptTokens(); // the prompt is counted once, with its first choice
+      }
+      state.waiting.add(new Events.Finished(o.choice(), result, o.breaker() == null ? null : o.breaker().report(),
+          null));
+    }
+    if (++state.finished == perPrompt || request.consistency() == null) {
+      release(state);
+    }
+    if (++done == sessions) {
       events.add(new Events.Done(promptTokens, completionTokens, cachedTokens));
     }
+  }
+
+  /** The finished choices of a prompt go out, scored against its samples when consistency was asked for. */
+  private void release(PromptState state) {
+    for (Events.Finished f : state.waiting) {
+      Events.ConsistencyScore score = request.consistency() == null ? null : new Events.ConsistencyScore(
+          Consistency.of(f.result().text(), state.samples), request.consistency().temperature(), state.sampleTokens);
+      events.add(new Events.Finished(f.choice(), f.result(), f.breaker(), score));
+    }
+    state.waiting.clear();
   }
 
   private GenerationRequest generationRequest(int[] prompt, int choice, ConfidenceBreaker breaker) {
@@ -158,6 +207,26 @@ final class GenerationJob extends Scheduler.Job {
         .adjustments(s.adjustments())
         .skipSpecialTokens(request.skipSpecialTokens())
         .ignoreEos(request.ignoreEos())
+        .minTokens(Math.min(request.minTokens(), maxTokens))
+        .constraint(request.constraint())
+        .build();
+  }
+
+  /**
+   * A consistency sample: the choice's request at the consistency temperature with a seed of its own, and nothing
+   * a sample does not need (no logprobs, no probe, no breaker).
+   */
+  private GenerationRequest sampleRequest(int[] prompt, int sample) {
+    int maxTokens = request.maxTokens() != null ? request.maxTokens() : generator.contextWindow() - prompt.length;
+    ParsedRequest.Sampling s = request.sampling();
+    SamplingParams sampling = new SamplingParams(request.consistency().temperature(), s.topK(), s.topP(),
+        seed + request.n() + sample); // the choices draw with seed + 0 .. n - 1
+    return GenerationRequest.builder(maxTokens, sampling)
+        .stop(request.stop())
+        .cancelled(() -> cancelled ? FinishReason.CANCELLED
+            : System.nanoTime() > deadlineNanos ? FinishReason.LENGTH : null)
+        .adjustments(s.adjustments())
+        .skipSpecialTokens(request.skipSpecialTokens())
         .minTokens(Math.min(request.minTokens(), maxTokens))
         .constraint(request.constraint())
         .build();

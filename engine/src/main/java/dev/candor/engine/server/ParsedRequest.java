@@ -29,6 +29,7 @@ import java.util.List;
  * @param breaker the confidence circuit breaker, or null
  * @param constraint the grammar every choice follows (response_format, forced tool calls), or null
  * @param reply how a chat reply is read back (reasoning, tool calls); {@link Reply#PLAIN} for completions
+ * @param consistency self-consistency samples to score each choice against, or null for none
  */
 record ParsedRequest(
     boolean chat,
@@ -51,7 +52,8 @@ record ParsedRequest(
     boolean confidence,
     Breaker breaker,
     TokenAutomaton constraint,
-    Reply reply) {
+    Reply reply,
+    Consistency consistency) {
 
   /**
    * How tokens are drawn.
@@ -68,4 +70,13 @@ record ParsedRequest(
    * {@code phase}, of that phase's tokens only (null: every token).
    */
   record Breaker(int window, double threshold, Phase phase) {}
+
+  /**
+   * {@code "confidence": {"method": "consistency", "samples": N, "temperature": T}}: besides each choice, N samples of
+   * the same prompt at temperature T (not returned), and each line of the choice scored by how many of them agree with
+   * it (see {@link dev.candor.engine.confidence.Consistency}).
+   */
+  record Consistency(int samples, double temperature) {
+    static final int MAX_SAMPLES = 16;
+  }
 }

@@ -205,7 +205,49 @@ final class RequestParser {
     }
     return new ParsedRequest(chat, prompts, texts, n, maxTokens, sampling, seed, stop, stream, includeUsage, logprobs,
         topLogprobs, echo, mode.equals("raw"), boolField(root, "skip_special_tokens", true), ignoreEos, minTokens,
-        boolField(root, "confidence", true), breaker(root), constraint, reply);
+        confidenceOn(root), breaker(root), constraint, reply, consistency(root));
+  }
+
+  /** "confidence": true (the default), false, or an object naming the method (which turns it on). */
+  private static boolean confidenceOn(JsonNode root) {
+    JsonNode c = root.get("confidence");
+    return c != null && c.isObject() || boolField(root, "confidence", true);
+  }
+
+  /**
+   * "confidence": {"method": "probe" | "consistency", "samples": 1..16 (5), "temperature": (0, 2] (0.8)}: with
+   * consistency, the samples each choice is scored against; null otherwise.
+   */
+  private static ParsedRequest.Consistency consistency(JsonNode root) {
+    JsonNode c = root.get("confidence");
+    if (c == null || !c.isObject()) {
+      return null;
+    }
+    for (var names = c.fieldNames(); names.hasNext(); ) {
+      String name = names.next();
+      if (!Set.of("method", "samples", "temperature").contains(name)) {
+        throw ApiException.invalid("confidence." + Http.shown(name), "is not a field of confidence (method, samples, "
+            + "temperature)");
+      }
+    }
+    JsonNode method = c.get("method");
+    String m = method == null || method.isNull() ? "probe" : method.isTextual() ? method.asText() : "";
+    if (!Set.of("probe", "consistency").contains(m)) {
+      throw ApiException.invalid("confidence.method", "must be 'probe' (the served confidence model, the default) or "
+          + "'consistency' (agreement with samples of the same prompt)");
+    }
+    if (m.equals("probe")) {
+      if (c.has("samples") || c.has("temperature")) {
+        throw ApiException.invalid("confidence.samples", "samples and temperature are options of method 'consistency'");
+      }
+      return null;
+    }
+    int samples = intField(c, "samples", 5, 1, ParsedRequest.Consistency.MAX_SAMPLES);
+    double temperature = doubleField(c, "temperature", 0.8, 0, 2);
+    if (temperature == 0) {
+      throw ApiException.invalid("confidence.temperature", "must be greater than 0: greedy samples would all agree");
+    }
+    return new ParsedRequest.Consistency(samples, temperature);
   }
 
   private static final String CONSTRAINED = "response_format or a required or named tool call: the grammar decides "

@@ -213,8 +213,9 @@ final class Responses {
   }
 
   /** The parts of a choice the confidence object reports on besides its result. */
-  record Judged(ConfidenceBreaker.Report breaker, Phase breakerPhase, List<Phase> phases) {
-    static final Judged PLAIN = new Judged(null, null, null);
+  record Judged(ConfidenceBreaker.Report breaker, Phase breakerPhase, List<Phase> phases,
+      Events.ConsistencyScore consistency) {
+    static final Judged PLAIN = new Judged(null, null, null, null);
   }
 
   /**
@@ -245,6 +246,9 @@ final class Responses {
       if (phases != null) {
         l.put("phase", phases.get(line.tokenStart()).apiName);
       }
+      if (judged.consistency() != null) {
+        putProbability(l, "agreement", judged.consistency().agreement().lineAt(line.charStart()));
+      }
     }
     ObjectNode response = c.putObject("response");
     putProbability(response, "p_correct", confidence.response(result.tokens()));
@@ -259,6 +263,25 @@ final class Responses {
     if (judged.breaker() != null) {
       c.set("breaker", breaker(judged.breaker(), judged.breakerPhase()));
     }
+    if (judged.consistency() != null) {
+      c.set("consistency", consistency(judged.consistency()));
+    }
+    return c;
+  }
+
+  /**
+   * confidence.consistency: how many samples the choice was scored against, at what temperature, the tokens they
+   * took, and the share of samples whose non-blank lines all equal the choice's (each line's own share is its
+   * {@code agreement}).
+   */
+  private static ObjectNode consistency(Events.ConsistencyScore score) {
+    ObjectNode c = F.objectNode();
+    c.put("samples", score.agreement().samples());
+    c.put("temperature", score.temperature());
+    c.put("sample_tokens", score.sampleTokens());
+    putProbability(c, "response_agreement", score.agreement().response());
+    c.put("note", "agreement: the share of samples of the same prompt that contain the line (whole lines, after "
+        + "alignment); not a calibrated probability");
     return c;
   }
 

@@ -37,6 +37,7 @@ final class ResponsesResponse {
   private final ResponseItems items;
   private GenerationResult result;
   private ConfidenceBreaker.Report breaker;
+  private Events.ConsistencyScore consistency;
 
   ResponsesResponse(CompletionEndpoint endpoint, GenerationJob job, ParsedRequest request, JsonNode original,
       String id, long created, RequestLog.Entry entry) {
@@ -68,6 +69,7 @@ final class ResponsesResponse {
         case Events.Finished finished -> {
           result = finished.result();
           breaker = finished.breaker();
+          consistency = finished.consistency();
           items.add(reader.push(result.tokens(), result.textOffsets(), result.text()));
           items.add(reader.finish());
           items.finish(itemStatus());
@@ -97,6 +99,8 @@ final class ResponsesResponse {
           case Events.Finished finished -> {
             result = finished.result();
             breaker = finished.breaker();
+          consistency = finished.consistency();
+            consistency = finished.consistency();
             items.add(reader.finish());
             items.finish(itemStatus());
           }
@@ -174,7 +178,7 @@ final class ResponsesResponse {
     usage.put("total_tokens", done.promptTokens() + done.completionTokens());
     if (request.confidence()) {
       Responses.Judged judged = new Responses.Judged(breaker,
-          request.breaker() == null ? null : request.breaker().phase(), reader.phases());
+          request.breaker() == null ? null : request.breaker().phase(), reader.phases(), consistency);
       response.set("confidence", endpoint.responses().confidence(result, judged, true));
     }
     return response;

@@ -181,7 +181,7 @@ final class StreamResponse {
     }
     if (request.confidence()) {
       Responses.Judged judged = new Responses.Judged(finished.breaker(),
-          request.breaker() == null ? null : request.breaker().phase(), phases);
+          request.breaker() == null ? null : request.breaker().phase(), phases, finished.consistency());
       choice.set("confidence", responses.confidence(finished.result(), judged, false));
     }
     send(out, chunk(choice));

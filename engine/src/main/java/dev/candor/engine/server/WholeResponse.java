@@ -21,6 +21,7 @@ final class WholeResponse {
     List<Integer> echoOffsets = List.of();
     GenerationResult result;
     ConfidenceBreaker.Report breaker;
+    Events.ConsistencyScore consistency;
   }
 
   private final CompletionEndpoint endpoint;
@@ -57,6 +58,7 @@ final class WholeResponse {
           Choice c = choices.computeIfAbsent(finished.choice(), k -> new Choice());
           c.result = finished.result();
           c.breaker = finished.breaker();
+          c.consistency = finished.consistency();
         }
         case Events.Failed failed -> throw failed.error();
         case Events.Done done -> {
@@ -119,7 +121,7 @@ final class WholeResponse {
 
   private Responses.Judged judged(Choice c, ReplyReader reader) {
     return new Responses.Judged(c.breaker, request.breaker() == null ? null : request.breaker().phase(),
-        reader.phases());
+        reader.phases(), c.consistency);
   }
 
   private ObjectNode completionChoice(int index, Choice c) {
@@ -143,7 +145,7 @@ final class WholeResponse {
     choice.put("finish_reason", Responses.finishReason(c.result));
     if (request.confidence()) {
       choice.set("confidence", responses.confidence(c.result, new Responses.Judged(c.breaker,
-          request.breaker() == null ? null : request.breaker().phase(), null), true));
+          request.breaker() == null ? null : request.breaker().phase(), null, c.consistency), true));
     }
     return choice;
   }
