@@ -11,8 +11,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
  * A trained probe (Gros &amp; Devanbu, "Localized Calibrated Uncertainty in Code Language Models"), scored in plain
@@ -106,6 +109,12 @@ public final class Probe implements ConfidenceModel {
   private final List<Head> heads;
   private final ModelIdentity model;
   private final JsonNode meta;
+  /**
+   * Each record's projections [heads][width], keyed by its hidden state (an identity key: arrays do not override
+   * equals), so that a token's, its line's and the response's scores project it once; weak, so the entries go with
+   * the records. The server asks for all three levels, so without it every token was projected three times.
+   */
+  private final Map<float[], double[][]> projections = Collections.synchronizedMap(new WeakHashMap<>());
 
   public Probe(Reads reads, int tap, int hidden, List<RecordFeature> recordFeatures, int width, boolean maxPool,
       List<Head> heads, ModelIdentity model, JsonNode meta) {
@@ -337,14 +346,6 @@ public final class Probe implements ConfidenceModel {
     return x;
   }
 
-  /** The input of a record's token, from its target tap hidden state; null when the record carries none. */
-  private float[] input(TokenRecord record) {
-    if (reads != Reads.TARGET || record.hidden() == null) {
-      return null;
-    }
-    return input(record.hidden(), record.rawLogprob(), record.entropy());
-  }
-
   @Override
   public double token(TokenRecord record) {
     return score(List.of(record), Level.TOKEN);
@@ -366,18 +367,26 @@ public final class Probe implements ConfidenceModel {
 
   /**
    * p(correct) of a token set at a given level; NaN when the set is empty or a record lacks the hidden state the
-   * probe reads (a partial set would not be the set it was trained on).
+   * probe reads (a partial set would not be the set it was trained on). Each record's projections are computed once
+   * and reused for its token, its line and the response ({@link #projections}).
    */
   public double score(List<TokenRecord> records, Level level) {
-    List<float[]> inputs = new ArrayList<>(records.size());
+    List<double[][]> z = new ArrayList<>(records.size()); // per record [heads][width]
     for (TokenRecord r : records) {
-      float[] x = input(r);
-      if (x == null) {
+      if (reads != Reads.TARGET || r.hidden() == null) {
         return Double.NaN;
       }
-      inputs.add(x);
+      z.add(projections.computeIfAbsent(r.hidden(), h -> project(input(h, r.rawLogprob(), r.entropy()))));
     }
-    return inputs.isEmpty() ? Double.NaN : probability(inputs, level);
+    if (z.isEmpty()) {
+      return Double.NaN;
+    }
+    double sum = 0;
+    for (int h = 0; h < heads.size(); h++) {
+      final int head = h;
+      sum += heads.get(h).platt(level).apply(output(heads.get(h), z.stream().map(v -> v[head]).toList()));
+    }
+    return sum / heads.size();
   }
 
   /** p(correct) of a set of inputs [count][inputSize] at a level: the mean of the heads' Platt-scaled outputs. */
@@ -396,21 +405,47 @@ public final class Probe implements ConfidenceModel {
 
   /** A head's unscaled logit of a set of inputs [count][inputSize]: pool(GELU(W x + b)) · w + c. */
   public double logit(Head head, List<float[]> inputs) {
+    List<double[]> z = new ArrayList<>(inputs.size());
+    for (float[] x : inputs) {
+      z.add(project(head, x));
+    }
+    return output(head, z);
+  }
+
+  /** Every head's GELU(W x + b) of one input [heads][width]. */
+  private double[][] project(float[] x) {
+    double[][] z = new double[heads.size()][];
+    for (int h = 0; h < heads.size(); h++) {
+      z[h] = project(heads.get(h), x);
+    }
+    return z;
+  }
+
+  /** One head's GELU(W x + b) of one input [width]. */
+  private double[] project(Head head, float[] x) {
     int input = inputSize();
+    if (x.length != input) {
+      throw new IllegalArgumentException("an input of " + x.length + " values, not " + input);
+    }
+    double[] z = new double[width];
+    for (int j = 0; j < width; j++) {
+      double sum = head.projBias()[j];
+      int row = j * input;
+      for (int i = 0; i < input; i++) {
+        sum += head.projWeight()[row + i] * x[i];
+      }
+      z[j] = gelu(sum);
+    }
+    return z;
+  }
+
+  /** A head's logit of a set from its tokens' projections [count][width]: pooled, then · w + c. */
+  private double output(Head head, List<double[]> z) {
     double[] pooled = new double[width];
     Arrays.fill(pooled, maxPool ? Double.NEGATIVE_INFINITY : 0);
-    for (float[] x : inputs) {
-      if (x.length != input) {
-        throw new IllegalArgumentException("an input of " + x.length + " values, not " + input);
-      }
+    for (double[] v : z) {
       for (int j = 0; j < width; j++) {
-        double z = head.projBias()[j];
-        int row = j * input;
-        for (int i = 0; i < input; i++) {
-          z += head.projWeight()[row + i] * x[i];
-        }
-        double g = gelu(z);
-        pooled[j] = maxPool ? Math.max(pooled[j], g) : pooled[j] + g / inputs.size();
+        pooled[j] = maxPool ? Math.max(pooled[j], v[j]) : pooled[j] + v[j] / z.size();
       }
     }
     double s = head.outBias();
