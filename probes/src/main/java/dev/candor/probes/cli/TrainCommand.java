@@ -52,6 +52,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resamples", defaultValue = "1000", description = "bootstrap resamples for the intervals")
     int resamples;
 
+    @Option(names = "--cv-cache", description = "directory keeping each variant's cross-validation (trained once, "
+        + "reused while its inputs, recipe, folds, seed and labels are the same)")
+    Path cache;
+
     ProbeSettings settings() {
       if (!pooling.equals("max") && !pooling.equals("mean")) {
         throw new IllegalArgumentException("--pooling must be max or mean");
@@ -113,7 +117,7 @@ final class TrainCommand implements Callable<Integer> {
       Map<String, FeatureSet> counterfactual, List<ProbeInput> variants, String serve, Options o, Path out)
       throws Exception {
     var settings = new ProbeStudy.Settings(calibration, fresh, counterfactual, variants, serve, o.folds, o.seed,
-        o.resamples, o.settings());
+        o.resamples, o.settings(), o.cache);
     ProbeStudy study = new ProbeStudy(settings, System.err);
     ProbeStudy.Result result = study.run();
     Files.createDirectories(out);

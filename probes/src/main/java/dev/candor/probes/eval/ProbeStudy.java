@@ -47,10 +47,18 @@ public final class ProbeStudy {
    * @param seed folds, bootstrap and training
    * @param resamples bootstrap resamples
    * @param settings the probe's training recipe
+   * @param cache a directory to keep each variant's cross-validation in ({@link CrossValidationCache}), or null
    */
   public record Settings(Map<String, FeatureSet> calibration, Map<String, FeatureSet> fresh,
       Map<String, FeatureSet> counterfactual, List<ProbeInput> variants, String served, int folds, long seed,
-      int resamples, ProbeSettings settings) {}
+      int resamples, ProbeSettings settings, java.nio.file.Path cache) {
+    /** Without a cache. */
+    public Settings(Map<String, FeatureSet> calibration, Map<String, FeatureSet> fresh,
+        Map<String, FeatureSet> counterfactual, List<ProbeInput> variants, String served, int folds, long seed,
+        int resamples, ProbeSettings settings) {
+      this(calibration, fresh, counterfactual, variants, served, folds, seed, resamples, settings, null);
+    }
+  }
 
   /** The report and the shipped probe (its inputs and its heads). */
   public record Result(Report report, ProbeInput input, Probe probe) {}
@@ -133,9 +141,7 @@ public final class ProbeStudy {
   /** Out-of-fold scores of one probe input: sigmoid of its logits (raw) and cross-fitted Platt (scaled). */
   private Scored crossValidate(ProbeInput variant, Rows rows, int[] foldOfGroup) {
     List<ProbeTrainer.Problem> inputs = inputs(variant, s.calibration(), rows.problems);
-    int size = inputs.getFirst().inputs()[0].length;
-    var result = ProbeCrossValidation.run(inputs, rows, foldOfGroup, s.folds(), s.settings(), size,
-        "probe " + variant.name(), log);
+    var result = cachedRun(variant, inputs, rows, foldOfGroup, "");
     probes.put(variant.name(), result);
     Scored scored = Scored.of("probe:" + variant.name());
     for (int level = 0; level < 3; level++) {
@@ -148,6 +154,29 @@ public final class ProbeStudy {
       scored.scaled()[level] = CrossValidation.crossFit(rows.groups[level], foldOfGroup, logits, rows.labels[level]);
     }
     return scored;
+  }
+
+  /** {@link ProbeCrossValidation#run}, read from the cache when it holds this very run ({@code part}: of what). */
+  private ProbeCrossValidation.Result cachedRun(ProbeInput variant, List<ProbeTrainer.Problem> inputs, Rows rows,
+      int[] foldOfGroup, String part) {
+    int size = inputs.getFirst().inputs()[0].length;
+    String key = CrossValidationCache.key(variant.name() + part, s.settings().toString(), s.folds(), s.seed(), rows,
+        s.calibration().get(variant.source()).model().describe());
+    String name = (variant.name() + part).replaceAll("[^A-Za-z0-9,.+=-]", "_") + ".bin";
+    java.nio.file.Path file = s.cache() == null ? null : s.cache().resolve(name);
+    var result = file == null ? null : CrossValidationCache.read(file, key);
+    if (result != null) {
+      if (log != null) {
+        log.println("probe " + variant.name() + part + ": cross-validation read from " + file);
+      }
+      return result;
+    }
+    result = ProbeCrossValidation.run(inputs, rows, foldOfGroup, s.folds(), s.settings(), size,
+        "probe " + variant.name() + part, log);
+    if (file != null) {
+      CrossValidationCache.write(file, key, result);
+    }
+    return result;
   }
 
   /** The inputs of {@code problems} (the target's features of them) for a variant, from the matching source. */
@@ -380,8 +409,7 @@ public final class ProbeStudy {
     int[] folds = CrossValidation.folds(easy.size(), s.folds(), s.seed());
     List<ProbeTrainer.Problem> trainInputs = inputs(served, s.calibration(), easy);
     int size = trainInputs.getFirst().inputs()[0].length;
-    var heads = ProbeCrossValidation.run(trainInputs, train, folds, s.folds(), s.settings(), size,
-        "probe " + served.name() + " on difficulty <= " + Rows.HARD, log).heads();
+    var heads = cachedRun(served, trainInputs, train, folds, " on difficulty <= " + Rows.HARD).heads();
     Map<String, Scored> methods = new LinkedHashMap<>();
     methods.put("probe", ProbeCrossValidation.score("probe", ProbeCrossValidation.ensemble(heads, s.settings(), size),
         inputs(served, s.calibration(), hard), test));
