@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
  * problems (a program stream disjoint from training and evaluation), the model's own greedy answer as the
  * completion, the true trace as the "fixed" answer, and samples at a temperature for the multisampling baseline;
  * {@code --prompt few-shot} asks a real instruct model with worked examples and cuts its answer where the trace ends.
- * {@code --kind counterfactual}: correct traces with one injected wrong value, and their controls (no model needed).
+ * {@code --kind counterfactual}: correct traces with one injected wrong value, and their controls, of the problems
+ * {@code --model} answers exactly right (of every problem without one).
  */
 @Command(name = "dataset", mixinStandardHelpOptions = true,
     description = "Write a labeled probe dataset (JSON Lines) from a model's own answers to held-out trace problems.")
@@ -28,7 +29,8 @@ public final class DatasetCommand implements Callable<Integer> {
   @Option(names = "--kind", defaultValue = "ANSWERS", description = "ANSWERS (the model's own) or COUNTERFACTUAL")
   Kind kind;
 
-  @Option(names = "--model", description = "the model whose answers are collected (required for ANSWERS)")
+  @Option(names = "--model", description = "the model whose answers are collected (required for ANSWERS; with "
+      + "COUNTERFACTUAL, only the problems it answers exactly right are used)")
   Path model;
 
   @Option(names = "--prompt", defaultValue = "PLAIN",
@@ -63,8 +65,10 @@ public final class DatasetCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     List<Example> examples;
     if (kind == Kind.COUNTERFACTUAL) {
-      examples = CalibrationDataset.counterfactuals(new ProgramGenerator(seed), problems, minDifficulty, maxDifficulty,
-          seed);
+      try (LoadedModel target = model == null ? null : LoadedModel.load(model, "cpu")) {
+        examples = CalibrationDataset.counterfactuals(target, new ProgramGenerator(seed), problems, minDifficulty,
+            maxDifficulty, seed, System.err);
+      }
     } else {
       if (model == null) {
         throw new IllegalArgumentException("--model is required for --kind ANSWERS");

@@ -5,6 +5,7 @@ import dev.candor.engine.cli.ProgressBar;
 import dev.candor.engine.generate.GenerationRequest;
 import dev.candor.engine.generate.Generator;
 import dev.candor.engine.sampling.SamplingParams;
+import dev.candor.engine.tokenizer.ChatTemplate;
 import dev.candor.probes.data.Example;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -83,12 +84,16 @@ public final class CalibrationDataset {
   }
 
   /**
-   * Counterfactual examples ({@link Counterfactual}), no model needed: for each of {@code problems} programs that
-   * have one, the injected trace as the completion (tags {@code cf:ROLE}) and, as its control, the true trace itself
-   * (tags {@code control:ROLE}, the same roles), both against the true trace as the fix.
+   * Counterfactual examples ({@link Counterfactual}): for each of {@code problems} programs that have one and that
+   * {@code model} answers exactly right by greedy decoding (its own trace then is the true trace, so the model knows
+   * every value; null: every program), the injected trace as the completion (tags {@code cf:ROLE}) and, as its
+   * control, the true trace itself (tags {@code control:ROLE}, the same roles), both against the true trace as the fix.
    */
-  public static List<Example> counterfactuals(ProgramGenerator programs, int problems, double minDifficulty,
-      double maxDifficulty, long seed) {
+  public static List<Example> counterfactuals(LoadedModel model, ProgramGenerator programs, int problems,
+      double minDifficulty, double maxDifficulty, long seed, PrintStream log) {
+    Generator generator = model == null ? null
+        : new Generator(model.backend(), null, model.tokenizer(), model.eosTokens(), 4);
+    ProgressBar bar = log == null ? null : new ProgressBar(log, "counterfactuals", problems);
     List<Example> examples = new ArrayList<>();
     java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
     for (int i = 0; i < problems; i++) {
@@ -96,16 +101,26 @@ public final class CalibrationDataset {
           minDifficulty + (maxDifficulty - minDifficulty) * i / Math.max(1, problems - 1));
       Program p = programs.generate(i, difficulty);
       Counterfactual c = Counterfactual.of(p, random);
-      if (c == null) {
-        continue;
-      }
       var messages = TraceTask.messages(p);
-      String id = "counterfactual-" + seed + "-" + i;
-      examples.add(new Example(id, null, messages, c.trace(), p.trace(), null, List.of(), difficulty,
-          c.roles().stream().map(role -> List.of("cf:" + role)).toList()));
-      examples.add(new Example(id + "-control", null, messages, p.trace(), p.trace(), null, List.of(), difficulty,
-          c.roles().stream().map(role -> List.of("control:" + role)).toList()));
+      if (c != null && (generator == null || solves(model, generator, messages, p))) {
+        String id = "counterfactual-" + seed + "-" + i;
+        examples.add(new Example(id, null, messages, c.trace(), p.trace(), null, List.of(), difficulty,
+            c.roles().stream().map(role -> List.of("cf:" + role)).toList()));
+        examples.add(new Example(id + "-control", null, messages, p.trace(), p.trace(), null, List.of(), difficulty,
+            c.roles().stream().map(role -> List.of("control:" + role)).toList()));
+      }
+      if (bar != null) {
+        bar.update(i + 1, examples.size() / 2 + " counterfactuals");
+      }
     }
     return examples;
+  }
+
+  private static boolean solves(LoadedModel model, Generator generator, List<ChatTemplate.Message> messages,
+      Program p) {
+    int[] prompt = model.tokenizer().encode(model.chatTemplate().render(messages, true));
+    int room = model.backend().config().maxPositionEmbeddings() - prompt.length;
+    return generator.generate(prompt, GenerationRequest.of(room, SamplingParams.greedy()), (r, o, t) -> {}).text()
+        .equals(p.trace());
   }
 }
