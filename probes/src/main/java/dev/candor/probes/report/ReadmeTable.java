@@ -42,6 +42,7 @@ public final class ReadmeTable {
         row(md, report, level, "token_prob", false, "token probability (min), raw");
       }
     }
+    inputs(md, report);
     md.append("\n| probe − method (paired, scaled) | line | token | problem |\n|---|---|---|---|\n");
     for (String other : COMPARED) {
       md.append("| ").append(other);
@@ -64,6 +65,22 @@ public final class ReadmeTable {
     subset(md, report, "fresh problems: ECE", "fresh", false);
     subset(md, report, "trained on difficulty ≤ 0.5, tested above: BSS", "shift:difficulty>0.5", false);
     return md.toString();
+  }
+
+  /** Every probe input the study tried (its controls and attempts to win), line level, Platt-scaled. */
+  private static void inputs(StringBuilder md, Report report) {
+    List<ReportRow> tried = report.rows().stream().filter(r -> r.method().startsWith("probe:")
+        && r.level().equals("line") && r.scaled() && r.subset().equals(ReportRow.ALL)).toList();
+    if (tried.isEmpty()) {
+      return;
+    }
+    md.append("\n| probe input (model:taps+record features), line level, scaled | BSS | BSS 95% CI | ECE | AUC |\n")
+        .append("|---|---:|---|---:|---:|\n");
+    for (ReportRow r : tried) {
+      md.append("| ").append(r.method().substring("probe:".length())).append(" | ").append(Report.format(r.bss()))
+          .append(" | ").append(Report.interval(r.ciLow(), r.ciHigh())).append(" | ").append(Report.format(r.ece()))
+          .append(" | ").append(Report.format(r.auc())).append(" |\n");
+    }
   }
 
   /** Rewrites the block between the markers of {@code readme} with {@link #render}; fails without the markers. */

@@ -37,6 +37,8 @@ class ReadmeTableTest {
     Report report = new Report(List.of(
         new ReportRow("probe", "line", true, ReportRow.ALL, 0.07, 0.7, 0.02, 0.95, 0.68, 0.72, Double.NaN),
         new ReportRow("content", "line", true, ReportRow.ALL, 0.08, 0.66, 0.03, 0.94, 0.64, 0.68, Double.NaN),
+        new ReportRow("probe:drafter:tap2", "line", true, ReportRow.ALL, 0.08, 0.65, 0.04, 0.93, 0.62, 0.67,
+            Double.NaN),
         new ReportRow("probe", "line", true, "propagated", 0.1, Double.NaN, 0.2, Double.NaN, Double.NaN, Double.NaN,
             0.23)), List.of(), List.of(new Comparison("probe", "content", "line", true, ReportRow.ALL, "bss", 0.04,
                 new double[] {0.03, 0.05}, 0.01, 0.07)), Map.of(), Map.of(), Map.of());
@@ -50,6 +52,7 @@ class ReadmeTableTest {
     assertEquals(ReadmeTable.render(report), table);
     assertTrue(table.contains("| line | **the served probe, Platt-scaled** | **0.700** | [0.680, 0.720] | **0.020** |"),
         table);
+    assertTrue(table.contains("| drafter:tap2 | 0.650 | [0.620, 0.670] | 0.040 | 0.930 |"), table);
     assertTrue(table.contains("| content | +0.040 [0.010, 0.070] | — | — |"), table);
     assertTrue(table.contains("| propagated errors: mean p | 0.230 | — | — | — |"), table);
     Files.writeString(readme, "no markers\n");
