@@ -37,5 +37,5 @@ bin/candor probe train \
   --variant drafter:tap0 --variant drafter:tap1 --variant drafter:tap2 \
   --variant target:taps1,2,3,4 --variant target:tap2+logprob,entropy --variant target:tap4+logprob,entropy \
   --variant target:taps1,2,3,4+logprob,entropy --variant drafter:tap2+logprob,entropy \
-  --serve target:tap2+logprob,entropy --cv-cache $work/cv-cache --out $out/probe
+  --cv-cache $work/cv-cache --out $out/probe
 bin/candor probe readme --report $out/probe/report.json --readme README.md
