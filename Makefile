@@ -22,7 +22,7 @@ help:
 	@echo "make test    run the test suite (the web page's browser tests too, when Chromium is installed)"
 	@echo "make test-browser  only the web page's tests, in headless Chromium (apt-get install chromium)"
 	@echo "make build   compile and assemble build/lib for bin/candor"
-	@echo "make models  retrain the default target, drafter and probe from their seeds (about an hour)"
+	@echo "make models  retrain the default target, drafter and probe from their seeds (about three hours)"
 	@echo "make bench   end-to-end benchmark against the bandwidth limit and llama.cpp (bench-quick, bench-q8, bench-jmh: see bench/README.md)"
 	@echo "make stress  load, fault and fuzz tests at a larger size; writes build/stress/REPORT.md"
 
@@ -80,15 +80,14 @@ run: $(LIB)
 	bin/candor serve --model $(DEFAULT)/target --drafter $(DEFAULT)/drafter --probe $(DEFAULT)/probe \
 	  --name candor-default --host $(HOST) --port $(PORT)
 
-# Retrains the default models and probe from their seeds into $(DEFAULT) (about an hour on 2 cores: drafter ~20 min,
-# target ~30 min, dataset ~10 min, probe ~5 min), then records the held-out sample DefaultModelsTest reproduces.
+# Retrains the default models and probe from their seeds into $(DEFAULT) (about three hours on 2 cores: drafter
+# ~20 min, target ~30 min, then the probe study, models/default/make-probe.sh, ~2 hours of it 75 probe trainings),
+# records the held-out sample DefaultModelsTest reproduces, and regenerates the README's probe tables.
 models: $(LIB)
 	bin/candor train --role drafter --steps 6000 --lr 3e-3 --out $(DEFAULT)/drafter
 	bin/candor train --role target --steps 2000 --lr 2e-3 --drafter $(DEFAULT)/drafter --out $(DEFAULT)/target
 	bin/candor evaluate --model $(DEFAULT)/target --drafter $(DEFAULT)/drafter --problems 40 --record reproduce_sample
-	bin/candor dataset --model $(DEFAULT)/target --problems 1200 --samples 5 --out build/calibration.jsonl
-	bin/candor probe run --model $(DEFAULT)/target --data build/calibration.jsonl --out $(DEFAULT)/probe \
-	  --cache build/features.bin
+	bash $(DEFAULT)/make-probe.sh
 
 # Load, fault and fuzz tests at a larger size than CI's (about 25 minutes); writes build/stress/REPORT.md.
 # STRESS="CLIENTS SECONDS FUZZ_SECONDS FUZZ_EXECUTIONS" changes the sizes.

@@ -69,10 +69,10 @@ public final class QuantizationQuality {
       List<Example> q8Answers = answers(q8, problems);
       agreement(f32, q8, nativeAnswers, q8Answers, o);
       Probe probe = Probe.load(defaults.resolve("probe"), f32.backend().config());
-      o.set("probe_native", scores(ProbeReport.heldOut(probe, new FeatureExtractor(f32, probe.tap())
-          .extract(nativeAnswers, null))));
-      o.set("probe_q8_0", scores(ProbeReport.heldOut(probe, new FeatureExtractor(q8, probe.tap())
-          .extract(q8Answers, null))));
+      var nativeFeatures = new FeatureExtractor(f32, probe.tap()).extract(nativeAnswers, null);
+      var q8Features = new FeatureExtractor(q8, probe.tap()).extract(q8Answers, null);
+      o.set("probe_native", scores(ProbeReport.heldOut(probe, nativeFeatures, nativeFeatures, 1, 400)));
+      o.set("probe_q8_0", scores(ProbeReport.heldOut(probe, q8Features, q8Features, 1, 400)));
     }
     return o;
   }

@@ -26,6 +26,9 @@ public final class Shapes {
         false, DType.BF16));
     // a small model with Qwen's full vocabulary: what `make run` serves until the trained default exists
     ALL.put("qwen-vocab-tiny", new Qwen2Config(64, 176, 2, 4, 2, 16, 1e-6, 1_000_000, 151936, 4096, true, DType.F32));
+    // the default target's and drafter's shapes: random copies of them are the probe's control
+    ALL.put("default-target", dev.candor.models.train.DefaultModels.TARGET);
+    ALL.put("default-drafter", dev.candor.models.train.DefaultModels.DRAFTER);
     // Hugging Face's test shape: odd sizes so no dimension can be mistaken for another
     ALL.put("tiny-odd", new Qwen2Config(32, 37, 3, 4, 2, 8, 1e-6, 10000, 99, 512, false, DType.F32));
     // the same for Qwen3, with heads x head_dim (3 x 16) other than the hidden size (40)

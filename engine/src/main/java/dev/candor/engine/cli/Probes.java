@@ -2,13 +2,16 @@ package dev.candor.engine.cli;
 
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.confidence.ConfidenceModel;
+import dev.candor.engine.confidence.ModelIdentity;
+import dev.candor.engine.confidence.Probe;
 import java.nio.file.Path;
 
-/** Loads a probe for the server. */
+/** Loads a probe for the server: refused unless it was trained on this very model (shape, weights, format). */
 final class Probes {
   private Probes() {}
 
   static ConfidenceModel load(Path dir, LoadedModel target) {
-    return dev.candor.engine.confidence.Probe.load(dir, target.backend().config());
+    var config = target.backend().config();
+    return Probe.loadFor(dir, ModelIdentity.of(target.dir(), config, ModelIdentity.formatOf(config)));
   }
 }

@@ -8,6 +8,10 @@ import java.util.List;
  * and including its '\n'; a token belongs to the line its first character falls in. So a token "\n" belongs to the
  * line it ends, and every token belongs to exactly one line. The probe pipeline's labels and the server's
  * {@code confidence.lines} both use this one rule.
+ *
+ * <p>A line is <em>blank</em> when the text of its tokens is whitespace only ({@link #isBlank}). Blank lines carry no
+ * code to be right or wrong about, so the probe is neither trained nor evaluated on them, and a probe scores them
+ * "not measured" online: the same rule, on the same tokens, in both places.
  */
 public final class Lines {
   private Lines() {}
@@ -47,5 +51,33 @@ public final class Lines {
       lineStart = lineEnd;
     }
     return lines;
+  }
+
+  /**
+   * Whether a line's tokens spell whitespace only. {@code offsets} are the tokens' start offsets in {@code text}, as
+   * given to {@link #of}; a line's tokens span [offset of its first token, offset of the next line's first token).
+   */
+  public static boolean isBlank(String text, List<Integer> offsets, Line line) {
+    int from = offsets.get(line.tokenStart());
+    int to = line.tokenEnd() < offsets.size() ? offsets.get(line.tokenEnd()) : text.length();
+    return text.substring(from, to).isBlank();
+  }
+
+  /** Whether tokens whose bytes, in order, are {@code bytes} spell whitespace only (decoded as UTF-8 together). */
+  public static boolean isBlank(List<byte[]> bytes) {
+    java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+    bytes.forEach(all::writeBytes);
+    return all.toString(java.nio.charset.StandardCharsets.UTF_8).isBlank();
+  }
+
+  /** The lines of {@link #of} that are not {@link #isBlank blank}: the lines of code. */
+  public static List<Line> code(String text, List<Integer> offsets) {
+    List<Line> code = new ArrayList<>();
+    for (Line line : of(text, offsets)) {
+      if (!isBlank(text, offsets, line)) {
+        code.add(line);
+      }
+    }
+    return code;
   }
 }

@@ -9,32 +9,75 @@ import dev.candor.engine.generate.TokenRecord;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
- * A trained probe (Gros &amp; Devanbu, "Localized Calibrated Uncertainty in Code Language Models"), scored in plain Java
- * on the tap hidden state of each emitted token: h → GELU(W h + b) gives a 32-wide vector per token; a set of tokens
- * (one token, a line, the response) is max-pooled (or mean-pooled); a shared linear output gives a logit s; Platt
- * scaling for the set's level gives p = sigmoid(A·s + B).
+ * A trained probe (Gros &amp; Devanbu, "Localized Calibrated Uncertainty in Code Language Models"), scored in plain
+ * Java on each emitted token. A token's input is its tap hidden state, optionally followed by scalars from its record
+ * (the target's log-probability of it, its entropy: {@link RecordFeature}). Each head maps a token's input x to a 32-wide
+ * vector GELU(W x + b); a set of tokens (one token, a line, the response) is max-pooled (or mean-pooled); a linear
+ * output gives a logit s; the head's Platt scaling for the set's level gives sigmoid(A·s + B). A probe holds one head
+ * or several (the folds of a cross-validation, each Platt-scaled on the fold it did not train on, so its scaling holds
+ * on fresh data); p(correct) is the mean of the heads' probabilities.
  *
- * <p>A probe directory holds {@code probe.safetensors} (proj.weight [32, hidden], proj.bias [32], out.weight [1, 32],
- * out.bias [1]) and {@code probe.json} (tap, sizes, pooling, Platt parameters per level, and the fingerprint of the
- * model it was trained on: loading it for another model is refused).
+ * <p>A probe directory holds {@code probe.safetensors} (per head h: heads.h.proj.weight [32, input],
+ * heads.h.proj.bias [32], heads.h.out.weight [1, 32], heads.h.out.bias [1]) and {@code probe.json}: which model's
+ * hidden states it reads ({@code reads}: the target, or the drafter, which runs over every emitted token during
+ * speculative decoding), the tap, the record features, sizes, pooling, each head's Platt parameters, and the
+ * {@link ModelIdentity} of the model it was trained on: loading it for another model is refused.
  */
 public final class Probe implements ConfidenceModel {
   public static final String WEIGHTS = "probe.safetensors";
   public static final String META = "probe.json";
+  public static final String FORMAT = "candor-probe/2";
 
   /** Granularity of a scored token set; each has its own Platt scaling. */
   public enum Level {
     TOKEN, LINE, RESPONSE;
 
     public String key() {
-      return name().toLowerCase(java.util.Locale.ROOT);
+      return name().toLowerCase(Locale.ROOT);
     }
   }
 
-  /** p = sigmoid(a·s + b) on the probe's logit s. Identity: a = 1, b = 0. */
+  /** Whose hidden states the probe reads. */
+  public enum Reads {
+    TARGET, DRAFTER;
+
+    public String key() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** A scalar of the token's record appended to its hidden state, computed identically offline and online. */
+  public enum RecordFeature {
+    /** The target's raw log-probability of the token, floored at −20 (a token it found impossible). */
+    LOGPROB,
+    /** The target's raw probability of the token. */
+    PROB,
+    /** Entropy of the target's raw distribution at the token, nats. */
+    ENTROPY;
+
+    public double value(double rawLogprob, double entropy) {
+      return switch (this) {
+        case LOGPROB -> Math.max(rawLogprob, -20);
+        case PROB -> Math.exp(rawLogprob);
+        case ENTROPY -> entropy;
+      };
+    }
+
+    public String key() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** p = sigmoid(a·s + b) on a head's logit s. Identity: a = 1, b = 0. */
   public record Platt(double a, double b) {
     public static final Platt IDENTITY = new Platt(1, 0);
 
@@ -43,35 +86,96 @@ public final class Probe implements ConfidenceModel {
     }
   }
 
+  /**
+   * One head: proj.weight [width, input] row-major, proj.bias [width], out.weight [width], out.bias, and a Platt
+   * scaling per {@link Level} (by ordinal).
+   */
+  public record Head(float[] projWeight, float[] projBias, float[] outWeight, float outBias, Platt[] platt) {
+    public Platt platt(Level level) {
+      return platt[level.ordinal()];
+    }
+
+    public Head withPlatt(Platt[] scaling) {
+      return new Head(projWeight, projBias, outWeight, outBias, scaling.clone());
+    }
+  }
+
+  private final Reads reads;
   private final int tap;
   private final int hidden;
+  private final List<RecordFeature> recordFeatures;
   private final int width;
   private final boolean maxPool;
-  private final float[] projWeight; // [width * hidden]
-  private final float[] projBias; // [width]
-  private final float[] outWeight; // [width]
-  private final float outBias;
-  private final Platt[] platt; // by Level ordinal
-  private final String fingerprint;
+  private final List<Head> heads;
+  private final ModelIdentity model;
   private final JsonNode meta;
+  /**
+   * Each record's projections [heads][width], keyed by its hidden state (an identity key: arrays do not override
+   * equals), so that a token's, its line's and the response's scores project it once; weak, so the entries go with
+   * the records. The server asks for all three levels, so without it every token was projected three times.
+   */
+  private final Map<float[], double[][]> projections = Collections.synchronizedMap(new WeakHashMap<>());
 
-  public Probe(int tap, int hidden, int width, boolean maxPool, float[] projWeight, float[] projBias, float[] outWeight,
-      float outBias, Platt[] platt, String fingerprint, JsonNode meta) {
+  public Probe(Reads reads, int tap, int hidden, List<RecordFeature> recordFeatures, int width, boolean maxPool,
+      List<Head> heads, ModelIdentity model, JsonNode meta) {
+    if (heads.isEmpty()) {
+      throw new IllegalArgumentException("a probe needs at least one head");
+    }
+    int input = hidden + recordFeatures.size();
+    for (Head h : heads) {
+      if (h.projWeight().length != width * input || h.projBias().length != width || h.outWeight().length != width
+          || h.platt().length != Level.values().length) {
+        throw new IllegalArgumentException("a head's sizes do not fit width " + width + " and input " + input);
+      }
+    }
+    this.reads = reads;
     this.tap = tap;
     this.hidden = hidden;
+    this.recordFeatures = List.copyOf(recordFeatures);
     this.width = width;
     this.maxPool = maxPool;
-    this.projWeight = projWeight;
-    this.projBias = projBias;
-    this.outWeight = outWeight;
-    this.outBias = outBias;
-    this.platt = platt;
-    this.fingerprint = fingerprint;
+    this.heads = List.copyOf(heads);
+    this.model = model;
     this.meta = meta;
   }
 
-  /** Loads a probe and checks it was trained on a model of {@code target}'s shape. */
-  public static Probe load(Path dir, Qwen2Config target) {
+  /** One head on the target's hidden states alone, identified by shape only (tools and benchmarks). */
+  public Probe(int tap, int hidden, int width, boolean maxPool, float[] projWeight, float[] projBias, float[] outWeight,
+      float outBias, Platt[] platt, String fingerprint, JsonNode meta) {
+    this(Reads.TARGET, tap, hidden, List.of(), width, maxPool,
+        List.of(new Head(projWeight, projBias, outWeight, outBias, platt)), new ModelIdentity(fingerprint, "", ""),
+        meta);
+  }
+
+  /**
+   * Loads a probe for the model {@code served} (the target's identity, or the drafter's for a probe that reads the
+   * drafter). A probe trained on another model (shape, weights or format) is refused in one line naming both.
+   */
+  public static Probe loadFor(Path dir, ModelIdentity served) {
+    Probe probe = read(dir);
+    if (served != null && !probe.model.equals(served)) {
+      throw new CheckpointException(dir.resolve(META) + ": this probe was trained on the model with "
+          + probe.model.describe() + ", but it would read the model with " + served.describe()
+          + "; train a probe for this model");
+    }
+    return probe;
+  }
+
+  /** Loads a probe checking the architecture only ({@code shape} null: nothing): for tools, not for serving. */
+  public static Probe load(Path dir, Qwen2Config shape) {
+    Probe probe = read(dir);
+    if (shape != null && !probe.model.shape().equals(shape.fingerprint())) {
+      throw new CheckpointException(dir.resolve(META) + ": this probe was trained for a model with fingerprint '"
+          + probe.model.shape() + "', but this model's is '" + shape.fingerprint() + "' (another shape)");
+    }
+    if (shape != null && (probe.tap > shape.numHiddenLayers() || probe.hidden != shape.hiddenSize())) {
+      throw new CheckpointException(dir.resolve(META) + ": tap " + probe.tap + " / hidden_size " + probe.hidden
+          + " do not fit the model");
+    }
+    return probe;
+  }
+
+  private static Probe read(Path dir) {
     Path metaFile = dir.resolve(META);
     if (!Files.exists(metaFile)) {
       throw new CheckpointException(dir + ": not a probe directory (no " + META + ")");
@@ -82,33 +186,57 @@ public final class Probe implements ConfidenceModel {
     } catch (IOException e) {
       throw new CheckpointException(metaFile + ": not valid JSON: " + e.getMessage());
     }
-    String fingerprint = meta.path("model_fingerprint").asText("");
-    if (target != null && !fingerprint.equals(target.fingerprint())) {
-      throw new CheckpointException(metaFile + ": this probe was trained for a model with fingerprint '" + fingerprint
-          + "', but the served model's is '" + target.fingerprint() + "' (another shape); train a probe for this model");
+    if (!FORMAT.equals(meta.path("format").asText())) {
+      throw new CheckpointException(metaFile + ": format '" + meta.path("format").asText() + "', expected '" + FORMAT
+          + "' (a candor-probe/1 probe names its model by shape only; train it again)");
     }
+    Reads reads = parse(Reads.class, meta.path("reads").asText("target"), metaFile, "reads");
     int tap = meta.path("tap").asInt(-1);
     int hidden = meta.path("hidden_size").asInt(-1);
     int width = meta.path("projection_size").asInt(-1);
-    if (target != null && (hidden != target.hiddenSize() || tap < 0 || tap > target.numHiddenLayers())) {
-      throw new CheckpointException(metaFile + ": tap " + tap + " / hidden_size " + hidden + " do not fit the model");
+    if (tap < 0 || hidden < 1 || width < 1) {
+      throw new CheckpointException(metaFile + ": tap, hidden_size and projection_size must be set");
+    }
+    List<RecordFeature> features = new ArrayList<>();
+    for (JsonNode f : meta.path("record_features")) {
+      features.add(parse(RecordFeature.class, f.asText(), metaFile, "record_features"));
     }
     String pooling = meta.path("pooling").asText("max");
     if (!pooling.equals("max") && !pooling.equals("mean")) {
       throw new CheckpointException(metaFile + ": pooling must be 'max' or 'mean', got '" + pooling + "'");
     }
-    Platt[] platt = new Platt[Level.values().length];
-    for (Level level : Level.values()) {
-      JsonNode p = meta.path("platt").path(level.key());
-      platt[level.ordinal()] = p.isObject() ? new Platt(p.path("a").asDouble(1), p.path("b").asDouble(0)) : Platt.IDENTITY;
+    JsonNode m = meta.path("model");
+    ModelIdentity model = new ModelIdentity(m.path("shape").asText(""), m.path("weights").asText(""),
+        m.path("format").asText(""));
+    if (!meta.path("heads").isArray() || meta.path("heads").isEmpty()) {
+      throw new CheckpointException(metaFile + ": no heads");
     }
+    int input = hidden + features.size();
+    List<Head> heads = new ArrayList<>();
     try (SafeTensors weights = SafeTensors.open(dir.resolve(WEIGHTS))) {
-      float[] projWeight = weights.get("proj.weight").expectShape(width, hidden).toFloatArray();
-      float[] projBias = weights.get("proj.bias").expectShape(width).toFloatArray();
-      float[] outWeight = weights.get("out.weight").expectShape(1, width).toFloatArray();
-      float outBias = weights.get("out.bias").expectShape(1).toFloatArray()[0];
-      return new Probe(tap, hidden, width, pooling.equals("max"), projWeight, projBias, outWeight, outBias, platt,
-          fingerprint, meta);
+      for (int h = 0; h < meta.path("heads").size(); h++) {
+        String prefix = "heads." + h + ".";
+        Platt[] platt = new Platt[Level.values().length];
+        for (Level level : Level.values()) {
+          JsonNode p = meta.path("heads").get(h).path("platt").path(level.key());
+          platt[level.ordinal()] = p.isObject() ? new Platt(p.path("a").asDouble(1), p.path("b").asDouble(0))
+              : Platt.IDENTITY;
+        }
+        heads.add(new Head(weights.get(prefix + "proj.weight").expectShape(width, input).toFloatArray(),
+            weights.get(prefix + "proj.bias").expectShape(width).toFloatArray(),
+            weights.get(prefix + "out.weight").expectShape(1, width).toFloatArray(),
+            weights.get(prefix + "out.bias").expectShape(1).toFloatArray()[0], platt));
+      }
+    }
+    return new Probe(reads, tap, hidden, features, width, pooling.equals("max"), heads, model, meta);
+  }
+
+  private static <E extends Enum<E>> E parse(Class<E> type, String value, Path file, String field) {
+    try {
+      return Enum.valueOf(type, value.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointException(file + ": " + field + " '" + value + "' is not one of "
+          + Arrays.toString(type.getEnumConstants()).toLowerCase(Locale.ROOT));
     }
   }
 
@@ -117,24 +245,54 @@ public final class Probe implements ConfidenceModel {
     return "probe";
   }
 
+  /** The target tap this probe needs on every record; -1 when it reads the drafter. */
   @Override
   public int tap() {
+    return reads == Reads.TARGET ? tap : -1;
+  }
+
+  /** The drafter tap this probe needs at every emitted token's position; -1 when it reads the target. */
+  @Override
+  public int drafterTap() {
+    return reads == Reads.DRAFTER ? tap : -1;
+  }
+
+  /** The tap it reads, of the model {@link #reads} says. */
+  public int readsTap() {
     return tap;
+  }
+
+  public Reads reads() {
+    return reads;
   }
 
   public int hiddenSize() {
     return hidden;
   }
 
+  /** Values per token the heads read: the hidden state, then the record features. */
+  public int inputSize() {
+    return hidden + recordFeatures.size();
+  }
+
+  public List<RecordFeature> recordFeatures() {
+    return recordFeatures;
+  }
+
+  public ModelIdentity model() {
+    return model;
+  }
+
+  /** The model's shape fingerprint ({@link ModelIdentity#shape}). */
   public String fingerprint() {
-    return fingerprint;
+    return model.shape();
   }
 
   public JsonNode meta() {
     return meta;
   }
 
-  /** Width of the projection (32 for the paper's probes). */
+  /** Width of each head's projection (32 for the paper's probes). */
   public int width() {
     return width;
   }
@@ -144,41 +302,61 @@ public final class Probe implements ConfidenceModel {
     return maxPool;
   }
 
-  /** A copy of proj.weight, row-major [width, hidden]. */
-  public float[] projWeight() {
-    return projWeight.clone();
+  public List<Head> heads() {
+    return heads;
   }
 
-  /** A copy of proj.bias [width]. */
-  public float[] projBias() {
-    return projBias.clone();
-  }
-
-  /** A copy of out.weight [width] (the checkpoint's [1, width]). */
-  public float[] outWeight() {
-    return outWeight.clone();
-  }
-
-  /** out.bias, the checkpoint's [1]. */
-  public float outBias() {
-    return outBias;
-  }
-
-  /** The Platt scaling of a level. */
+  /** The first head's Platt scaling of a level (the only one of a one-head probe). */
   public Platt platt(Level level) {
-    return platt[level.ordinal()];
+    return heads.getFirst().platt(level);
+  }
+
+  /** A copy of the first head's proj.weight, row-major [width, input]. */
+  public float[] projWeight() {
+    return heads.getFirst().projWeight().clone();
+  }
+
+  /** A copy of the first head's proj.bias [width]. */
+  public float[] projBias() {
+    return heads.getFirst().projBias().clone();
+  }
+
+  /** A copy of the first head's out.weight [width]. */
+  public float[] outWeight() {
+    return heads.getFirst().outWeight().clone();
+  }
+
+  /** The first head's out.bias. */
+  public float outBias() {
+    return heads.getFirst().outBias();
+  }
+
+  /** The probe's input for one token [inputSize]: {@code hiddenState} [hidden], then the record features. */
+  public float[] input(float[] hiddenState, double rawLogprob, double entropy) {
+    if (hiddenState.length != hidden) {
+      throw new IllegalArgumentException("a hidden state of " + hiddenState.length + " values, not " + hidden);
+    }
+    if (recordFeatures.isEmpty()) {
+      return hiddenState;
+    }
+    float[] x = Arrays.copyOf(hiddenState, inputSize());
+    for (int f = 0; f < recordFeatures.size(); f++) {
+      x[hidden + f] = (float) recordFeatures.get(f).value(rawLogprob, entropy);
+    }
+    return x;
   }
 
   @Override
   public double token(TokenRecord record) {
-    if (record.hidden() == null) {
-      return Double.NaN;
-    }
-    return platt[Level.TOKEN.ordinal()].apply(logit(List.of(record.hidden())));
+    return score(List.of(record), Level.TOKEN);
   }
 
+  /** NaN for a blank line (whitespace only): the probe was neither trained nor evaluated on those. */
   @Override
   public double line(List<TokenRecord> records) {
+    if (Lines.isBlank(records.stream().map(TokenRecord::bytes).toList())) {
+      return Double.NaN;
+    }
     return score(records, Level.LINE);
   }
 
@@ -187,33 +365,92 @@ public final class Probe implements ConfidenceModel {
     return score(records, Level.RESPONSE);
   }
 
-  /** p(correct) of a token set at a given level. */
+  /**
+   * p(correct) of a token set at a given level; NaN when the set is empty or a record lacks the hidden state the
+   * probe reads (a partial set would not be the set it was trained on). Each record's projections are computed once
+   * and reused for its token, its line and the response ({@link #projections}).
+   */
   public double score(List<TokenRecord> records, Level level) {
-    List<float[]> hiddens = records.stream().map(TokenRecord::hidden).filter(h -> h != null).toList();
-    if (hiddens.isEmpty()) {
+    List<double[][]> z = new ArrayList<>(records.size()); // per record [heads][width]
+    for (TokenRecord r : records) {
+      if (reads != Reads.TARGET || r.hidden() == null) {
+        return Double.NaN;
+      }
+      z.add(projections.computeIfAbsent(r.hidden(), h -> project(input(h, r.rawLogprob(), r.entropy()))));
+    }
+    if (z.isEmpty()) {
       return Double.NaN;
     }
-    return platt[level.ordinal()].apply(logit(hiddens));
+    double sum = 0;
+    for (int h = 0; h < heads.size(); h++) {
+      final int head = h;
+      sum += heads.get(h).platt(level).apply(output(heads.get(h), z.stream().map(v -> v[head]).toList()));
+    }
+    return sum / heads.size();
   }
 
-  /** The unscaled logit of a set of hidden states [count][hidden]: pool(GELU(W h + b)) · w + c. */
-  public double logit(List<float[]> hiddens) {
+  /** p(correct) of a set of inputs [count][inputSize] at a level: the mean of the heads' Platt-scaled outputs. */
+  public double probability(List<float[]> inputs, Level level) {
+    double sum = 0;
+    for (Head h : heads) {
+      sum += h.platt(level).apply(logit(h, inputs));
+    }
+    return sum / heads.size();
+  }
+
+  /** The first head's unscaled logit of a set of inputs [count][inputSize] (a one-head probe's only one). */
+  public double logit(List<float[]> inputs) {
+    return logit(heads.getFirst(), inputs);
+  }
+
+  /** A head's unscaled logit of a set of inputs [count][inputSize]: pool(GELU(W x + b)) · w + c. */
+  public double logit(Head head, List<float[]> inputs) {
+    List<double[]> z = new ArrayList<>(inputs.size());
+    for (float[] x : inputs) {
+      z.add(project(head, x));
+    }
+    return output(head, z);
+  }
+
+  /** Every head's GELU(W x + b) of one input [heads][width]. */
+  private double[][] project(float[] x) {
+    double[][] z = new double[heads.size()][];
+    for (int h = 0; h < heads.size(); h++) {
+      z[h] = project(heads.get(h), x);
+    }
+    return z;
+  }
+
+  /** One head's GELU(W x + b) of one input [width]. */
+  private double[] project(Head head, float[] x) {
+    int input = inputSize();
+    if (x.length != input) {
+      throw new IllegalArgumentException("an input of " + x.length + " values, not " + input);
+    }
+    double[] z = new double[width];
+    for (int j = 0; j < width; j++) {
+      double sum = head.projBias()[j];
+      int row = j * input;
+      for (int i = 0; i < input; i++) {
+        sum += head.projWeight()[row + i] * x[i];
+      }
+      z[j] = gelu(sum);
+    }
+    return z;
+  }
+
+  /** A head's logit of a set from its tokens' projections [count][width]: pooled, then · w + c. */
+  private double output(Head head, List<double[]> z) {
     double[] pooled = new double[width];
-    java.util.Arrays.fill(pooled, maxPool ? Double.NEGATIVE_INFINITY : 0);
-    for (float[] h : hiddens) {
+    Arrays.fill(pooled, maxPool ? Double.NEGATIVE_INFINITY : 0);
+    for (double[] v : z) {
       for (int j = 0; j < width; j++) {
-        double z = projBias[j];
-        int row = j * hidden;
-        for (int i = 0; i < hidden; i++) {
-          z += projWeight[row + i] * h[i];
-        }
-        double g = gelu(z);
-        pooled[j] = maxPool ? Math.max(pooled[j], g) : pooled[j] + g / hiddens.size();
+        pooled[j] = maxPool ? Math.max(pooled[j], v[j]) : pooled[j] + v[j] / z.size();
       }
     }
-    double s = outBias;
+    double s = head.outBias();
     for (int j = 0; j < width; j++) {
-      s += outWeight[j] * pooled[j];
+      s += head.outWeight()[j] * pooled[j];
     }
     return s;
   }

@@ -13,15 +13,29 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code candor dataset}: the calibration dataset of the default model: held-out trace problems (a program stream
- * disjoint from training and evaluation), the target's own greedy answer as the completion, the true trace as the
- * "fixed" answer, and samples at temperature 0.8 for the multisampling baseline.
+ * {@code candor dataset}: a labelled probe dataset on the trace task. {@code --kind answers} (the default): held-out
+ * problems (a program stream disjoint from training and evaluation), the model's own greedy answer as the
+ * completion, the true trace as the "fixed" answer, and samples at a temperature for the multisampling baseline;
+ * {@code --prompt few-shot} asks a real instruct model with worked examples and cuts its answer where the trace ends.
+ * {@code --kind counterfactual}: correct traces with one injected wrong value, and their controls, of the problems
+ * {@code --model} answers exactly right (of every problem without one).
  */
 @Command(name = "dataset", mixinStandardHelpOptions = true,
     description = "Write a labeled probe dataset (JSON Lines) from a model's own answers to held-out trace problems.")
 public final class DatasetCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true)
+  /** What the rows are. */
+  enum Kind { ANSWERS, COUNTERFACTUAL }
+
+  @Option(names = "--kind", defaultValue = "ANSWERS", description = "ANSWERS (the model's own) or COUNTERFACTUAL")
+  Kind kind;
+
+  @Option(names = "--model", description = "the model whose answers are collected (required for ANSWERS; with "
+      + "COUNTERFACTUAL, only the problems it answers exactly right are used)")
   Path model;
+
+  @Option(names = "--prompt", defaultValue = "PLAIN",
+      description = "PLAIN (the default models' prompt) or FEW_SHOT (a real instruct model: worked examples first)")
+  CalibrationDataset.Prompt prompt;
 
   @Option(names = "--out", required = true)
   Path out;
@@ -35,6 +49,9 @@ public final class DatasetCommand implements Callable<Integer> {
   @Option(names = "--temperature", defaultValue = "0.8", description = "temperature of the samples")
   double temperature;
 
+  @Option(names = "--max-tokens", defaultValue = "512", description = "longest answer (cut to the context window)")
+  int maxTokens;
+
   @Option(names = "--seed", defaultValue = "" + DefaultModels.CALIBRATION_PROGRAMS, description = "program stream")
   long seed;
 
@@ -47,9 +64,19 @@ public final class DatasetCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     List<Example> examples;
-    try (LoadedModel target = LoadedModel.load(model, "cpu")) {
-      examples = CalibrationDataset.make(target, new ProgramGenerator(seed), problems, samples, temperature,
-          minDifficulty, maxDifficulty, seed, Integer.MAX_VALUE, System.err);
+    if (kind == Kind.COUNTERFACTUAL) {
+      try (LoadedModel target = model == null ? null : LoadedModel.load(model, "cpu")) {
+        examples = CalibrationDataset.counterfactuals(target, new ProgramGenerator(seed), problems, minDifficulty,
+            maxDifficulty, seed, System.err);
+      }
+    } else {
+      if (model == null) {
+        throw new IllegalArgumentException("--model is required for --kind ANSWERS");
+      }
+      try (LoadedModel target = LoadedModel.load(model, "cpu")) {
+        examples = CalibrationDataset.make(target, new ProgramGenerator(seed), prompt, problems, samples, temperature,
+            minDifficulty, maxDifficulty, seed, maxTokens, System.err);
+      }
     }
     Dataset.write(out, examples);
     System.err.println("wrote " + examples.size() + " examples to " + out);

@@ -114,32 +114,42 @@ public record Program(List<Statement> statements) {
     Map<String, Long> env = new java.util.HashMap<>();
     List<String> lines = new ArrayList<>();
     for (Statement s : statements) {
-      switch (s) {
-        case Assign a -> {
-          env.put(a.target(), a.value());
-          lines.add(a.source());
-        }
-        case Binary b -> {
-          long l = b.left().value(env);
-          long r = b.right().value(env);
-          long v = apply(l, b.op(), r);
-          env.put(b.target(), v);
-          lines.add(b.source() + " = " + l + " " + b.op() + " " + r + " = " + v);
-        }
-        case Conditional c -> {
-          long then = c.then().value(env);
-          long l = c.left().value(env);
-          long r = c.right().value(env);
-          long otherwise = c.otherwise().value(env);
-          long v = compare(l, c.comparison(), r) ? then : otherwise;
-          env.put(c.target(), v);
-          lines.add(c.source() + " = " + then + " if " + l + " " + c.comparison() + " " + r + " else " + otherwise
-              + " = " + v);
-        }
-        case Print p -> lines.add("output: " + env.get(p.variable()));
+      lines.add(traceLine(s, env));
+      if (!(s instanceof Print)) {
+        env.put(target(s), evaluate(s, env));
       }
     }
     return lines;
+  }
+
+  /**
+   * One statement's trace line with the variables' values taken from {@code env} (which this does not change):
+   * {@code b = a * 3 = 47 * 3 = 141}, {@code output: 141}. Throws when a variable is missing or a division is by
+   * zero.
+   */
+  public static String traceLine(Statement statement, Map<String, Long> env) {
+    return switch (statement) {
+      case Assign a -> a.source();
+      case Binary b -> {
+        long l = b.left().value(env);
+        long r = b.right().value(env);
+        yield b.source() + " = " + l + " " + b.op() + " " + r + " = " + apply(l, b.op(), r);
+      }
+      case Conditional c -> c.source() + " = " + c.then().value(env) + " if " + c.left().value(env) + " "
+          + c.comparison() + " " + c.right().value(env) + " else " + c.otherwise().value(env) + " = "
+          + evaluate(c, env);
+      case Print p -> "output: " + new Var(p.variable()).value(env);
+    };
+  }
+
+  /** The variable a statement assigns (a print's is the printed one). */
+  public static String target(Statement statement) {
+    return switch (statement) {
+      case Assign a -> a.target();
+      case Binary b -> b.target();
+      case Conditional c -> c.target();
+      case Print p -> p.variable();
+    };
   }
 
   /** The value a statement assigns, given the variables so far (a print evaluates to the printed value). */

@@ -36,8 +36,9 @@ public final class TrainingRun {
     s.put("seed", settings.seed());
     s.put("parameters", shape.parameterCount());
     s.put("optimizer", "AdamW(0.9, 0.95), cosine schedule, global-norm clipping");
-    s.put("data", "trace task, program stream seed " + DefaultModels.TRAIN_PROGRAMS + ", difficulty uniform in [0, 1]");
-    TraceBatches train = new TraceBatches(new ProgramGenerator(DefaultModels.TRAIN_PROGRAMS + 1000 * settings.seed()),
+    long stream = DefaultModels.trainingStream(settings.seed());
+    s.put("data", "trace task, program stream seed " + stream + ", difficulty uniform in [0, 1]");
+    TraceBatches train = new TraceBatches(new ProgramGenerator(stream),
         tokenizer, template, settings.maxLength(), 0, 1);
     TraceBatches heldOut = new TraceBatches(new ProgramGenerator(DefaultModels.EVAL_PROGRAMS), tokenizer, template,
         settings.maxLength(), 0, 1);

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.checkpoint.CheckpointException;
+import dev.candor.engine.confidence.ModelIdentity;
 import dev.candor.engine.confidence.Probe;
 import dev.candor.models.task.ProgramGenerator;
 import java.io.IOException;
@@ -71,11 +72,29 @@ class DefaultModelsTest {
   }
 
   @Test
-  void theProbeBelongsToTheTarget() {
-    Probe probe = Probe.load(defaults().resolve("probe"), target.backend().config());
-    assertEquals(target.backend().config().tapAtFraction(0.5), probe.tap());
-    CheckpointException wrongModel = assertThrows(CheckpointException.class,
-        () -> Probe.load(defaults().resolve("probe"), drafter.backend().config()));
-    assertTrue(wrongModel.getMessage().contains("fingerprint"), wrongModel.getMessage());
+  void theProbeBelongsToTheModelItReadsAndToNoOther() {
+    Probe probe = Probe.loadFor(defaults().resolve("probe"), identity(probe().reads() == Probe.Reads.TARGET
+        ? target : drafter));
+    assertTrue(probe.heads().size() > 1, "the folds' heads, each scaled on its own held-out fold");
+    for (LoadedModel other : new LoadedModel[] {target, drafter}) {
+      ModelIdentity id = identity(other);
+      if (!id.equals(probe.model())) {
+        CheckpointException wrongModel = assertThrows(CheckpointException.class,
+            () -> Probe.loadFor(defaults().resolve("probe"), id));
+        assertTrue(wrongModel.getMessage().contains(id.describe()), wrongModel.getMessage());
+      }
+    }
+    // the same shape with other weights (a fine-tune, a quantized copy) is refused too
+    ModelIdentity sameShape = new ModelIdentity(probe.model().shape(), "0".repeat(64), probe.model().format());
+    assertThrows(CheckpointException.class, () -> Probe.loadFor(defaults().resolve("probe"), sameShape));
+  }
+
+  static Probe probe() {
+    return Probe.load(defaults().resolve("probe"), (dev.candor.engine.checkpoint.Qwen2Config) null);
+  }
+
+  static ModelIdentity identity(LoadedModel model) {
+    var config = model.backend().config();
+    return ModelIdentity.of(model.dir(), config, ModelIdentity.formatOf(config));
   }
 }

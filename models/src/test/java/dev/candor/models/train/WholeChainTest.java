@@ -15,11 +15,13 @@ import dev.candor.models.task.ProgramGenerator;
 import dev.candor.models.task.TaskTokenizer;
 import dev.candor.probes.data.Dataset;
 import dev.candor.probes.data.Example;
-import dev.candor.probes.eval.ProbeEvaluation;
+import dev.candor.engine.confidence.ModelIdentity;
+import dev.candor.probes.eval.ProbeStudy;
 import dev.candor.probes.features.FeatureExtractor;
 import dev.candor.probes.features.FeatureSet;
 import dev.candor.probes.report.Report;
 import dev.candor.probes.train.ProbeFiles;
+import dev.candor.probes.train.ProbeInput;
 import dev.candor.probes.train.ProbeSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,23 +57,32 @@ class WholeChainTest {
 
     Path data = tmp.resolve("calibration.jsonl");
     try (LoadedModel target = LoadedModel.load(model, "cpu")) {
-      List<Example> examples = CalibrationDataset.make(target, new ProgramGenerator(99), 24, 2, 0.8, 0, 1, 99, 120, null);
+      List<Example> examples = CalibrationDataset.make(target, new ProgramGenerator(99), 24, 2, 0.8, 0, 1, 99, 120,
+          null);
       Dataset.write(data, examples);
       assertEquals(24, Dataset.read(data).size());
-      FeatureSet features = new FeatureExtractor(target, target.backend().config().tapAtFraction(0.5))
+      int tap = target.backend().config().tapAtFraction(0.5);
+      assertEquals(2, tap, "Python's round(1.5) is 2, and so is ours");
+      FeatureSet features = new FeatureExtractor(target, FeatureExtractor.allTaps(target))
           .extract(Dataset.read(data), null);
-      assertEquals(2, features.tap(), "Python's round(1.5) is 2, and so is ours");
       assertEquals(24, features.problems().size() + emptyCompletions(examples));
-      assertTrue(features.problems().stream().allMatch(p -> p.sampleAgreement() != null));
+      assertTrue(features.problems().stream().allMatch(p -> p.samples() != null));
+      assertTrue(features.problems().stream().allMatch(p -> p.difficulty() >= 0 && p.difficulty() <= 1));
 
       Path probeDir = tmp.resolve("probe");
-      var result = new ProbeEvaluation(features, ProbeSettings.defaults(1).withEpochs(2), 3, 1).run(probeDir, null);
+      var study = new ProbeStudy.Settings(java.util.Map.of("target", features), java.util.Map.of(),
+          java.util.Map.of(), List.of(ProbeInput.of("target", tap), ProbeInput.parse("target:tap1+logprob,entropy")),
+          null, 3, 1, 50, ProbeSettings.defaults(1).withEpochs(2));
+      ProbeStudy run = new ProbeStudy(study, null);
+      var result = run.run();
       Report report = result.report();
+      Files.createDirectories(probeDir);
       report.writeJson(probeDir.resolve("report.json"));
       report.writeMarkdown(probeDir.resolve("report.md"));
+      run.writeDiagrams(probeDir);
       ProbeFiles.save(result.probe(), ProbeFiles.meta(result.probe()), probeDir);
-      for (String method : List.of("probe", "token_prob", "multisample")) {
-        for (String level : ProbeEvaluation.LEVELS) {
+      for (String method : List.of("probe", "token_prob", "multisample", "content")) {
+        for (String level : List.of("token", "line", "problem")) {
           assertTrue(report.rows().stream().anyMatch(r -> r.method().equals(method) && r.level().equals(level)),
               method + " at " + level);
         }
@@ -79,10 +90,14 @@ class WholeChainTest {
       assertTrue(Files.size(probeDir.resolve("report.md")) > 500);
       assertTrue(Files.exists(probeDir.resolve("reliability-probe-token-scaled.png")));
       assertFalse(report.baseRates().isEmpty());
-      Probe loaded = Probe.load(probeDir, target.backend().config());
+      var config = target.backend().config();
+      Probe loaded = Probe.loadFor(probeDir, ModelIdentity.of(target.dir(), config, ModelIdentity.formatOf(config)));
       assertEquals(result.probe().tap(), loaded.tap());
-      assertEquals(result.probe().logit(List.of(features.problems().get(0).hidden())),
-          loaded.logit(List.of(features.problems().get(0).hidden())), 1e-9);
+      assertEquals(3, loaded.heads().size());
+      var inputs = ProbeStudy.inputs(result.input(), java.util.Map.of("target", features), features.problems());
+      List<float[]> first = List.of(inputs.getFirst().inputs());
+      assertEquals(result.probe().probability(first, Probe.Level.RESPONSE),
+          loaded.probability(first, Probe.Level.RESPONSE), 1e-9);
     }
   }
 

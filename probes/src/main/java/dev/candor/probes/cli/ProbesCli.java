@@ -1,113 +1,96 @@
 package dev.candor.probes.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.cli.EngineCli;
 import dev.candor.engine.confidence.Probe;
 import dev.candor.probes.data.Dataset;
-import dev.candor.probes.eval.ProbeEvaluation;
+import dev.candor.probes.data.Example;
 import dev.candor.probes.eval.ProbeReport;
 import dev.candor.probes.features.FeatureExtractor;
 import dev.candor.probes.features.FeatureSet;
-import dev.candor.probes.onnx.OnnxCheck;
-import dev.candor.probes.onnx.OnnxExport;
-import dev.candor.probes.onnx.OnnxProbe;
+import dev.candor.probes.report.ReadmeTable;
 import dev.candor.probes.report.Report;
-import dev.candor.probes.train.ProbeFiles;
-import dev.candor.probes.train.ProbeSettings;
+import dev.candor.probes.train.ProbeInput;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
  * {@code candor probe}: the offline probe pipeline, in one command ({@code run}) or its steps: {@code extract}
- * (teacher-forced features, cached), {@code train} (cross-validated report and the final Platt-scaled probe, with its
- * ONNX export checked by ONNX Runtime), {@code evaluate} (a saved probe on other features).
+ * (teacher-forced features, cached; {@code --shard i/n} for one of n independent jobs) and {@code merge}, {@code
+ * train} (the cross-validated study, every baseline and control beside it, and the shipped probe with its ONNX export
+ * checked by ONNX Runtime), {@code evaluate} (a saved probe on other features), {@code readme} (the README's probe
+ * tables from a report) and {@code cost} (what a probe and self-consistency cost per answer).
  */
 @Command(name = "probe", mixinStandardHelpOptions = true,
-    subcommands = {ProbesCli.Extract.class, ProbesCli.Train.class, ProbesCli.Evaluate.class, ProbesCli.Run.class},
+    subcommands = {ProbesCli.Extract.class, ProbesCli.Merge.class, TrainCommand.class, ProbesCli.Evaluate.class,
+        ProbesCli.Run.class, ProbesCli.Readme.class, CostCommand.class},
     description = "Train and evaluate calibrated confidence probes on hidden states.")
 public final class ProbesCli {
   public static void main(String[] args) {
     // bin/candor passes the command name first: "probe extract ..." -> "extract ..."
-    String[] rest = args.length > 0 && args[0].equals("probe") ? java.util.Arrays.copyOfRange(args, 1, args.length) : args;
+    String[] rest = args.length > 0 && args[0].equals("probe")
+        ? java.util.Arrays.copyOfRange(args, 1, args.length) : args;
     System.exit(EngineCli.run(new ProbesCli(), rest));
   }
 
   /** Options shared by the commands that extract features. */
   static final class ExtractOptions {
-    @Option(names = "--model", required = true, description = "checkpoint directory of the model whose hidden states are probed")
+    @Option(names = "--model", required = true,
+        description = "checkpoint directory of the model whose hidden states are probed")
     Path model;
 
-    @Option(names = "--data", required = true, description = "dataset, JSON Lines (prompt, completion, fixed | labels, samples)")
+    @Option(names = "--data", required = true,
+        description = "dataset, JSON Lines (prompt, completion, fixed | labels, samples)")
     Path data;
 
-    @Option(names = "--tap", description = "hidden-state index (0 = embeddings, L = last); default: the middle")
-    Integer tap;
+    @Option(names = "--taps", description = "hidden-state indices to extract: 'all' (0 = embeddings .. L) or a list "
+        + "such as 2 or 1,2,4; default: the middle (--tap-fraction)")
+    String taps;
 
-    @Option(names = "--tap-fraction", defaultValue = "0.5", description = "depth fraction when --tap is absent: 0.5, 0.75, 1")
+    @Option(names = "--tap-fraction", defaultValue = "0.5",
+        description = "depth fraction when --taps is absent: 0.5, 0.75, 1")
     double tapFraction;
 
+    @Option(names = "--shard",
+        description = "extract shard i/n of the dataset only (0 <= i < n); join them with 'probe merge'")
+    String shard;
+
     FeatureSet extract() throws Exception {
+      List<Example> examples = Dataset.read(data);
       try (LoadedModel m = LoadedModel.load(model, "cpu")) {
-        int t = tap != null ? tap : m.backend().config().tapAtFraction(tapFraction);
-        System.err.printf("extracting tap %d of %s from %s%n", t, m.name(), data);
-        return new FeatureExtractor(m, t).extract(Dataset.read(data), System.err);
+        int[] t = taps(m);
+        FeatureSet.Shard part = shard == null ? FeatureSet.Shard.all(examples.size())
+            : FeatureSet.Shard.parse(shard, examples.size());
+        System.err.printf("extracting taps %s of %s from %s, examples [%d, %d)%n", java.util.Arrays.toString(t),
+            m.name(), data, part.from(), part.to());
+        return new FeatureExtractor(m, t).extract(examples, part, System.err);
+      }
+    }
+
+    private int[] taps(LoadedModel m) {
+      if (taps == null) {
+        return new int[] {m.backend().config().tapAtFraction(tapFraction)};
+      }
+      if (taps.equals("all")) {
+        return FeatureExtractor.allTaps(m);
+      }
+      try {
+        return java.util.Arrays.stream(taps.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--taps must be 'all' or a list of integers, got '" + taps + "'");
       }
     }
   }
 
-  /** Options shared by the commands that train. */
-  static final class TrainOptions {
-    @Option(names = "--loss", defaultValue = "BRIER", description = "BRIER, BCE or FOCAL")
-    ProbeSettings.Loss loss;
-
-    @Option(names = "--pooling", defaultValue = "max", description = "max or mean")
-    String pooling;
-
-    @Option(names = "--epochs", defaultValue = "30")
-    int epochs;
-
-    @Option(names = "--folds", defaultValue = "5")
-    int folds;
-
-    @Option(names = "--seed", defaultValue = "1")
-    long seed;
-
-    ProbeSettings settings() {
-      if (!pooling.equals("max") && !pooling.equals("mean")) {
-        throw new IllegalArgumentException("--pooling must be max or mean");
-      }
-      return ProbeSettings.defaults(seed).withLoss(loss).withEpochs(epochs).withMaxPool(pooling.equals("max"));
-    }
-
-    void train(FeatureSet features, Path out) throws Exception {
-      ProbeEvaluation.Result result = new ProbeEvaluation(features, settings(), folds, seed).run(out, System.err);
-      Files.createDirectories(out);
-      result.report().writeJson(out.resolve("report.json"));
-      result.report().writeMarkdown(out.resolve("report.md"));
-      ObjectNode meta = ProbeFiles.meta(result.probe());
-      meta.put("training", settings().toString());
-      meta.set("metrics", new ObjectMapper().readTree(out.resolve("report.json").toFile()));
-      Path onnx = out.resolve("probe.onnx");
-      OnnxExport.write(result.probe(), onnx);
-      try (OnnxProbe runtime = new OnnxProbe(onnx)) {
-        var difference = OnnxCheck.compare(result.probe(), runtime, ProbeReport.sampleSets(features, 50));
-        meta.put("onnx_max_abs_difference", difference.max());
-        System.err.printf("ONNX export checked with ONNX Runtime: max |difference| %.2e over %d sets%n",
-            difference.max(), difference.sets());
-      }
-      ProbeFiles.save(result.probe(), meta, out);
-      System.err.println(result.report().markdown());
-      System.err.println("probe written to " + out);
-    }
-  }
-
-  @Command(name = "extract", mixinStandardHelpOptions = true, description = "Teacher-forced hidden states, cached to a file.")
+  @Command(name = "extract", mixinStandardHelpOptions = true,
+      description = "Teacher-forced hidden states, cached to a file.")
   static final class Extract implements Callable<Integer> {
     @Mixin
     ExtractOptions extract = new ExtractOptions();
@@ -122,46 +105,53 @@ public final class ProbesCli {
     }
   }
 
-  @Command(name = "train", mixinStandardHelpOptions = true,
-      description = "Cross-validate, calibrate and write the probe, its report and reliability diagrams.")
-  static final class Train implements Callable<Integer> {
-    @Option(names = "--features", required = true)
-    Path features;
-
-    @Mixin
-    TrainOptions train = new TrainOptions();
-
-    @Option(names = "--out", required = true, description = "probe directory to write")
+  @Command(name = "merge", mixinStandardHelpOptions = true,
+      description = "Join the shards of one extraction (every i/n once) into one feature cache.")
+  static final class Merge implements Callable<Integer> {
+    @Option(names = "--out", required = true, description = "feature cache file to write")
     Path out;
+
+    @Parameters(arity = "1..*", description = "the shard files, in any order")
+    List<Path> shards;
 
     @Override
     public Integer call() throws Exception {
-      train.train(FeatureSet.read(features), out);
+      List<FeatureSet> sets = new ArrayList<>();
+      for (Path shard : shards) {
+        sets.add(FeatureSet.read(shard));
+      }
+      FeatureSet merged = FeatureSet.merge(sets);
+      merged.write(out);
+      System.err.printf("merged %d shards: %d problems of %d examples into %s%n", sets.size(),
+          merged.problems().size(), merged.shard().examples(), out);
       return 0;
     }
   }
 
   @Command(name = "evaluate", mixinStandardHelpOptions = true,
-      description = "Score a saved probe and the token-probability baseline on (other) features.")
+      description = "Score a saved probe and the raw token probability on (other) features.")
   static final class Evaluate implements Callable<Integer> {
     @Option(names = "--probe", required = true)
     Path probe;
 
-    @Option(names = "--features", required = true)
+    @Option(names = "--features", required = true, description = "the target's features of the problems to score")
     Path features;
+
+    @Option(names = "--states", description = "features of the model the probe reads, when it is not the target")
+    Path states;
 
     @Option(names = "--out", required = true, description = "directory for report.json and report.md")
     Path out;
 
+    @Option(names = "--resamples", defaultValue = "1000")
+    int resamples;
+
     @Override
     public Integer call() throws Exception {
-      FeatureSet set = FeatureSet.read(features);
-      Probe p = Probe.load(probe, null);
-      if (!p.fingerprint().equals(set.fingerprint()) || p.tap() != set.tap()) {
-        throw new IllegalArgumentException("the probe (model " + p.fingerprint() + ", tap " + p.tap()
-            + ") does not match the features (model " + set.fingerprint() + ", tap " + set.tap() + ")");
-      }
-      Report report = ProbeReport.heldOut(p, set);
+      FeatureSet target = FeatureSet.read(features);
+      FeatureSet read = states == null ? target : FeatureSet.read(states);
+      Probe p = Probe.loadFor(probe, read.model());
+      Report report = ProbeReport.heldOut(p, target, read, 1, resamples);
       Files.createDirectories(out);
       report.writeJson(out.resolve("report.json"));
       report.writeMarkdown(out.resolve("report.md"));
@@ -170,18 +160,19 @@ public final class ProbesCli {
     }
   }
 
-  @Command(name = "run", mixinStandardHelpOptions = true, description = "extract, then train: the whole pipeline.")
+  @Command(name = "run", mixinStandardHelpOptions = true,
+      description = "extract (one tap of the target), then train: the whole pipeline for one model.")
   static final class Run implements Callable<Integer> {
     @Mixin
     ExtractOptions extract = new ExtractOptions();
 
     @Mixin
-    TrainOptions train = new TrainOptions();
+    TrainCommand.Options train = new TrainCommand.Options();
 
     @Option(names = "--out", required = true, description = "probe directory to write")
     Path out;
 
-    @Option(names = "--cache", description = "where to keep the feature cache (default: OUT/features.bin is NOT kept)")
+    @Option(names = "--cache", description = "where to keep the feature cache (default: not kept)")
     Path cache;
 
     @Override
@@ -190,7 +181,29 @@ public final class ProbesCli {
       if (cache != null) {
         features.write(cache);
       }
-      train.train(features, out);
+      List<ProbeInput> variants = new ArrayList<>();
+      for (int tap : features.taps()) {
+        variants.add(ProbeInput.of("target", tap));
+      }
+      TrainCommand.study(java.util.Map.of("target", features), java.util.Map.of(), java.util.Map.of(), variants, null,
+          train, out);
+      return 0;
+    }
+  }
+
+  @Command(name = "readme", mixinStandardHelpOptions = true,
+      description = "Write the README's probe tables from a report.json (between the README's markers).")
+  static final class Readme implements Callable<Integer> {
+    @Option(names = "--report", required = true)
+    Path report;
+
+    @Option(names = "--readme", defaultValue = "README.md")
+    Path readme;
+
+    @Override
+    public Integer call() throws Exception {
+      ReadmeTable.update(readme, Report.readJson(report));
+      System.err.println("updated the probe tables of " + readme + " from " + report);
       return 0;
     }
   }

@@ -17,7 +17,8 @@ import java.util.List;
 /**
  * A probe dataset in JSON Lines: one object per line with {@code prompt} (text, or a list of chat messages
  * {role, content}), {@code completion}, and either {@code fixed} (a minimally corrected completion) or {@code labels}
- * (a boolean per completion token); optional {@code id} and {@code samples} (more completions for the same prompt).
+ * (a boolean per completion token); optional {@code id}, {@code samples} (more completions for the same prompt),
+ * {@code difficulty} (a number in [0, 1]) and {@code line_tags} (a list of strings per non-blank completion line).
  * A bad line is reported with its line number.
  */
 public final class Dataset {
@@ -86,9 +87,31 @@ public final class Dataset {
     }
     List<String> samples = new ArrayList<>();
     for (JsonNode s : row.path("samples")) {
+      if (!s.isTextual()) {
+        throw new IllegalArgumentException("samples must be strings");
+      }
       samples.add(s.asText());
     }
-    return new Example(id, promptText, messages, row.get("completion").asText(), fixed, labels, samples);
+    double difficulty = Double.NaN;
+    if (row.has("difficulty")) {
+      difficulty = row.get("difficulty").asDouble(Double.NaN);
+      if (!row.get("difficulty").isNumber() || !(difficulty >= 0 && difficulty <= 1)) {
+        throw new IllegalArgumentException("difficulty must be a number in [0, 1]");
+      }
+    }
+    List<List<String>> lineTags = new ArrayList<>();
+    for (JsonNode tags : row.path("line_tags")) {
+      List<String> line = new ArrayList<>();
+      for (JsonNode tag : tags) {
+        if (!tag.isTextual()) {
+          throw new IllegalArgumentException("line_tags must be lists of strings, one list per non-blank line");
+        }
+        line.add(tag.asText());
+      }
+      lineTags.add(line);
+    }
+    return new Example(id, promptText, messages, row.get("completion").asText(), fixed, labels, samples, difficulty,
+        lineTags);
   }
 
   public static void write(Path file, List<Example> examples) throws IOException {
@@ -116,6 +139,16 @@ public final class Dataset {
         if (!e.samples().isEmpty()) {
           ArrayNode samples = row.putArray("samples");
           e.samples().forEach(samples::add);
+        }
+        if (!Double.isNaN(e.difficulty())) {
+          row.put("difficulty", e.difficulty());
+        }
+        if (!e.lineTags().isEmpty()) {
+          ArrayNode tags = row.putArray("line_tags");
+          for (List<String> line : e.lineTags()) {
+            ArrayNode lineTags = tags.addArray();
+            line.forEach(lineTags::add);
+          }
         }
         out.write(JSON.writeValueAsString(row));
         out.write('\n');

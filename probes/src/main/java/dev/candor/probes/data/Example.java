@@ -14,9 +14,24 @@ import java.util.List;
  * @param fixed the minimally corrected completion, or null when {@code labels} is given
  * @param labels per-token correctness of the completion's tokens, or null
  * @param samples other completions sampled for the same prompt (for the multisampling baseline); may be empty
+ * @param difficulty how hard the problem is, in [0, 1], when the dataset's builder knows (the difficulty-shift
+ *     evaluation splits on it); NaN otherwise
+ * @param lineTags per non-blank line of the completion, in order, the builder's tags (for example "propagated": a
+ *     wrong line that is right given the model's own earlier values); evaluated as subsets. Empty when not given
  */
 public record Example(String id, String promptText, List<ChatTemplate.Message> messages, String completion,
-    String fixed, boolean[] labels, List<String> samples) {
+    String fixed, boolean[] labels, List<String> samples, double difficulty, List<List<String>> lineTags) {
+
+  public Example {
+    samples = List.copyOf(samples);
+    lineTags = lineTags.stream().map(List::copyOf).toList();
+  }
+
+  /** An example without a difficulty or line tags. */
+  public Example(String id, String promptText, List<ChatTemplate.Message> messages, String completion, String fixed,
+      boolean[] labels, List<String> samples) {
+    this(id, promptText, messages, completion, fixed, labels, samples, Double.NaN, List.of());
+  }
 
   /** The prompt as the model saw it. */
   public String prompt(ChatTemplate template) {

@@ -1,7 +1,6 @@
 package dev.candor.probes.labels;
 
 import dev.candor.engine.confidence.Lines;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -17,15 +16,9 @@ import java.util.List;
 public final class LineLabels {
   private LineLabels() {}
 
-  /** The lines whose text, {@code text[charStart, charEnd)}, is not blank: the lines of code. */
-  public static List<Lines.Line> codeLines(String text, List<Lines.Line> lines) {
-    List<Lines.Line> code = new ArrayList<>();
-    for (Lines.Line line : lines) {
-      if (!text.substring(line.charStart(), line.charEnd()).isBlank()) {
-        code.add(line);
-      }
-    }
-    return code;
+  /** The lines of code: {@link Lines#code}, the engine's rule, so that the server skips the same blank lines. */
+  public static List<Lines.Line> codeLines(String text, List<Integer> offsets) {
+    return Lines.code(text, offsets);
   }
 
   /** Per line [lines.size()]: true iff every token of the line is correct in {@code tokenLabels} [tokens]. */

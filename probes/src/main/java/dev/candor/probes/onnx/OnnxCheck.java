@@ -14,7 +14,7 @@ public final class OnnxCheck {
   /**
    * Largest absolute differences between the Java probe and its ONNX export over some sets.
    *
-   * @param logit max |s_java − s_onnx| over the sets
+   * @param logit max |s_java − s_onnx| over the sets and heads
    * @param probability max |p_java − p_onnx| over the sets and the three levels
    * @param sets how many sets were compared
    */
@@ -26,7 +26,7 @@ public final class OnnxCheck {
   }
 
   /**
-   * Scores every set with both implementations. Each set is a non-empty list of tap hidden states [count][hidden]; the
+   * Scores every set with both implementations. Each set is a non-empty list of probe inputs [count][input]; the
    * sets are laid one after another as the ONNX input's tokens, each selecting its own rows, so a hidden state shared
    * by several sets (a token and its line) is scored once per set, exactly as the Java probe sees it.
    */
@@ -52,14 +52,20 @@ public final class OnnxCheck {
       }
     }
 
-    double[][] scores = onnx.score(hidden, mask); // [sets][4]
+    double[][] scores = onnx.score(hidden, mask); // [sets][3 + heads]
+    if (onnx.heads() != probe.heads().size()) {
+      throw new IllegalArgumentException("the export has " + onnx.heads() + " heads, the probe "
+          + probe.heads().size());
+    }
     double logit = 0;
     double probability = 0;
     for (int s = 0; s < sets.size(); s++) {
-      double javaLogit = probe.logit(sets.get(s));
-      logit = Math.max(logit, Math.abs(javaLogit - scores[s][OnnxProbe.LOGIT]));
+      for (int h = 0; h < probe.heads().size(); h++) {
+        double javaLogit = probe.logit(probe.heads().get(h), sets.get(s));
+        logit = Math.max(logit, Math.abs(javaLogit - scores[s][OnnxProbe.headColumn(h)]));
+      }
       for (Probe.Level level : Probe.Level.values()) {
-        double javaP = probe.platt(level).apply(javaLogit);
+        double javaP = probe.probability(sets.get(s), level);
         probability = Math.max(probability, Math.abs(javaP - scores[s][OnnxProbe.column(level)]));
       }
     }

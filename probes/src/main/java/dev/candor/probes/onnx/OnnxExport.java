@@ -9,18 +9,19 @@ import java.util.List;
 
 /**
  * Writes a trained {@link Probe} as an ONNX model, so that tools outside Candor (Python, ONNX Runtime anywhere) score
- * hidden states exactly as the Java probe does. {@link OnnxCheck} proves the two agree.
+ * probe inputs exactly as the Java probe does. {@link OnnxCheck} proves the two agree.
  *
  * <p>The file is a ModelProto (IR version 8, default-domain opset 17) written with {@link ProtoWriter}; field numbers
- * are those of onnx/onnx.proto, operator semantics those of onnx/docs/Operators.md at opset 17. The graph:
+ * are those of onnx/onnx.proto, operator semantics those of onnx/docs/Operators.md at opset 17. The graph, per head h
+ * (names prefixed {@code heads.h.}), then the mean over heads:
  *
  * <pre>
- *   inputs   hidden [tokens, hidden]  tap hidden states, one row a token
- *            mask   [sets, tokens]    mask[s][n] = 1 when token n belongs to set s, else 0
- *   z        = GELU(hidden · proj.weightᵀ + proj.bias)             [tokens, width]
+ *   inputs   input [tokens, input]  each token's probe input (its tap hidden state, then the record features)
+ *            mask  [sets, tokens]   mask[s][n] = 1 when token n belongs to set s, else 0
+ *   z        = GELU(input · proj.weightᵀ + proj.bias)              [tokens, width]
  *   pooled   = max over the set's tokens of z  (or their mean)     [sets, width]
- *   logit    = pooled · out.weightᵀ + out.bias                     [sets]
- *   p_level  = sigmoid(a_level · logit + b_level), level ∈ {token, line, response}   [sets]
+ *   logit.h  = pooled · out.weightᵀ + out.bias                     [sets]
+ *   p_level  = mean over h of sigmoid(a_h,level · logit.h + b_h,level), level ∈ {token, line, response}   [sets]
  * </pre>
  *
  * <p>A set must hold at least one token: an empty max-pooled set scores about −1e9·Σout.weight, an empty mean-pooled
@@ -32,9 +33,13 @@ public final class OnnxExport {
   /** Default-domain opset. 17 has no Gelu operator (added in 20): GELU is spelled out with Erf. */
   public static final long OPSET = 17;
 
-  public static final String HIDDEN = "hidden";
+  public static final String INPUT = "input";
   public static final String MASK = "mask";
-  public static final String LOGIT = "logit";
+
+  /** Name of the graph output holding head {@code h}'s logit [sets]. */
+  public static String logit(int h) {
+    return "logit." + h;
+  }
 
   /** Name of the graph output holding p(correct) at a level: {@code p_token}, {@code p_line}, {@code p_response}. */
   public static String probability(Probe.Level level) {
@@ -60,74 +65,34 @@ public final class OnnxExport {
 
   /** The serialized ModelProto; the same probe always gives the same bytes. */
   public static byte[] toBytes(Probe probe) {
-    int hidden = probe.hiddenSize();
-    int width = probe.width();
     Graph g = new Graph();
-
-    // weights, under their checkpoint names
-    g.floatTensor("proj.weight", new long[] {width, hidden}, probe.projWeight()); // [width, hidden]
-    g.floatTensor("proj.bias", new long[] {width}, probe.projBias()); // [width]
-    g.floatTensor("out.weight", new long[] {1, width}, probe.outWeight()); // [1, width]
-    g.floatTensor("out.bias", new long[] {1}, new float[] {probe.outBias()}); // [1]
-    for (Probe.Level level : Probe.Level.values()) {
-      Probe.Platt platt = probe.platt(level);
-      g.floatScalar("platt." + level.key() + ".a", (float) platt.a());
-      g.floatScalar("platt." + level.key() + ".b", (float) platt.b());
-    }
     g.floatScalar("sqrt2", (float) Math.sqrt(2));
     g.floatScalar("one", 1f);
     g.floatScalar("half", 0.5f);
+    g.floatScalar("big", BIG);
+    g.floatScalar("heads", probe.heads().size());
+    g.int64Tensor("axes0", new long[] {1}, new long[] {0});
     g.int64Tensor("axes1", new long[] {1}, new long[] {1});
-
-    // projection: hidden · proj.weightᵀ + proj.bias   [tokens, width]
-    g.node("Transpose", "proj.weightT", List.of("proj.weight"), Graph.ints("perm", 1, 0)); // [hidden, width]
-    g.node("MatMul", "proj.matmul", List.of(HIDDEN, "proj.weightT"));
-    g.node("Add", "proj", List.of("proj.matmul", "proj.bias"));
-
-    // exact GELU: 0.5 · x · (1 + erf(x / √2))   [tokens, width]
-    g.node("Div", "gelu.scaled", List.of("proj", "sqrt2"));
-    g.node("Erf", "gelu.erf", List.of("gelu.scaled"));
-    g.node("Add", "gelu.cdf2", List.of("gelu.erf", "one"));
-    g.node("Mul", "gelu.x", List.of("proj", "gelu.cdf2"));
-    g.node("Mul", "z", List.of("gelu.x", "half"));
-
-    if (probe.maxPool()) {
-      // max-pooling: tokens outside the set get −1e9, then the max over tokens   [sets, width]
-      g.floatScalar("big", BIG);
-      g.int64Tensor("axes0", new long[] {1}, new long[] {0});
-      g.int64Tensor("axes2", new long[] {1}, new long[] {2});
-      g.node("Unsqueeze", "pool.z", List.of("z", "axes0")); // [1, tokens, width]
-      g.node("Unsqueeze", "pool.mask", List.of(MASK, "axes2")); // [sets, tokens, 1]
-      g.node("Sub", "pool.outside", List.of("pool.mask", "one")); // 0 inside, −1 outside
-      g.node("Mul", "pool.penalty", List.of("pool.outside", "big")); // 0 inside, −1e9 outside
-      g.node("Add", "pool.masked", List.of("pool.z", "pool.penalty")); // [sets, tokens, width]
-      // ReduceMax-13: axes is still an attribute (an input only from opset 18)
-      g.node("ReduceMax", "pooled", List.of("pool.masked"), Graph.ints("axes", 1), Graph.integer("keepdims", 0));
-    } else {
-      // mean-pooling: the masked sum over tokens divided by the set's size   [sets, width]
-      g.node("MatMul", "pool.sum", List.of(MASK, "z")); // [sets, width]
-      // ReduceSum-13: axes is an input
-      g.node("ReduceSum", "pool.count", List.of(MASK, "axes1"), Graph.integer("keepdims", 1)); // [sets, 1]
-      g.node("Div", "pooled", List.of("pool.sum", "pool.count"));
+    g.int64Tensor("axes2", new long[] {1}, new long[] {2});
+    for (int h = 0; h < probe.heads().size(); h++) {
+      head(g, probe, h);
     }
-
-    // logit: pooled · out.weightᵀ + out.bias   [sets]
-    g.node("Transpose", "out.weightT", List.of("out.weight"), Graph.ints("perm", 1, 0)); // [width, 1]
-    g.node("MatMul", "out.matmul", List.of("pooled", "out.weightT")); // [sets, 1]
-    g.node("Add", "out", List.of("out.matmul", "out.bias")); // [sets, 1]
-    g.node("Squeeze", LOGIT, List.of("out", "axes1")); // [sets]
-
-    // Platt scaling per level: sigmoid(a · logit + b)   [sets]
+    // the mean over heads of each level's probability   [sets]
     for (Probe.Level level : Probe.Level.values()) {
-      String key = "platt." + level.key();
-      g.node("Mul", key + ".scaled", List.of(LOGIT, key + ".a"));
-      g.node("Add", key + ".shifted", List.of(key + ".scaled", key + ".b"));
-      g.node("Sigmoid", probability(level), List.of(key + ".shifted"));
+      String sum = "heads.0.p_" + level.key();
+      for (int h = 1; h < probe.heads().size(); h++) {
+        String next = "sum" + h + ".p_" + level.key();
+        g.node("Add", next, List.of(sum, "heads." + h + ".p_" + level.key()));
+        sum = next;
+      }
+      g.node("Div", probability(level), List.of(sum, "heads"));
     }
 
-    g.input(HIDDEN, "tokens", hidden);
+    g.input(INPUT, "tokens", probe.inputSize());
     g.input(MASK, "sets", "tokens");
-    g.output(LOGIT, "sets");
+    for (int h = 0; h < probe.heads().size(); h++) {
+      g.output(logit(h), "sets");
+    }
     for (Probe.Level level : Probe.Level.values()) {
       g.output(probability(level), "sets");
     }
@@ -138,11 +103,78 @@ public final class OnnxExport {
     model.string(2, "candor"); // producer_name
     model.message(7, g.toProto("candor_probe")); // graph
     model.message(8, new ProtoWriter().string(1, "").varint(2, OPSET)); // opset_import {domain "" = ai.onnx, version}
-    metadata(model, "candor.tap", Integer.toString(probe.tap()));
-    metadata(model, "candor.hidden_size", Integer.toString(hidden));
+    metadata(model, "candor.reads", probe.reads().key());
+    metadata(model, "candor.tap", Integer.toString(probe.readsTap()));
+    metadata(model, "candor.hidden_size", Integer.toString(probe.hiddenSize()));
+    metadata(model, "candor.record_features",
+        String.join(",", probe.recordFeatures().stream().map(Probe.RecordFeature::key).toList()));
+    metadata(model, "candor.heads", Integer.toString(probe.heads().size()));
     metadata(model, "candor.pooling", probe.maxPool() ? "max" : "mean");
-    metadata(model, "candor.model_fingerprint", probe.fingerprint() == null ? "" : probe.fingerprint());
+    metadata(model, "candor.model_fingerprint", probe.model().shape());
+    metadata(model, "candor.model_weights", probe.model().weights());
+    metadata(model, "candor.model_format", probe.model().format());
     return model.toByteArray();
+  }
+
+  /** Head h's nodes: projection, GELU, pooling, logit, and its Platt-scaled probability per level. */
+  private static void head(Graph g, Probe probe, int h) {
+    Probe.Head head = probe.heads().get(h);
+    int input = probe.inputSize();
+    int width = probe.width();
+    String p = "heads." + h + ".";
+    // weights, under their checkpoint names
+    g.floatTensor(p + "proj.weight", new long[] {width, input}, head.projWeight()); // [width, input]
+    g.floatTensor(p + "proj.bias", new long[] {width}, head.projBias()); // [width]
+    g.floatTensor(p + "out.weight", new long[] {1, width}, head.outWeight()); // [1, width]
+    g.floatTensor(p + "out.bias", new long[] {1}, new float[] {head.outBias()}); // [1]
+    for (Probe.Level level : Probe.Level.values()) {
+      g.floatScalar(p + "platt." + level.key() + ".a", (float) head.platt(level).a());
+      g.floatScalar(p + "platt." + level.key() + ".b", (float) head.platt(level).b());
+    }
+
+    // projection: input · proj.weightᵀ + proj.bias   [tokens, width]
+    g.node("Transpose", p + "proj.weightT", List.of(p + "proj.weight"), Graph.ints("perm", 1, 0)); // [input, width]
+    g.node("MatMul", p + "proj.matmul", List.of(INPUT, p + "proj.weightT"));
+    g.node("Add", p + "proj", List.of(p + "proj.matmul", p + "proj.bias"));
+
+    // exact GELU: 0.5 · x · (1 + erf(x / √2))   [tokens, width]
+    g.node("Div", p + "gelu.scaled", List.of(p + "proj", "sqrt2"));
+    g.node("Erf", p + "gelu.erf", List.of(p + "gelu.scaled"));
+    g.node("Add", p + "gelu.cdf2", List.of(p + "gelu.erf", "one"));
+    g.node("Mul", p + "gelu.x", List.of(p + "proj", p + "gelu.cdf2"));
+    g.node("Mul", p + "z", List.of(p + "gelu.x", "half"));
+
+    if (probe.maxPool()) {
+      // max-pooling: tokens outside the set get −1e9, then the max over tokens   [sets, width]
+      g.node("Unsqueeze", p + "pool.z", List.of(p + "z", "axes0")); // [1, tokens, width]
+      g.node("Unsqueeze", p + "pool.mask", List.of(MASK, "axes2")); // [sets, tokens, 1]
+      g.node("Sub", p + "pool.outside", List.of(p + "pool.mask", "one")); // 0 inside, −1 outside
+      g.node("Mul", p + "pool.penalty", List.of(p + "pool.outside", "big")); // 0 inside, −1e9 outside
+      g.node("Add", p + "pool.masked", List.of(p + "pool.z", p + "pool.penalty")); // [sets, tokens, width]
+      // ReduceMax-13: axes is still an attribute (an input only from opset 18)
+      g.node("ReduceMax", p + "pooled", List.of(p + "pool.masked"), Graph.ints("axes", 1),
+          Graph.integer("keepdims", 0));
+    } else {
+      // mean-pooling: the masked sum over tokens divided by the set's size   [sets, width]
+      g.node("MatMul", p + "pool.sum", List.of(MASK, p + "z")); // [sets, width]
+      // ReduceSum-13: axes is an input
+      g.node("ReduceSum", p + "pool.count", List.of(MASK, "axes1"), Graph.integer("keepdims", 1)); // [sets, 1]
+      g.node("Div", p + "pooled", List.of(p + "pool.sum", p + "pool.count"));
+    }
+
+    // logit: pooled · out.weightᵀ + out.bias   [sets]
+    g.node("Transpose", p + "out.weightT", List.of(p + "out.weight"), Graph.ints("perm", 1, 0)); // [width, 1]
+    g.node("MatMul", p + "out.matmul", List.of(p + "pooled", p + "out.weightT")); // [sets, 1]
+    g.node("Add", p + "out", List.of(p + "out.matmul", p + "out.bias")); // [sets, 1]
+    g.node("Squeeze", logit(h), List.of(p + "out", "axes1")); // [sets]
+
+    // Platt scaling per level: sigmoid(a · logit + b)   [sets]
+    for (Probe.Level level : Probe.Level.values()) {
+      String key = p + "platt." + level.key();
+      g.node("Mul", key + ".scaled", List.of(logit(h), key + ".a"));
+      g.node("Add", key + ".shifted", List.of(key + ".scaled", key + ".b"));
+      g.node("Sigmoid", p + "p_" + level.key(), List.of(key + ".shifted"));
+    }
   }
 
   // ModelProto.metadata_props = 14: StringStringEntryProto {key = 1, value = 2}

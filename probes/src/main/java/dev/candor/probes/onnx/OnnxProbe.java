@@ -18,12 +18,13 @@ import java.util.Map;
  * is a process-wide singleton and stays open).
  */
 public final class OnnxProbe implements AutoCloseable {
-  /** Column of the logit in a {@link #score} row; the probabilities follow at {@link #column(Probe.Level)}. */
+  /** Column of the first head's logit in a {@link #score} row; the probabilities follow at {@link #column}. */
   public static final int LOGIT = 0;
 
   private final OrtEnvironment env;
   private final OrtSession session;
-  private final int hidden;
+  private final int hidden; // values per token of the input
+  private final int heads;
 
   /** Opens the .onnx file written by {@link OnnxExport#write}. */
   public OnnxProbe(Path file) throws OrtException {
@@ -31,12 +32,22 @@ public final class OnnxProbe implements AutoCloseable {
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
       this.session = env.createSession(file.toString(), options);
     }
-    NodeInfo input = session.getInputInfo().get(OnnxExport.HIDDEN);
+    NodeInfo input = session.getInputInfo().get(OnnxExport.INPUT);
     if (input == null || !(input.getInfo() instanceof TensorInfo info) || info.getShape().length != 2) {
       session.close();
-      throw new IllegalArgumentException(file + ": no [tokens, hidden] input named '" + OnnxExport.HIDDEN + "'");
+      throw new IllegalArgumentException(file + ": no [tokens, input] input named '" + OnnxExport.INPUT + "'");
     }
     this.hidden = (int) info.getShape()[1];
+    int n = 0;
+    while (session.getOutputInfo().containsKey(OnnxExport.logit(n))) {
+      n++;
+    }
+    this.heads = n;
+  }
+
+  /** Column of head {@code h}'s logit in a {@link #score} row. */
+  public static int headColumn(int h) {
+    return h == 0 ? LOGIT : Probe.Level.values().length + h;
   }
 
   /** Column of p(correct) at {@code level} in a {@link #score} row. */
@@ -44,8 +55,14 @@ public final class OnnxProbe implements AutoCloseable {
     return 1 + level.ordinal();
   }
 
+  /** Values per token of the input (the hidden size, plus the record features). */
   public int hiddenSize() {
     return hidden;
+  }
+
+  /** How many heads the exported probe has. */
+  public int heads() {
+    return heads;
   }
 
   /** Key/value metadata the exporter stored (tap, hidden size, pooling, model fingerprint). */
@@ -56,9 +73,9 @@ public final class OnnxProbe implements AutoCloseable {
   /**
    * Scores token sets.
    *
-   * @param hidden tap hidden states [tokens][hidden]
+   * @param hidden probe inputs [tokens][input]
    * @param mask set membership [sets][tokens]: 1 when the token belongs to the set, else 0; every set non-empty
-   * @return per set {logit, p_token, p_line, p_response} [sets][4]
+   * @return per set {logit of head 0, p_token, p_line, p_response, logits of heads 1, 2, ...} [sets][4 + heads − 1]
    */
   public double[][] score(float[][] hidden, float[][] mask) throws OrtException {
     int tokens = hidden.length;
@@ -84,11 +101,15 @@ public final class OnnxProbe implements AutoCloseable {
     try (OnnxTensor hiddenTensor = OnnxTensor.createTensor(env, FloatBuffer.wrap(hiddenFlat),
             new long[] {tokens, this.hidden});
         OnnxTensor maskTensor = OnnxTensor.createTensor(env, FloatBuffer.wrap(maskFlat), new long[] {sets, tokens});
-        OrtSession.Result result = session.run(Map.of(OnnxExport.HIDDEN, hiddenTensor, OnnxExport.MASK, maskTensor))) {
-      double[][] scores = new double[sets][1 + Probe.Level.values().length];
-      copyColumn(result, OnnxExport.LOGIT, scores, LOGIT);
+        OrtSession.Result result = session.run(Map.of(OnnxExport.INPUT, hiddenTensor, OnnxExport.MASK, maskTensor))) {
+      int levels = Probe.Level.values().length;
+      double[][] scores = new double[sets][levels + heads];
+      copyColumn(result, OnnxExport.logit(0), scores, LOGIT);
       for (Probe.Level level : Probe.Level.values()) {
         copyColumn(result, OnnxExport.probability(level), scores, column(level));
+      }
+      for (int h = 1; h < heads; h++) {
+        copyColumn(result, OnnxExport.logit(h), scores, headColumn(h));
       }
       return scores;
     }

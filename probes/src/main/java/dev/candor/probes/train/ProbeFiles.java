@@ -2,6 +2,7 @@ package dev.candor.probes.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.candor.engine.checkpoint.CheckpointWriter;
 import dev.candor.engine.checkpoint.DType;
@@ -9,12 +10,14 @@ import dev.candor.engine.confidence.Probe;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Writes a probe directory as {@link Probe#load} reads it: {@code probe.safetensors} (proj.weight, proj.bias,
- * out.weight, out.bias in float32) and {@code probe.json} (tap, sizes, pooling, Platt parameters per level, the model
- * fingerprint, and whatever training settings and metrics the caller adds).
+ * Writes a probe directory as {@link Probe#loadFor} reads it: {@code probe.safetensors} (per head h:
+ * heads.h.proj.weight, heads.h.proj.bias, heads.h.out.weight, heads.h.out.bias, float32) and {@code probe.json}
+ * (format, which model and tap it reads, record features, sizes, pooling, each head's Platt parameters, the model's
+ * identity, and whatever training settings and metrics the caller adds).
  */
 public final class ProbeFiles {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -23,32 +26,48 @@ public final class ProbeFiles {
 
   public static ObjectNode meta(Probe probe) {
     ObjectNode meta = JSON.createObjectNode();
-    meta.put("format", "candor-probe/1");
-    meta.put("method", "Gros & Devanbu, Localized Calibrated Uncertainty in Code Language Models: "
-        + "Linear(hidden -> projection) -> GELU -> " + (probe.maxPool() ? "max" : "mean")
-        + "-pool over the token set -> Linear(projection -> 1) -> sigmoid, Platt-scaled per level");
-    meta.put("tap", probe.tap());
+    meta.put("format", Probe.FORMAT);
+    meta.put("method", "Gros & Devanbu, Localized Calibrated Uncertainty in Code Language Models: per head "
+        + "Linear(input -> projection) -> GELU -> " + (probe.maxPool() ? "max" : "mean")
+        + "-pool over the token set -> Linear(projection -> 1), Platt-scaled per level; p = the mean over heads");
+    meta.put("reads", probe.reads().key());
+    meta.put("tap", probe.readsTap());
     meta.put("hidden_size", probe.hiddenSize());
+    ArrayNode features = meta.putArray("record_features");
+    probe.recordFeatures().forEach(f -> features.add(f.key()));
     meta.put("projection_size", probe.width());
     meta.put("pooling", probe.maxPool() ? "max" : "mean");
-    ObjectNode platt = meta.putObject("platt");
-    for (Probe.Level level : Probe.Level.values()) {
-      platt.putObject(level.key()).put("a", probe.platt(level).a()).put("b", probe.platt(level).b());
+    ArrayNode heads = meta.putArray("heads");
+    for (Probe.Head head : probe.heads()) {
+      ObjectNode platt = heads.addObject().putObject("platt");
+      for (Probe.Level level : Probe.Level.values()) {
+        platt.putObject(level.key()).put("a", head.platt(level).a()).put("b", head.platt(level).b());
+      }
     }
-    meta.put("model_fingerprint", probe.fingerprint());
+    ObjectNode model = meta.putObject("model");
+    model.put("shape", probe.model().shape());
+    model.put("weights", probe.model().weights());
+    model.put("format", probe.model().format());
     return meta;
   }
 
   public static void save(Probe probe, ObjectNode meta, Path dir) throws IOException {
     Files.createDirectories(dir);
     int width = probe.width();
-    CheckpointWriter.writeFile(dir.resolve(Probe.WEIGHTS), List.of(
-        new CheckpointWriter.Entry("proj.weight", new long[] {width, probe.hiddenSize()},
-            CheckpointWriter.Values.of(probe.projWeight())),
-        new CheckpointWriter.Entry("proj.bias", new long[] {width}, CheckpointWriter.Values.of(probe.projBias())),
-        new CheckpointWriter.Entry("out.weight", new long[] {1, width}, CheckpointWriter.Values.of(probe.outWeight())),
-        new CheckpointWriter.Entry("out.bias", new long[] {1},
-            CheckpointWriter.Values.of(new float[] {probe.outBias()}))), DType.F32);
+    List<CheckpointWriter.Entry> entries = new ArrayList<>();
+    for (int h = 0; h < probe.heads().size(); h++) {
+      Probe.Head head = probe.heads().get(h);
+      String p = "heads." + h + ".";
+      entries.add(new CheckpointWriter.Entry(p + "proj.weight", new long[] {width, probe.inputSize()},
+          CheckpointWriter.Values.of(head.projWeight())));
+      entries.add(new CheckpointWriter.Entry(p + "proj.bias", new long[] {width},
+          CheckpointWriter.Values.of(head.projBias())));
+      entries.add(new CheckpointWriter.Entry(p + "out.weight", new long[] {1, width},
+          CheckpointWriter.Values.of(head.outWeight())));
+      entries.add(new CheckpointWriter.Entry(p + "out.bias", new long[] {1},
+          CheckpointWriter.Values.of(new float[] {head.outBias()})));
+    }
+    CheckpointWriter.writeFile(dir.resolve(Probe.WEIGHTS), entries, DType.F32);
     JSON.writeValue(dir.resolve(Probe.META).toFile(), meta);
   }
 }

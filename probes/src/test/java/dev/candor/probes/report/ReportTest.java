@@ -67,12 +67,43 @@ class ReportTest {
   }
 
   @Test
+  void subsetsIntervalsDetailsAndComparisonsRoundTrip(@TempDir Path dir) throws IOException {
+    ReportRow subset = new ReportRow("probe", "line", true, "propagated", 0.2, Double.NaN, 0.3, Double.NaN, Double.NaN,
+        Double.NaN, 0.25);
+    ReportRow all = new ReportRow("probe", "line", true, ReportRow.ALL, 0.07, 0.7, 0.02, 0.95, 0.68, 0.72, Double.NaN);
+    RowDetail detail = new RowDetail("probe", "line", true, ReportRow.ALL, 6000, new double[] {0.69, 0.71},
+        new double[] {0.02, Double.NaN}, 0.015, 0.03);
+    Comparison c = new Comparison("probe", "content", "line", true, ReportRow.ALL, "bss", 0.03,
+        new double[] {0.02, 0.04}, 0.01, 0.05);
+    Report report = new Report(List.of(all, subset), List.of(detail), List.of(c), Map.of("line", 0.56),
+        Map.of("lines", 6000), Map.of());
+    Path json = dir.resolve("report.json");
+    report.writeJson(json);
+    JsonNode root = new ObjectMapper().readTree(json.toFile());
+    List<String> fields = new java.util.ArrayList<>();
+    root.get("rows").get(0).fieldNames().forEachRemaining(fields::add);
+    assertEquals(List.of("method", "level", "scaled", "subset", "brier", "bss", "ece", "auc", "ci_low", "ci_high"),
+        fields, "a row on all rows carries exactly these fields");
+    assertEquals(0.25, root.get("rows").get(1).get("mean_p").asDouble(), 0, "a subset's row also its mean p");
+    Report back = Report.readJson(json);
+    assertEquals(report.rows(), back.rows());
+    assertEquals(6000, back.details().getFirst().n());
+    assertTrue(Double.isNaN(back.details().getFirst().foldEce()[1]));
+    assertEquals(0.04, back.comparison("probe", "content", "line", ReportRow.ALL).perFold()[1], 0);
+    assertTrue(back.comparison("probe", "content", "line", ReportRow.ALL).aAbove());
+    String md = report.markdown();
+    assertTrue(md.contains("| probe | yes | 6000 | 0.070 | 0.700 | [0.680, 0.720] | 0.020 | 0.950 |"), md);
+    assertTrue(md.contains("## line level, propagated"), md);
+    assertTrue(md.contains("| probe | content | line | all | bss | 0.030 | [0.010, 0.050] | 0.020 0.040 |"), md);
+  }
+
+  @Test
   void markdownHasOneTablePerLevel(@TempDir Path dir) throws IOException {
     Report report = example();
     String md = report.markdown();
-    assertTrue(md.contains("| probe | no | 0.065 | 0.740 | 0.100 | 0.875 |"), md);
-    assertTrue(md.contains("| token_prob | no | 0.300 | -0.200 | 0.250 | — |"), md);
-    assertTrue(md.contains("| probe | yes | 0.200 | 0.100 | 0.050 | 0.700 |"), md);
+    assertTrue(md.contains("| probe | no | — | 0.065 | 0.740 | — | 0.100 | 0.875 |"), md);
+    assertTrue(md.contains("| token_prob | no | — | 0.300 | -0.200 | — | 0.250 | — |"), md);
+    assertTrue(md.contains("| probe | yes | — | 0.200 | 0.100 | — | 0.050 | 0.700 |"), md);
     assertTrue(md.indexOf("## token level") < md.indexOf("## line level"), md);
     assertTrue(md.indexOf("| probe | yes | 0.060") < md.indexOf("## line level"), md);
     assertTrue(md.contains("| token | 0.500 |"), md);
