@@ -4,14 +4,31 @@ import dev.candor.engine.LoadedModel;
 import dev.candor.engine.confidence.ConfidenceModel;
 import dev.candor.engine.confidence.ModelIdentity;
 import dev.candor.engine.confidence.Probe;
+import dev.candor.engine.cpu.JavaBackend;
 import java.nio.file.Path;
 
-/** Loads a probe for the server: refused unless it was trained on this very model (shape, weights, format). */
+/**
+ * Loads a probe for the server: refused unless it was trained on this very model (shape and weights); trained at
+ * another weight format (e.g. float32, served at q8_0) it loads with a warning, since quantizing changed the default
+ * probe's calibration by no measurable amount (README, What q8_0 changes) but that is a measurement, not a promise.
+ */
 final class Probes {
   private Probes() {}
 
   static ConfidenceModel load(Path dir, LoadedModel target) {
     var config = target.backend().config();
-    return Probe.loadFor(dir, ModelIdentity.of(target.dir(), config, ModelIdentity.formatOf(config)));
+    String format = target.backend() instanceof JavaBackend java ? java.weightFormat().label()
+        : ModelIdentity.formatOf(config);
+    ModelIdentity served = ModelIdentity.of(target.dir(), config, format);
+    Probe probe = Probe.load(dir, null);
+    ModelIdentity trained = probe.model();
+    if (trained.shape().equals(served.shape()) && trained.weights().equals(served.weights())
+        && !trained.format().equals(served.format())) {
+      System.err.println("warning: the probe in " + dir + " was trained on this model at weight format "
+          + trained.format() + " and is served at " + served.format() + "; its calibration was measured at "
+          + trained.format() + " only");
+      return probe;
+    }
+    return Probe.loadFor(dir, served);
   }
 }
