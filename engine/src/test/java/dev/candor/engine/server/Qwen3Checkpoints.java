@@ -13,14 +13,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Small random-weight Qwen2-architecture checkpoints that speak like Qwen3: Qwen3's tokenizer (Qwen2.5's vocabulary
+ * Small random-weight Qwen3-architecture checkpoints (q_norm and k_norm, no q/k/v bias) that speak like Qwen3: Qwen3's tokenizer (Qwen2.5's vocabulary
  * and merges with {@code <tool_response>}, {@code </tool_response>}, {@code <think>} and {@code </think>} added, as the
  * published one has them) and Qwen3's published chat template (tools, reasoning, {@code enable_thinking}), kept in
  * the test resources. {@link #thinkingOnly} changes only the template's generation prompt so that it opens the think
  * block, as Qwen3's thinking-only releases do.
  */
 final class Qwen3Checkpoints {
-  static final Qwen2Config SHAPE = new Qwen2Config(32, 48, 2, 4, 2, 8, 1e-6, 10000, 151936, 2048, true, DType.F32);
+  static final Qwen2Config SHAPE = Qwen2Config.of(Qwen2Config.Architecture.QWEN3, 32, 48, 2, 4, 2, 8, 1e-6, 10000,
+      151936, 2048, true, DType.F32);
   static final String CONFIG = "/dev/candor/engine/tokenizer/qwen3/tokenizer_config.json";
   static final int THINK = 151667;
   static final int END_THINK = 151668;
@@ -39,12 +40,12 @@ final class Qwen3Checkpoints {
 
   /** The published Qwen3 template. */
   static synchronized Path qwen3() {
-    return TestCheckpoints.write("server-qwen3", SHAPE, 11, 0.3, DType.BF16, 0, tokenizer("qwen3", false));
+    return TestCheckpoints.write("server-qwen3-arch", SHAPE, 11, 0.3, DType.BF16, 0, tokenizer("qwen3", false));
   }
 
   /** The same template, its generation prompt opening {@code <think>\n} unless enable_thinking is false. */
   static synchronized Path thinkingOnly() {
-    return TestCheckpoints.write("server-qwen3-thinking", SHAPE, 11, 0.3, DType.BF16, 0,
+    return TestCheckpoints.write("server-qwen3-arch-thinking", SHAPE, 11, 0.3, DType.BF16, 0,
         tokenizer("qwen3-thinking", true));
   }
 
