@@ -50,8 +50,9 @@ bench: $(LIB)
 	$(BENCH_JAVA) dev.candor.bench.ServingBenchmark $(SERVING_ARGS)
 
 # The server as a user meets it: aggregate decode at 1/2/4/8 streams, short requests under load, a repeated prompt
-# (prefix cache), DJL's batching headroom, llama.cpp's batched decode. Writes bench/results/DATE-MACHINE-serving.{json,md}
-# and the "serving" part of summary.json. SERVING_ARGS="--only qwen2.5-0.5b,peer", "--no-peer", "--no-djl".
+# (prefix cache); each backend's batched forward against its entries in turn; llama.cpp's batched decode. Writes
+# bench/results/DATE-MACHINE-serving.{json,md} and the "serving" part of summary.json (a part run alone replaces only
+# its own entries). SERVING_ARGS="--only qwen2.5-0.5b,peer", "--no-peer", "--no-servers", "--no-backends", "--no-djl".
 SERVING_ARGS ?=
 bench-serving: $(LIB)
 	$(BENCH_JAVA) dev.candor.bench.ServingBenchmark $(SERVING_ARGS)

@@ -37,11 +37,14 @@ import java.util.stream.Stream;
  *   <li>a 400-token prompt sent a second time (the prefix cache) against a cold one of the same length.
  * </ul>
  *
+ * <p>Then, in this process, each backend's batched forward against its entries in turn ({@link BackendBatching}).
+ *
  * <p>Like {@link EndToEnd} it cannot fool itself quietly: a model whose run shared the machine with other processes
  * above {@link EndToEnd#SHARED_CPU} ({@link CpuShare}, the server's CPU counted as ours) is marked invalid, and its
  * numbers are kept but flagged. Writes bench/results/DATE-MACHINE-serving.{json,md} and merges {@code "serving"} into
  * bench/results/summary.json, leaving the rest of that file as the last run wrote it. {@code --only MODEL,...}
- * (with {@code peer} for the peer's row) runs a subset; {@code --no-peer} skips llama.cpp ({@link BatchedPeer}).
+ * (with {@code peer} for the peer's row) runs a subset; {@code --no-peer} skips llama.cpp ({@link BatchedPeer}),
+ * {@code --no-servers} the servers, {@code --no-backends} the in-process part, {@code --no-djl} its DJL half.
  */
 public final class ServingBenchmark {
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -62,16 +65,19 @@ public final class ServingBenchmark {
     report.put("measured_against", "bin/candor serve in its own process, streaming completions over HTTP");
     ObjectNode models = report.putObject("models");
     for (Model m : plan(root)) {
-      if (selected == null || selected.contains(m.name())) {
+      if ((selected == null || selected.contains(m.name())) && !argv.contains("--no-servers")) {
         System.err.println("serving " + m.name() + " ...");
         models.set(m.name(), measure(root, m));
       }
     }
-    if (!argv.contains("--no-djl")) {
-      ObjectNode djl = report.putObject("djl_batching");
+    if (!argv.contains("--no-backends")) {
+      ObjectNode batching = report.putObject("backend_batching");
       for (Model m : plan(root)) {
         if (selected == null || selected.contains(m.name())) {
-          djl.set(m.name(), DjlBatching.measure(m.name(), Path.of(m.serveArgs().get(1)), 9));
+          ObjectNode perModel = batching.putObject(m.name());
+          for (String backend : argv.contains("--no-djl") ? List.of("java") : List.of("java", "djl")) {
+            perModel.set(backend, BackendBatching.measure(m.name(), Path.of(m.serveArgs().get(1)), backend, 5));
+          }
         }
       }
     }
@@ -243,13 +249,26 @@ public final class ServingBenchmark {
     return EndToEnd.quantile(sorted, q);
   }
 
-  private static void write(Path root, ObjectNode report) throws IOException {
-    String markdown = ServingMarkdown.of(report);
-    System.out.println(markdown);
+  /**
+   * The dated report, merged into today's if there is one (a part run alone, {@code --only peer} or
+   * {@code --no-servers}, replaces only its own entries), its Markdown, and the "serving" part of summary.json.
+   */
+  private static void write(Path root, ObjectNode run) throws IOException {
     Path dir = Files.createDirectories(root.resolve("bench/results"));
     String stem = LocalDate.now() + "-" + EndToEnd.machine().replaceAll("[^A-Za-z0-9]+", "-").toLowerCase(Locale.ROOT)
         + "-serving";
-    JSON.writeValue(dir.resolve(stem + ".json").toFile(), report);
+    Path dated = dir.resolve(stem + ".json");
+    ObjectNode report = Files.exists(dated) ? (ObjectNode) JSON.readTree(dated.toFile()) : JSON.createObjectNode();
+    for (String merged : List.of("models", "backend_batching")) {
+      if (report.has(merged) && run.has(merged)) {
+        ((ObjectNode) report.get(merged)).setAll((ObjectNode) run.get(merged));
+        run.remove(merged);
+      }
+    }
+    report.setAll(run);
+    String markdown = ServingMarkdown.of(report);
+    System.out.println(markdown);
+    JSON.writeValue(dated.toFile(), report);
     Files.writeString(dir.resolve(stem + ".md"), markdown);
     Path summary = dir.resolve("summary.json");
     ObjectNode merged = Files.exists(summary) ? (ObjectNode) JSON.readTree(summary.toFile()) : JSON.createObjectNode();

@@ -65,6 +65,25 @@ final class ServingMarkdown {
             p.get("ttft_repeat_over_cold").asDouble(), p.get("cached_tokens").asLong()));
       }
     }
+    if (report.has("backend_batching")) {
+      md.append("\n## One batched forward of B decode steps against the same steps in turn, in the backend\n\n")
+          .append("| model | backend | B | in turn ms (CPU) | batched ms (CPU) | speedup (CPU) |\n")
+          .append("|---|---|---:|---:|---:|---:|\n");
+      for (var model : report.get("backend_batching").properties()) {
+        for (var backend : model.getValue().properties()) {
+          for (int b : ServingBenchmark.STREAMS) {
+            JsonNode o = backend.getValue().path(Integer.toString(b));
+            if (!o.isMissingNode()) {
+              md.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f (%.1f) | %.1f (%.1f) | %.2f (%.2f) |%n",
+                  model.getKey(), backend.getKey(), b, o.get("in_turn_ms").asDouble(),
+                  o.get("in_turn_cpu_ms").asDouble(), o.get("batched_ms").asDouble(),
+                  o.get("batched_cpu_ms").asDouble(), o.get("speedup").asDouble(), o.get("cpu_speedup").asDouble()));
+            }
+          }
+        }
+      }
+      md.append("\n(DJL's \"batched\" is one forward of B tokens on one sequence: the best a batched decode could do.)\n");
+    }
     for (var e : report.get("models").properties()) {
       if (e.getValue().has("invalid_because")) {
         md.append("\n").append(e.getKey()).append(" is invalid: ").append(e.getValue().get("invalid_because").asText())
