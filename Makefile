@@ -15,7 +15,7 @@ LIB := build/lib/.built
 # the embedded default: a small target and drafter trained on the code-trace task, and their calibrated probe
 DEFAULT := models/default
 
-.PHONY: build test test-browser run models bench bench-quick bench-q8 bench-jmh bench-decode gpu-bundle stress clean help
+.PHONY: build test test-browser run models bench bench-quick bench-serving bench-q8 bench-jmh bench-decode gpu-bundle stress clean help
 
 help:
 	@echo "make run     serve the default model, and its web page at http://$(HOST):$(PORT)/ (PORT=... to change)"
@@ -23,7 +23,7 @@ help:
 	@echo "make test-browser  only the web page's tests, in headless Chromium (apt-get install chromium)"
 	@echo "make build   compile and assemble build/lib for bin/candor"
 	@echo "make models  retrain the default target, drafter and probe from their seeds (about three hours)"
-	@echo "make bench   end-to-end benchmark against the bandwidth limit and llama.cpp (bench-quick, bench-q8, bench-jmh: see bench/README.md)"
+	@echo "make bench   end-to-end benchmark against the bandwidth limit and llama.cpp, then bench-serving (bench-quick, bench-q8, bench-jmh: see bench/README.md)"
 	@echo "make stress  load, fault and fuzz tests at a larger size; writes build/stress/REPORT.md"
 
 build: $(LIB)
@@ -47,6 +47,15 @@ BENCH_JAVA := $(JAVA) --add-modules jdk.incubator.vector --enable-native-access=
 BENCH_ARGS ?=
 bench: $(LIB)
 	$(BENCH_JAVA) dev.candor.bench.EndToEnd $(BENCH_ARGS)
+	$(BENCH_JAVA) dev.candor.bench.ServingBenchmark $(SERVING_ARGS)
+
+# The server as a user meets it: aggregate decode at 1/2/4/8 streams, short requests under load, a repeated prompt
+# (prefix cache); each backend's batched forward against its entries in turn; llama.cpp's batched decode. Writes
+# bench/results/DATE-MACHINE-serving.{json,md} and the "serving" part of summary.json (a part run alone replaces only
+# its own entries). SERVING_ARGS="--only qwen2.5-0.5b,peer", "--no-peer", "--no-servers", "--no-backends", "--no-djl".
+SERVING_ARGS ?=
+bench-serving: $(LIB)
+	$(BENCH_JAVA) dev.candor.bench.ServingBenchmark $(SERVING_ARGS)
 
 # The default model and the 0.5B shape at bf16 and q8_0, fewer tokens and one repetition: two commits compared in minutes.
 bench-quick: $(LIB)

@@ -56,8 +56,16 @@ final class Attention {
    * @param out [n, heads * headDim]
    */
   void run(float[] q, int n, int start, float[] keys, float[] values, int capacity, float[] out) {
+    run(q, 0, n, start, keys, values, capacity, out);
+  }
+
+  /**
+   * The same for rows [row, row + n) of q and out ([rows, heads * headDim]), row + t at position start + t: one
+   * sequence's rows among a batch's ({@link ForwardPass}).
+   */
+  void run(float[] q, int row, int n, int start, float[] keys, float[] values, int capacity, float[] out) {
     int blocks = (n + BLOCK - 1) / BLOCK;
-    Parallel.Body body = (task, worker) -> attend(q, task / blocks, (task % blocks) * BLOCK,
+    Parallel.Body body = (task, worker) -> attend(q, row, task / blocks, (task % blocks) * BLOCK,
         Math.min(n, (task % blocks + 1) * BLOCK), start, keys, values, capacity, out, worker);
     long work = (long) n * heads * hd * (start + n);
     if (work < PARALLEL_WORK) {
@@ -69,9 +77,9 @@ final class Attention {
     }
   }
 
-  /** Key/value head g for tokens [t0, t1): every tile of keys up to the last token's position. */
-  private void attend(float[] q, int g, int t0, int t1, int start, float[] keys, float[] values, int capacity,
-      float[] out, int worker) {
+  /** Key/value head g for tokens [t0, t1) (rows row + t): every tile of keys up to the last token's position. */
+  private void attend(float[] q, int row0, int g, int t0, int t1, int start, float[] keys, float[] values,
+      int capacity, float[] out, int worker) {
     int rows = (t1 - t0) * groups;
     java.util.Arrays.fill(acc[worker], 0, rows * hd, 0f);
     java.util.Arrays.fill(max[worker], 0, rows, Float.NEGATIVE_INFINITY);
@@ -83,7 +91,7 @@ final class Attention {
         for (int j = 0; j < groups && tile < end; j++) {
           int row = (t - t0) * groups + j;
           int h = g * groups + j;
-          update(q, t * qDim + h * hd, g, tile, end - tile, keys, values, capacity, worker, row);
+          update(q, (row0 + t) * qDim + h * hd, g, tile, end - tile, keys, values, capacity, worker, row);
         }
       }
     }
@@ -91,7 +99,7 @@ final class Attention {
       for (int j = 0; j < groups; j++) {
         int row = (t - t0) * groups + j;
         float inverse = 1 / sum[worker][row];
-        int o = t * qDim + (g * groups + j) * hd;
+        int o = (row0 + t) * qDim + (g * groups + j) * hd;
         for (int d = 0; d < hd; d++) {
           out[o + d] = acc[worker][row * hd + d] * inverse;
         }

@@ -3,12 +3,17 @@ package dev.candor.engine.cpu;
 import dev.candor.engine.checkpoint.Checkpoint;
 import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.model.Backend;
+import dev.candor.engine.model.BatchEntry;
 import dev.candor.engine.model.Forward;
 import dev.candor.engine.model.Rope;
 import dev.candor.engine.model.Sequence;
 import dev.candor.engine.model.WeightFormat;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * A {@link Backend} in plain Java with the Vector API: the Qwen2 forward pass as llama2.c writes it, on float arrays,
@@ -19,7 +24,9 @@ import java.util.Locale;
  *
  * <p>Activations are float32 throughout; weights are widened to float32 in registers inside the products
  * ({@link Matrix}). A forward of several tokens (prefill, verification) goes through the layers in chunks of up to
- * {@link #CHUNK} tokens, each a matrix product per weight ({@link Gemm}); one token is a pass over the weights.
+ * {@link #CHUNK} tokens, each a matrix product per weight ({@link Gemm}); one token is a pass over the weights. A
+ * batch ({@link #forward(List)}) is the same pass with the rows of every entry laid end to end ({@link ForwardPass}):
+ * eight decode steps read the weights once, not eight times.
  */
 public final class JavaBackend implements Backend {
   /** Tokens a forward runs through the layers at a time; a longer input (a prompt) is taken in chunks of this. */
@@ -32,6 +39,7 @@ public final class JavaBackend implements Backend {
   private final Attention attention;
   private final float[] ropeCos; // [maxPositions, headDim / 2]
   private final float[] ropeSin; // [maxPositions, headDim / 2]
+  private final ForwardPass pass; // its run state: one forward at a time per backend
 
   private JavaBackend(Qwen2Config config, CpuWeights weights, Parallel parallel) {
     this.c = config;
@@ -42,6 +50,7 @@ public final class JavaBackend implements Backend {
     float[][] rope = Rope.ropeTables(config);
     this.ropeCos = rope[0];
     this.ropeSin = rope[1];
+    this.pass = new ForwardPass(this);
   }
 
   /** Loads with the checkpoint's own weight types, on as many threads as there are cores. */
@@ -110,6 +119,28 @@ public final class JavaBackend implements Backend {
       throw new IllegalArgumentException("sequence capacity " + capacity + " outside 1.." + c.maxPositionEmbeddings());
     }
     return new JavaSequence(this, capacity);
+  }
+
+  /**
+   * One pass over the layers for every entry: the rows of all of them through one product per weight, attention per
+   * sequence over its own cache. Every entry is checked before anything runs, so a bad one changes no cache; each
+   * entry's result is, bit for bit, what it gives alone.
+   */
+  @Override
+  public List<Forward> forward(List<BatchEntry> batch) {
+    Set<Sequence> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+    for (BatchEntry entry : batch) {
+      if (!(entry.sequence() instanceof JavaSequence s) || s.backend() != this) {
+        throw new IllegalArgumentException("a batch entry's sequence belongs to another backend");
+      }
+      if (!seen.add(s)) {
+        throw new IllegalArgumentException("a sequence appears twice in one batch");
+      }
+      Sequence.checkForward(c, s.length(), s.capacity(), entry.tokens(), entry.numRows(), entry.taps());
+    }
+    synchronized (this) { // the run state and the threads' scratch are the backend's
+      return pass.run(batch);
+    }
   }
 
   @Override

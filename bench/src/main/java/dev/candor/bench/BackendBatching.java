@@ -1,0 +1,103 @@
+package dev.candor.bench;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.candor.engine.LoadedModel;
+import dev.candor.engine.model.Backend;
+import dev.candor.engine.model.BatchEntry;
+import dev.candor.engine.model.Sequence;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * What one batched forward of B decode steps saves against the same steps in turn, in the backend alone (no server),
+ * at B = 1, 2, 4, 8, every sequence 64 positions deep; wall clock and this process's CPU time (the machine is shared:
+ * CPU time is what batching saves, wall clock what it got).
+ *
+ * <ul>
+ *   <li>Java: {@code Backend.forward(List)} of B decode entries against B {@code runAlone}s;
+ *   <li>DJL, before building a batched forward for it (issue 16, item 1): B steps in turn (its default
+ *       {@code forward(List)}) against one forward of B tokens on one sequence: the same products with B rows each,
+ *       the best a batched decode could cost (its attention is one sequence's, a little cheaper than B sequences').
+ * </ul>
+ */
+final class BackendBatching {
+  private BackendBatching() {}
+
+  static ObjectNode measure(String name, Path checkpoint, String backend, int reps) {
+    ObjectNode out = ServingBenchmark.JSON.createObjectNode();
+    CpuShare share = CpuShare.start();
+    try (LoadedModel m = LoadedModel.load(checkpoint, "cpu", backend)) {
+      Backend djl = m.backend(); // the backend measured (java or djl)
+      out.put("backend", djl.description());
+      SplittableRandom random = new SplittableRandom(3);
+      int vocab = djl.config().vocabSize();
+      List<Sequence> sequences = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        Sequence s = djl.newSequence(128);
+        s.forward(random.ints(64, 0, vocab).toArray(), 0);
+        sequences.add(s);
+      }
+      for (int b : ServingBenchmark.STREAMS) {
+        int[] tokens = random.ints(b, 0, vocab).toArray();
+        double inTurn = EndToEnd.medianNanos(reps, () -> {
+          for (int i = 0; i < b; i++) {
+            sequences.get(i).forward(new int[] {tokens[i]}, 1);
+            sequences.get(i).truncate(64);
+          }
+        });
+        double inTurnCpu = cpuNanos(reps, () -> {
+          for (int i = 0; i < b; i++) {
+            sequences.get(i).forward(new int[] {tokens[i]}, 1);
+            sequences.get(i).truncate(64);
+          }
+        });
+        Runnable batched = backend.equals("java") ? () -> {
+          List<BatchEntry> batch = new ArrayList<>();
+          for (int i = 0; i < b; i++) {
+            batch.add(new BatchEntry(sequences.get(i), new int[] {tokens[i]}, 1, false, new int[0]));
+          }
+          djl.forward(batch);
+          for (int i = 0; i < b; i++) {
+            sequences.get(i).truncate(64);
+          }
+        } : () -> {
+          sequences.getFirst().forward(tokens, b);
+          sequences.getFirst().truncate(64);
+        };
+        double together = EndToEnd.medianNanos(reps, batched);
+        double togetherCpu = cpuNanos(reps, batched);
+        ObjectNode o = out.putObject(Integer.toString(b));
+        o.put("in_turn_ms", inTurn / 1e6);
+        o.put("batched_ms", together / 1e6);
+        o.put("speedup", inTurn / together);
+        o.put("in_turn_cpu_ms", inTurnCpu / 1e6);
+        o.put("batched_cpu_ms", togetherCpu / 1e6);
+        o.put("cpu_speedup", inTurnCpu / togetherCpu);
+        System.err.printf(Locale.ROOT, "  %s %s B=%d: in turn %.1f ms (CPU %.1f), batched %.1f ms (CPU %.1f)%n",
+            backend, name, b, inTurn / 1e6, inTurnCpu / 1e6, together / 1e6, togetherCpu / 1e6);
+      }
+      sequences.forEach(Sequence::close);
+    } catch (RuntimeException e) {
+      out.put("error", String.valueOf(e.getMessage()));
+    }
+    out.put("others_cpu_fraction", share.othersFraction());
+    return out;
+  }
+
+  /** This process's CPU time for one run of body: the median of n after a warm-up. */
+  private static double cpuNanos(int n, Runnable body) {
+    var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+        .getOperatingSystemMXBean();
+    double[] t = new double[n];
+    body.run();
+    for (int i = 0; i < n; i++) {
+      long t0 = os.getProcessCpuTime();
+      body.run();
+      t[i] = os.getProcessCpuTime() - t0;
+    }
+    return EndToEnd.median(t);
+  }
+}
