@@ -5,7 +5,6 @@ import com.sun.net.httpserver.HttpServer;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.function.IntConsumer;
-import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.spi.JettyHttpServer;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -110,20 +109,19 @@ final class HttpServers {
       this.httpErrors = httpErrors;
     }
 
-    /** Errors found while parsing the request, before there is one to hand to a handler. */
-    @Override
-    public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
-      httpErrors.accept(status);
-      fields.put(HttpHeader.CONTENT_TYPE, "application/json");
-      return ByteBuffer.wrap(body(status));
-    }
-
-    /** Errors raised while a request is being served, outside Candor's own handler (which sends its own). */
+    /**
+     * Every error Jetty answers itself: those found while parsing a request (Jetty 12.1 hands them here, with a
+     * request made for the purpose) and those raised while one is served outside Candor's handler (which sends its
+     * own), e.g. a 503 for a request that arrives while the server stops.
+     */
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
       int status = response.getStatus() > 0 ? response.getStatus() : 500;
       httpErrors.accept(status);
       response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+      if (status == 503) {
+        response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
+      }
       response.write(true, ByteBuffer.wrap(body(status)), callback);
       return true;
     }
@@ -147,6 +145,7 @@ final class HttpServers {
         case 431 -> ApiException.client(431, "headers_too_large",
             "the request's headers exceed " + MAX_REQUEST_HEAD_BYTES + " bytes");
         case 501 -> ApiException.client(501, "not_implemented", "the request uses an HTTP feature this server lacks");
+        case 503 -> ApiException.server(503, "shutting_down", "the server is shutting down");
         case 505 -> ApiException.client(505, "http_version_not_supported", "use HTTP/1.1 or HTTP/1.0");
         default -> status >= 500
             ? ApiException.server(status, null, "the HTTP layer failed to serve the request")

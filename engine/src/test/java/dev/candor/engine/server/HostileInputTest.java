@@ -373,6 +373,27 @@ class HostileInputTest {
   }
 
   @Test
+  void oneConnectionCarriesSeveralRequestsAndAChunkedBody() throws Exception {
+    String body = "{\"prompt\": \"a\", \"max_tokens\": 1}";
+    String chunked = Integer.toHexString(5) + "\r\n" + body.substring(0, 5) + "\r\n"
+        + Integer.toHexString(body.length() - 5) + "\r\n" + body.substring(5) + "\r\n0\r\n\r\n";
+    String requests = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        + "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + "Transfer-Encoding: chunked\r\n\r\n" + chunked
+        + "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    try (Socket socket = new Socket("127.0.0.1", server.server.port())) {
+      socket.setSoTimeout(60_000);
+      socket.getOutputStream().write(requests.getBytes(StandardCharsets.UTF_8));
+      String replies = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      // each status line follows the previous response's body directly (no newline after a JSON body)
+      List<String> statusLines = java.util.regex.Pattern.compile("HTTP/1\\.1 \\d{3} [^\r]*").matcher(replies)
+          .results().map(java.util.regex.MatchResult::group).toList();
+      assertEquals(List.of("HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 200 OK"), statusLines, replies);
+      assertTrue(replies.contains("\"text_completion\""), replies);
+    }
+  }
+
+  @Test
   void aWholeResponseThatTakesLongerThanTheIdleTimeoutIsNotCut() throws Exception {
     // the engine's tests run with -Dcandor.http.idleSeconds=3 (pom.xml): a generation that writes nothing for longer
     // than that is still a request in progress, not an idle connection
