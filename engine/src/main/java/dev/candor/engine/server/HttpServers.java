@@ -34,11 +34,20 @@ final class HttpServers {
   static final int MAX_REQUEST_HEAD_BYTES = 16 * 1024;
 
   /**
-   * A connection on which nothing is read or written for this long is closed: a client that sends half a request and
-   * stalls loses it (a stream writes a keep-alive comment every 2 s, so streams are not cut). 30 s unless
+   * A request that has not been read whole within this long of silence is dropped: a client that sends half a
+   * request and stalls loses its connection. While a request is served (Jetty's per-request idle timeout) a stream
+   * writes a keep-alive comment every 2 s, and a whole response being generated is not idle. 30 s unless
    * {@code -Dcandor.http.idleSeconds} says otherwise (the tests use 3).
    */
   static final long IDLE_MILLIS = Long.getLong("candor.http.idleSeconds", 30) * 1000;
+
+  /**
+   * How long a kept-alive connection may wait between requests: longer than clients keep idle connections in their
+   * pools (the JDK's HttpClient 30 s, httpx 5 s), so the client closes first and never sends a request on a
+   * connection the server is closing (with one 3 s timeout for both, 2 requests of a 64-client load test failed
+   * with "header parser received no bytes", that race's symptom). Headers that stall are cut after this long.
+   */
+  static final long KEEP_ALIVE_MILLIS = Math.max(60_000, 2 * IDLE_MILLIS);
 
   private HttpServers() {}
 
@@ -53,11 +62,12 @@ final class HttpServers {
     http.setRequestHeaderSize(MAX_REQUEST_HEAD_BYTES);
     http.setSendServerVersion(false);
     http.setSendXPoweredBy(false);
+    http.setIdleTimeout(IDLE_MILLIS); // while a request is read and served
     ServerConnector connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
     connector.setHost(address.getHostString());
     connector.setPort(address.getPort());
     connector.setAcceptQueueSize(backlog);
-    connector.setIdleTimeout(IDLE_MILLIS);
+    connector.setIdleTimeout(KEEP_ALIVE_MILLIS); // between requests
     jetty.addConnector(connector);
     ContextHandlerCollection contexts = new ContextHandlerCollection();
     jetty.setHandler(new GracefulHandler(contexts)); // stop(delay) lets the responses in progress end
