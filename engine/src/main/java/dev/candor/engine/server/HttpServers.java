@@ -54,7 +54,8 @@ final class HttpServers {
   /**
    * A started server on {@code address} that sends every request to {@code handler} on a virtual thread of its own;
    * {@code httpErrors} sees the status of each request the HTTP layer refused before any handler ran (for the
-   * metrics and the access log).
+   * metrics and the access log). An address it cannot listen on (a port in use, a host not on this machine) is an
+   * IllegalArgumentException naming it, which the CLI prints as one line.
    */
   static HttpServer start(InetSocketAddress address, int backlog, HttpHandler handler, IntConsumer httpErrors) {
     Server jetty = new Server(new VirtualThreadPool());
@@ -79,7 +80,17 @@ final class HttpServers {
       throw new java.io.UncheckedIOException(e);
     }
     server.createContext("/", handler);
-    server.start();
+    try {
+      server.start();
+    } catch (RuntimeException e) { // Jetty wraps what failed, e.g. a port in use: one line for the CLI to print
+      Throwable why = e.getCause() instanceof java.io.IOException io ? io : null;
+      if (why == null) {
+        throw e;
+      }
+      String detail = why.getCause() != null ? why.getCause().getMessage() : why.getMessage();
+      throw new IllegalArgumentException("cannot listen on " + address.getHostString() + ":" + address.getPort()
+          + ": " + detail, why);
+    }
     return server;
   }
 

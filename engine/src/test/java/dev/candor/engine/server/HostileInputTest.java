@@ -394,6 +394,15 @@ class HostileInputTest {
   }
 
   @Test
+  void aPortInUseIsOneClearError() {
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> HttpServers.start(new java.net.InetSocketAddress("127.0.0.1", server.server.port()), 1, exchange -> { },
+            status -> { }));
+    assertTrue(e.getMessage().startsWith("cannot listen on 127.0.0.1:" + server.server.port() + ": "), e.getMessage());
+    assertTrue(e.getMessage().contains("in use"), e.getMessage());
+  }
+
+  @Test
   void aWholeResponseThatTakesLongerThanTheIdleTimeoutIsNotCut() throws Exception {
     // the engine's tests run with -Dcandor.http.idleSeconds=3 (pom.xml): a generation that writes nothing for longer
     // than that is still a request in progress, not an idle connection
