@@ -394,6 +394,19 @@ class HostileInputTest {
   }
 
   @Test
+  void theHttpLayersRefusalsAreLoggedAndCounted() throws Exception {
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    try (TestServer s = new TestServer(false, ServerConfig.defaults(0)
+        .withAccessLog(new java.io.PrintStream(log, true, StandardCharsets.UTF_8)))) {
+      assertEquals(414, raw(s, request("GET", "/" + "x".repeat(32 * 1024), "127.0.0.1", null, null), false).status());
+      assertEquals(1, ServerOperationsTest.sample(ServerOperationsTest.metrics(s),
+          "candor_errors_total{kind=\"uri_too_long\"}"));
+      assertTrue(log.toString(StandardCharsets.UTF_8).matches("(?s).* candor request req-\\d+ - - 414 \\d+ ms\n.*"),
+          log.toString(StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
   void aPortInUseIsOneClearError() {
     IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> HttpServers.start(new java.net.InetSocketAddress("127.0.0.1", server.server.port()), 1, exchange -> { },
