@@ -18,11 +18,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The OpenAI-compatible HTTP server, on the JDK's own HTTP server (no framework on the token path): it routes each
- * request to its endpoint after the {@link RequestGuard} checks, turns every failure into an OpenAI-shaped error, and
- * logs one line per request. GET /v1/models and /v1/models/{id}, POST /v1/completions, /v1/chat/completions and
- * /v1/responses ({@link CompletionEndpoint}), GET /health (liveness and readiness), GET /metrics (Prometheus), and the web page at
- * / ({@link WebUi}). No stack trace or file path ever reaches a client.
+ * The OpenAI-compatible HTTP server, on the JDK's HTTP server API as Jetty implements it ({@link HttpServers}; no
+ * framework on the token path): it routes each request to its endpoint after the {@link RequestGuard} checks, turns
+ * every failure into an OpenAI-shaped error, and logs one line per request. GET /v1/models and /v1/models/{id}, POST
+ * /v1/completions, /v1/chat/completions and /v1/responses ({@link CompletionEndpoint}), GET /health (liveness and
+ * readiness), GET /metrics (Prometheus), and the web page at / ({@link WebUi}). No stack trace or file path ever
+ * reaches a client.
  */
 public final class OpenAiServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(OpenAiServer.class);
@@ -72,15 +73,6 @@ public final class OpenAiServer implements AutoCloseable {
   private final long startedAt = System.currentTimeMillis() / 1000;
   private final AtomicLong requestCounter = new AtomicLong();
 
-  static {
-    // A client that sends half a request and stalls loses its connection after this many seconds, instead of
-    // holding it forever (the JDK server's own limit on reading a request; responses, i.e. streams, are not limited).
-    // Read once, when the first server starts; -Dsun.net.httpserver.maxReqTime=... overrides it.
-    if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
-      System.setProperty("sun.net.httpserver.maxReqTime", "30");
-    }
-  }
-
   public OpenAiServer(LoadedModel model, Generator generator, ConfidenceModel confidence, ServerConfig config)
       throws IOException {
     this.model = model;
@@ -102,10 +94,17 @@ public final class OpenAiServer implements AutoCloseable {
     this.completions = new CompletionEndpoint(model, generator, confidence, config, scheduler, metrics, log,
         parsing);
     this.webUi = new WebUi(config);
-    this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 128);
-    http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-    http.createContext("/", this::handle);
-    http.start();
+    this.http = HttpServers.start(new InetSocketAddress(config.host(), config.port()), 128, this::handle,
+        this::refusedByHttpLayer);
+  }
+
+  /** A request the HTTP layer refused before {@link #handle} saw it (a malformed or oversized request line or head). */
+  private void refusedByHttpLayer(int status) {
+    RequestLog.Entry entry = new RequestLog.Entry("req-" + requestCounter.incrementAndGet(), "-", "-");
+    entry.status = status;
+    metrics.error(HttpServers.JsonErrors.error(status));
+    metrics.request(ServerMetrics.endpoint("-"), status, entry.nanos());
+    log.finish(entry);
   }
 
   /** The port actually bound (useful with port 0). */
@@ -164,7 +163,11 @@ public final class OpenAiServer implements AutoCloseable {
       metrics.error(e);
       Http.trySendError(exchange, e);
     } finally {
-      exchange.close(); // after any error response: try-with-resources would close before the catch blocks ran
+      try {
+        exchange.close(); // after any error response: try-with-resources would close before the catch blocks ran
+      } catch (RuntimeException clientGone) {
+        // Jetty's exchange wraps the failed flush of a client that has left; the request is over either way
+      }
       metrics.request(ServerMetrics.endpoint(path), entry.status, entry.nanos());
       log.finish(entry);
     }

@@ -315,6 +315,123 @@ class HostileInputTest {
     assertTrue(head.text().endsWith("\r\n\r\n"), "HEAD has no body: " + head.text());
   }
 
+  /** An error the HTTP layer itself sends: OpenAI's JSON error object with the status, no HTML, no library's words. */
+  static void assertJsonError(Raw r, int status, String code) throws Exception {
+    assertEquals(status, r.status(), r.text());
+    int headerEnd = r.text().indexOf("\r\n\r\n");
+    String head = r.text().substring(0, headerEnd).toLowerCase();
+    assertTrue(head.contains("content-type: application/json"), r.text());
+    JsonNode error = JSON.readTree(r.text().substring(headerEnd + 4)).get("error");
+    assertNotNull(error, r.text());
+    assertEquals(code, error.get("code").asText(), r.text());
+    assertFalse(error.get("message").asText().isBlank(), r.text());
+    for (String internal : List.of("<", "Exception", "jetty", "sun.", "java.")) {
+      assertFalse(r.text().contains(internal), internal + " in " + r.text());
+    }
+  }
+
+  @Test
+  void row12AnOversizedUrlIs414AndOversizedHeadersAre431() throws Exception {
+    String longPath = "/v1/models/" + "x".repeat(64 * 1024);
+    assertJsonError(raw(server, request("GET", longPath, "127.0.0.1", null, null), false), 414, "uri_too_long");
+    String bigHeader = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: " + "y".repeat(64 * 1024)
+        + "\r\nConnection: close\r\n\r\n";
+    assertJsonError(raw(server, bigHeader.getBytes(StandardCharsets.UTF_8), false), 431, "headers_too_large");
+    StringBuilder many = new StringBuilder("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for (int i = 0; i < 2000; i++) {
+      many.append("X-H").append(i).append(": v\r\n");
+    }
+    many.append("Connection: close\r\n\r\n");
+    assertJsonError(raw(server, many.toString().getBytes(StandardCharsets.UTF_8), false), 431, "headers_too_large");
+    assertEquals(200, get(server, "/health").status(), "and the server serves on");
+  }
+
+  @Test
+  void row12TheHttpLayersOwnErrorsAreOpenAiJsonNotHtml() throws Exception {
+    for (String line : List.of("GET /v1/models HTTP/1.1 extra", "GET /a%zz HTTP/1.1", "GET /a b HTTP/1.1",
+        "BREW\u0001 /x HTTP/1.1", "GET /health HTTP/9.9")) {
+      Raw r = raw(server, (line + "\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.UTF_8), false);
+      assertTrue(r.status() >= 400 && r.status() < 600, line + " -> " + r.text());
+      assertJsonError(r, r.status(), JSON.readTree(r.text().substring(r.text().indexOf("\r\n\r\n") + 4))
+          .get("error").get("code").asText());
+    }
+    Raw noHost = raw(server, "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.UTF_8),
+        false);
+    assertJsonError(noHost, 400, "bad_request");
+  }
+
+  @Test
+  void row12A429CarriesItsReasonPhrase() throws Exception {
+    try (TestServer full = new TestServer(false, ServerConfig.defaults(0).withMaxQueue(0))) {
+      Raw r = raw(full, request("POST", "/v1/completions", "127.0.0.1", "application/json",
+          "{\"prompt\": \"a\", \"max_tokens\": 1}"), false);
+      assertTrue(r.text().startsWith("HTTP/1.1 429 Too Many Requests\r\n"), r.text());
+      assertTrue(r.text().contains("Retry-After: 1\r\n"), r.text());
+      assertJsonError(r, 429, "queue_full");
+    }
+  }
+
+  @Test
+  void oneConnectionCarriesSeveralRequestsAndAChunkedBody() throws Exception {
+    String body = "{\"prompt\": \"a\", \"max_tokens\": 1}";
+    String chunked = Integer.toHexString(5) + "\r\n" + body.substring(0, 5) + "\r\n"
+        + Integer.toHexString(body.length() - 5) + "\r\n" + body.substring(5) + "\r\n0\r\n\r\n";
+    String requests = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        + "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + "Transfer-Encoding: chunked\r\n\r\n" + chunked
+        + "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    try (Socket socket = new Socket("127.0.0.1", server.server.port())) {
+      socket.setSoTimeout(60_000);
+      socket.getOutputStream().write(requests.getBytes(StandardCharsets.UTF_8));
+      String replies = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      // each status line follows the previous response's body directly (no newline after a JSON body)
+      List<String> statusLines = java.util.regex.Pattern.compile("HTTP/1\\.1 \\d{3} [^\r]*").matcher(replies)
+          .results().map(java.util.regex.MatchResult::group).toList();
+      assertEquals(List.of("HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 200 OK"), statusLines, replies);
+      assertTrue(replies.contains("\"text_completion\""), replies);
+    }
+  }
+
+  @Test
+  void theHttpLayersRefusalsAreLoggedAndCounted() throws Exception {
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    try (TestServer s = new TestServer(false, ServerConfig.defaults(0)
+        .withAccessLog(new java.io.PrintStream(log, true, StandardCharsets.UTF_8)))) {
+      assertEquals(414, raw(s, request("GET", "/" + "x".repeat(32 * 1024), "127.0.0.1", null, null), false).status());
+      assertEquals(1, ServerOperationsTest.sample(ServerOperationsTest.metrics(s),
+          "candor_errors_total{kind=\"uri_too_long\"}"));
+      assertTrue(log.toString(StandardCharsets.UTF_8).matches("(?s).* candor request req-\\d+ - - 414 \\d+ ms\n.*"),
+          log.toString(StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
+  void aPortInUseIsOneClearError() {
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> HttpServers.start(new java.net.InetSocketAddress("127.0.0.1", server.server.port()), 1, exchange -> { },
+            status -> { }));
+    assertTrue(e.getMessage().startsWith("cannot listen on 127.0.0.1:" + server.server.port() + ": "), e.getMessage());
+    assertTrue(e.getMessage().contains("in use"), e.getMessage());
+  }
+
+  @Test
+  void aWholeResponseThatTakesLongerThanTheIdleTimeoutIsNotCut() throws Exception {
+    // the engine's tests run with -Dcandor.http.idleSeconds=3 (pom.xml): a generation that writes nothing for longer
+    // than that is still a request in progress, not an idle connection
+    try (TestServer s = new TestServer(false, ServerConfig.defaults(0))) {
+      s.server.injectFault(prompt -> {
+        try {
+          Thread.sleep(3 * HttpServers.IDLE_MILLIS / 2);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      ServerHttpTest.Reply slow = post(s, "/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 2}");
+      assertEquals(200, slow.status(), slow.raw());
+    }
+  }
+
   @Test
   void row13OpenAiConventions() throws Exception {
     assertError(post(server, "/v1/completions", "{\"prompt\": \"a\"} xyz"), 400, null);
