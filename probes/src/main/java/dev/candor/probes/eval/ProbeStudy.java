@@ -207,7 +207,10 @@ public final class ProbeStudy {
     return out;
   }
 
-  /** The requested variant, or the servable one with the best line-level scaled BSS. */
+  /**
+   * The requested variant, or the servable one with the best line-level scaled BSS (the first servable one where
+   * the lines' labels are all alike and BSS is undefined).
+   */
   private ProbeInput chooseServed(Map<String, Scored> methods, Rows rows) {
     ProbeInput best = null;
     double bestBss = Double.NEGATIVE_INFINITY;
@@ -215,7 +218,8 @@ public final class ProbeStudy {
       double[] line = methods.get("probe:" + v.name()).scaled()[Rows.LINE];
       double bss = Metrics.brierSkillScore(line, rows.labels[Rows.LINE]);
       boolean candidate = s.served() != null ? v.name().equals(s.served()) : v.servable();
-      if (candidate && (s.served() != null || bss > bestBss)) {
+      // the first servable one when no BSS is defined (every line right, or every line wrong)
+      if (candidate && (s.served() != null || best == null || bss > bestBss)) {
         best = v;
         bestBss = bss;
       }
