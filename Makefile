@@ -98,7 +98,9 @@ models: $(LIB)
 	bin/candor evaluate --model $(DEFAULT)/target --drafter $(DEFAULT)/drafter --problems 40 --record reproduce_sample
 	bash $(DEFAULT)/make-probe.sh
 
-# Load, fault and fuzz tests at a larger size than CI's (about 25 minutes); writes build/stress/REPORT.md.
+# Load, fault and fuzz tests at a larger size than CI's; writes build/stress/REPORT.md. At the default size the load and
+# fault stages take about 10 minutes on 2 cores, the fuzzing up to 20 minutes a target (15 targets: 10^6 executions
+# take 2 to 15 minutes each, by target).
 # STRESS="CLIENTS SECONDS FUZZ_SECONDS FUZZ_EXECUTIONS" changes the sizes.
 STRESS ?= 64 60 1200 1000000
 stress:

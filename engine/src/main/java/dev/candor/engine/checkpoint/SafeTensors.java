@@ -101,6 +101,9 @@ public final class SafeTensors implements AutoCloseable {
   }
 
   private static SafeTensors parse(Path file, Arena arena, String header, MemorySegment data) {
+    if (!header.startsWith("{")) { // the format says the header begins with '{'; only trailing space pads it
+      throw CheckpointException.at(file, "header does not start with '{' (corrupt file)");
+    }
     JsonNode root;
     try {
       root = JSON.readTree(header);
