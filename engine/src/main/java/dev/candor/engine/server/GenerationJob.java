@@ -106,7 +106,7 @@ final class GenerationJob extends Scheduler.Job {
   @Override
   long nextSessionBytes() {
     int[] prompt = request.prompts().get(next / perPrompt);
-    long output = request.maxTokens() != null ? request.maxTokens() : generator.contextWindow() - prompt.length;
+    long output = maxTokens(prompt);
     long positions = Math.min(generator.contextWindow(), prompt.length + output + generator.draftLength() + 1);
     return positions * bytesPerPosition;
   }
@@ -191,15 +191,14 @@ final class GenerationJob extends Scheduler.Job {
   }
 
   private GenerationRequest generationRequest(int[] prompt, int choice, ConfidenceBreaker breaker) {
-    int maxTokens = request.maxTokens() != null ? request.maxTokens() : generator.contextWindow() - prompt.length;
+    int maxTokens = maxTokens(prompt);
     ParsedRequest.Sampling s = request.sampling();
     SamplingParams sampling = new SamplingParams(s.temperature(), s.topK(), s.topP(), seed + choice % request.n());
     boolean scored = request.confidence() || breaker != null;
     return GenerationRequest.builder(maxTokens, sampling)
         .stop(request.stop())
         .topLogprobs(request.logprobs() ? request.topLogprobs() : 0)
-        .cancelled(() -> cancelled ? FinishReason.CANCELLED
-            : System.nanoTime() > deadlineNanos ? FinishReason.LENGTH : null)
+        .cancelled(this::stopReason)
         .tap(scored ? confidence.tap() : -1)
         .rawLogprobs(request.rawLogprobs())
         .scorer(scored ? confidence::token : null)
@@ -217,19 +216,28 @@ final class GenerationJob extends Scheduler.Job {
    * a sample does not need (no logprobs, no probe, no breaker).
    */
   private GenerationRequest sampleRequest(int[] prompt, int sample) {
-    int maxTokens = request.maxTokens() != null ? request.maxTokens() : generator.contextWindow() - prompt.length;
+    int maxTokens = maxTokens(prompt);
     ParsedRequest.Sampling s = request.sampling();
     SamplingParams sampling = new SamplingParams(request.consistency().temperature(), s.topK(), s.topP(),
         seed + request.n() + sample); // the choices draw with seed + 0 .. n - 1
     return GenerationRequest.builder(maxTokens, sampling)
         .stop(request.stop())
-        .cancelled(() -> cancelled ? FinishReason.CANCELLED
-            : System.nanoTime() > deadlineNanos ? FinishReason.LENGTH : null)
+        .cancelled(this::stopReason)
         .adjustments(s.adjustments())
         .skipSpecialTokens(request.skipSpecialTokens())
         .minTokens(Math.min(request.minTokens(), maxTokens))
         .constraint(request.constraint())
         .build();
+  }
+
+  /** The most tokens a session of this prompt may generate: max_tokens, or the rest of the context window. */
+  private int maxTokens(int[] prompt) {
+    return request.maxTokens() != null ? request.maxTokens() : generator.contextWindow() - prompt.length;
+  }
+
+  /** Why every session of this job must stop now (the client left, the deadline passed), or null. */
+  private FinishReason stopReason() {
+    return cancelled ? FinishReason.CANCELLED : System.nanoTime() > deadlineNanos ? FinishReason.LENGTH : null;
   }
 
   /** The request's confidence breaker, watching every token or one phase's; null when none was asked for. */
