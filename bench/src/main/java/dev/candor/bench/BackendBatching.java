@@ -42,18 +42,12 @@ final class BackendBatching {
       }
       for (int b : ServingBenchmark.STREAMS) {
         int[] tokens = random.ints(b, 0, vocab).toArray();
-        double inTurn = EndToEnd.medianNanos(reps, () -> {
+        Runnable inTurn = () -> {
           for (int i = 0; i < b; i++) {
             sequences.get(i).forward(new int[] {tokens[i]}, 1);
             sequences.get(i).truncate(64);
           }
-        });
-        double inTurnCpu = cpuNanos(reps, () -> {
-          for (int i = 0; i < b; i++) {
-            sequences.get(i).forward(new int[] {tokens[i]}, 1);
-            sequences.get(i).truncate(64);
-          }
-        });
+        };
         Runnable batched = backend.equals("java") ? () -> {
           List<BatchEntry> batch = new ArrayList<>();
           for (int i = 0; i < b; i++) {
@@ -67,17 +61,18 @@ final class BackendBatching {
           sequences.getFirst().forward(tokens, b);
           sequences.getFirst().truncate(64);
         };
-        double together = EndToEnd.medianNanos(reps, batched);
-        double togetherCpu = cpuNanos(reps, batched);
+        Timing alone = Timing.of(reps, inTurn);
+        Timing together = Timing.of(reps, batched);
         ObjectNode o = out.putObject(Integer.toString(b));
-        o.put("in_turn_ms", inTurn / 1e6);
-        o.put("batched_ms", together / 1e6);
-        o.put("speedup", inTurn / together);
-        o.put("in_turn_cpu_ms", inTurnCpu / 1e6);
-        o.put("batched_cpu_ms", togetherCpu / 1e6);
-        o.put("cpu_speedup", inTurnCpu / togetherCpu);
-        System.err.printf(Locale.ROOT, "  %s %s B=%d: in turn %.1f ms (CPU %.1f), batched %.1f ms (CPU %.1f)%n",
-            backend, name, b, inTurn / 1e6, inTurnCpu / 1e6, together / 1e6, togetherCpu / 1e6);
+        o.put("in_turn_ms", alone.wallNanos() / 1e6);
+        o.put("batched_ms", together.wallNanos() / 1e6);
+        o.put("speedup", alone.wallNanos() / together.wallNanos());
+        o.put("in_turn_cpu_ms", alone.cpuNanos() / 1e6);
+        o.put("batched_cpu_ms", together.cpuNanos() / 1e6);
+        o.put("cpu_speedup", alone.cpuNanos() / together.cpuNanos());
+        System.err.printf(Locale.ROOT, "  %s %s B=%d: in turn %.2f ms (CPU %.2f), batched %.2f ms (CPU %.2f)%n",
+            backend, name, b, alone.wallNanos() / 1e6, alone.cpuNanos() / 1e6, together.wallNanos() / 1e6,
+            together.cpuNanos() / 1e6);
       }
       sequences.forEach(Sequence::close);
     } catch (RuntimeException e) {
@@ -87,17 +82,38 @@ final class BackendBatching {
     return out;
   }
 
-  /** This process's CPU time for one run of body: the median of n after a warm-up. */
-  private static double cpuNanos(int n, Runnable body) {
-    var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
-        .getOperatingSystemMXBean();
-    double[] t = new double[n];
-    body.run();
-    for (int i = 0; i < n; i++) {
-      long t0 = os.getProcessCpuTime();
-      body.run();
-      t[i] = os.getProcessCpuTime() - t0;
+  /**
+   * One run of body: the medians over n samples of wall clock and this process's CPU time. A warm-up of at least half
+   * a second first (the JIT compiles the path measured, not the one before it); each sample repeats body until it
+   * lasts 50 ms, since the process CPU clock ticks in 10 ms and a tiny model's step takes a fraction of one.
+   */
+  record Timing(double wallNanos, double cpuNanos) {
+    private static final long WARM_UP_NANOS = 500_000_000L;
+    private static final long SAMPLE_NANOS = 50_000_000L;
+
+    static Timing of(int n, Runnable body) {
+      var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+          .getOperatingSystemMXBean();
+      long start = System.nanoTime();
+      int warmRuns = 0;
+      while (warmRuns < 3 || System.nanoTime() - start < WARM_UP_NANOS) {
+        body.run();
+        warmRuns++;
+      }
+      double perRun = (double) (System.nanoTime() - start) / warmRuns;
+      int inner = (int) Math.max(1, Math.ceil(SAMPLE_NANOS / perRun));
+      double[] wall = new double[n];
+      double[] cpu = new double[n];
+      for (int i = 0; i < n; i++) {
+        long c0 = os.getProcessCpuTime();
+        long t0 = System.nanoTime();
+        for (int r = 0; r < inner; r++) {
+          body.run();
+        }
+        wall[i] = (double) (System.nanoTime() - t0) / inner;
+        cpu[i] = (double) (os.getProcessCpuTime() - c0) / inner;
+      }
+      return new Timing(EndToEnd.median(wall), EndToEnd.median(cpu));
     }
-    return EndToEnd.median(t);
   }
 }

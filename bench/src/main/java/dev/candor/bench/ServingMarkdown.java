@@ -74,7 +74,7 @@ final class ServingMarkdown {
           for (int b : ServingBenchmark.STREAMS) {
             JsonNode o = backend.getValue().path(Integer.toString(b));
             if (!o.isMissingNode()) {
-              md.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f (%.1f) | %.1f (%.1f) | %.2f (%.2f) |%n",
+              md.append(String.format(Locale.ROOT, "| %s | %s | %d | %.2f (%.2f) | %.2f (%.2f) | %.2f (%.2f) |%n",
                   model.getKey(), backend.getKey(), b, o.get("in_turn_ms").asDouble(),
                   o.get("in_turn_cpu_ms").asDouble(), o.get("batched_ms").asDouble(),
                   o.get("batched_cpu_ms").asDouble(), o.get("speedup").asDouble(), o.get("cpu_speedup").asDouble()));
