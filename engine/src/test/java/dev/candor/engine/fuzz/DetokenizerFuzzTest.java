@@ -59,9 +59,9 @@ class DetokenizerFuzzTest {
       ByteArrayOutputStream withoutSpecial = new ByteArrayOutputStream();
       for (int id : ids) {
         byte[] bytes = TOKENIZER.bytes(id);
-        check(bytes != null, "bytes(" + id + ") is null");
-        check(id >= 0 && id < TOKENIZER.size() || bytes.length == 0, "id " + id + " outside the tokenizer has bytes");
-        check(TOKENIZER.text(id).equals(new String(bytes, StandardCharsets.UTF_8)), "text(" + id + ")");
+        check(bytes != null, () -> "bytes(" + id + ") is null");
+        check(id >= 0 && id < TOKENIZER.size() || bytes.length == 0, () -> "id " + id + " outside the tokenizer has bytes");
+        check(TOKENIZER.text(id).equals(new String(bytes, StandardCharsets.UTF_8)), () -> "text(" + id + ")");
         all.writeBytes(bytes);
         if (!TOKENIZER.isSpecial(id)) {
           withoutSpecial.writeBytes(bytes);
@@ -76,13 +76,14 @@ class DetokenizerFuzzTest {
       StringBuilder streamed = new StringBuilder();
       for (int i = 0; i < ids.length; i++) {
         String piece = stream.push(ids[i]);
+        int pushed = i;
         if (!piece.isEmpty()) {
           check(!Character.isHighSurrogate(piece.charAt(piece.length() - 1)),
-              "push #" + i + " ends inside a surrogate pair: " + Arrays.toString(ids));
+              () -> "push #" + pushed + " ends inside a surrogate pair: " + Arrays.toString(ids));
           check(!Character.isLowSurrogate(piece.charAt(0)),
-              "push #" + i + " starts inside a surrogate pair: " + Arrays.toString(ids));
+              () -> "push #" + pushed + " starts inside a surrogate pair: " + Arrays.toString(ids));
         }
-        check(stream.pendingBytes() <= 3, "holds " + stream.pendingBytes() + " bytes after push #" + i);
+        check(stream.pendingBytes() <= 3, () -> "holds " + stream.pendingBytes() + " bytes after push #" + pushed);
         streamed.append(piece);
       }
       streamed.append(stream.flush());

@@ -122,6 +122,16 @@ final class Fuzzing {
     }
   }
 
+  /**
+   * {@link #check(boolean, String)} with the message built only on failure: a per-token check whose message quotes
+   * the whole input costs O(n) each time, O(n²) over the input, and would count against an allocation budget.
+   */
+  static void check(boolean ok, java.util.function.Supplier<String> message) {
+    if (!ok) {
+      throw new AssertionError(message.get());
+    }
+  }
+
   /** Little-endian 32-bit ints from {@code b}, four bytes each (a trailing partial int is dropped). */
   static int[] ints(byte[] b) {
     int[] out = new int[b.length / 4];
