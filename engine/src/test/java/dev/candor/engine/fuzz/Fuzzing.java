@@ -41,12 +41,18 @@ final class Fuzzing {
         0, TestCheckpoints.qwenTokenizer()), "cpu").withName("candor-fuzz");
   }
 
+  /**
+   * Where the file targets write their inputs, one file per execution: in memory (/dev/shm) where the machine has it,
+   * since writing and mapping a file on a disk-backed /tmp cost several times the parsing it feeds; else java.io.tmpdir.
+   */
   private static final class Scratch {
     static final Path DIR;
 
     static {
       try {
-        DIR = Files.createTempDirectory("candor-fuzz-");
+        Path shm = Path.of("/dev/shm");
+        DIR = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, "candor-fuzz-")
+            : Files.createTempDirectory("candor-fuzz-");
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
