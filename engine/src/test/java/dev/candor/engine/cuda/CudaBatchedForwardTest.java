@@ -237,6 +237,42 @@ class CudaBatchedForwardTest {
     }
   }
 
+  /**
+   * One pass for the whole batch: four decode steps launch exactly what one step alone launches (embed, eight kernels
+   * a layer, the final norm, lm_head), so each projection is one launch for all four rows and reads its weights once;
+   * and a sequence alone launches what it launched before the batched path (eight a layer, README).
+   */
+  @Test
+  void fourDecodeStepsInABatchAreOnePassOfTheKernels() {
+    try (Checkpoint checkpoint = Checkpoint.open(checkpoint("qwen2"));
+        CudaBackend backend = CudaBackend.load(checkpoint, gpu)) {
+      int layers = backend.config().numHiddenLayers();
+      List<Sequence> sequences = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        sequences.add(backend.newSequence(16));
+        sequences.get(i).forward(new int[] {i + 1, i + 2}, 0);
+      }
+      Sequence alone = sequences.getLast();
+      List<Sequence> batched = sequences.subList(0, 4);
+      for (int round = 0; round < 2; round++) { // the first captures both shapes
+        long before = gpu.launches();
+        alone.decode(3 + round);
+        long one = gpu.launches() - before;
+        before = gpu.launches();
+        int token = 5 + round;
+        List<Forward> out = backend.forward(batched.stream()
+            .map(s -> new BatchEntry(s, new int[] {token}, 1, false, new int[0])).toList());
+        long four = gpu.launches() - before;
+        assertEquals(4, out.size());
+        if (round == 1) {
+          assertEquals(1 + 8L * layers + 2, one, "a decode step alone");
+          assertEquals(one, four, "four decode steps in one batch");
+        }
+      }
+      sequences.forEach(Sequence::close);
+    }
+  }
+
   @Test
   void aBadEntryIsRefusedBeforeAnythingRunsAndNoCacheChanges() {
     try (Checkpoint checkpoint = Checkpoint.open(checkpoint("qwen2"));
