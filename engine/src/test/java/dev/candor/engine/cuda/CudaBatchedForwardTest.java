@@ -8,15 +8,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.candor.engine.checkpoint.Checkpoint;
 import dev.candor.engine.checkpoint.DType;
 import dev.candor.engine.checkpoint.Qwen2Config;
+import dev.candor.engine.generate.GenerationRequest;
+import dev.candor.engine.generate.GenerationResult;
+import dev.candor.engine.generate.Generator;
+import dev.candor.engine.generate.TokenRecord;
 import dev.candor.engine.model.BatchEntry;
 import dev.candor.engine.model.Forward;
 import dev.candor.engine.model.ReferenceQwen2;
 import dev.candor.engine.model.Sequence;
 import dev.candor.engine.sampling.LogitSummary;
+import dev.candor.engine.sampling.SamplingParams;
 import dev.candor.engine.testing.TestCheckpoints;
+import dev.candor.engine.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -270,6 +277,58 @@ class CudaBatchedForwardTest {
         }
       }
       sequences.forEach(Sequence::close);
+    }
+  }
+
+  /**
+   * The serving engine's step on this backend: three sessions (greedy, sampled with a seed and a tap, top-k),
+   * speculative with a self-draft (so the batches hold the drafter's decode steps, the target's verify chunks and
+   * prefill chunks of 3 tokens), joining at different steps, generate token for token and bit for bit in every
+   * reported number what each generates alone. (Plain decoding's batches are the forward tests' above; the emulator
+   * takes about a second a hundred launches on a shared machine, so once.)
+   */
+  @Test
+  void sessionsSteppedTogetherGenerateWhatEachGeneratesAlone() {
+    try (Checkpoint checkpoint = Checkpoint.open(checkpoint("qwen2"));
+        CudaBackend backend = CudaBackend.load(checkpoint, gpu);
+        Tokenizer tokenizer = Tokenizer.load(TestCheckpoints.qwenTokenizer().resolve("tokenizer.json"))) {
+      int vocab = backend.config().vocabSize();
+      SplittableRandom random = new SplittableRandom(3);
+      List<int[]> prompts = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        prompts.add(random.ints(2 + 3 * i, 0, vocab).toArray());
+      }
+      List<GenerationRequest> requests = List.of(
+          GenerationRequest.builder(4, SamplingParams.greedy()).ignoreEos(true).topLogprobs(3).build(),
+          GenerationRequest.builder(4, new SamplingParams(0.8, 0, 1.0, 42)).ignoreEos(true).tap(2).build(),
+          GenerationRequest.builder(5, new SamplingParams(1.2, 20, 0.9, 7)).ignoreEos(true).build());
+      {
+        Generator g = new Generator(backend, backend, tokenizer, Set.of(), 2);
+        List<Generator.Session> sessions = new ArrayList<>();
+        for (int step = 0; sessions.size() < prompts.size() || sessions.stream().anyMatch(x -> !x.finished());
+            step++) {
+          if (step < prompts.size()) { // one joins each step
+            sessions.add(g.open(prompts.get(step), requests.get(step), (a, b, c) -> {}));
+          }
+          g.step(sessions, 3);
+          assertTrue(step < 200, "the batch must finish");
+        }
+        for (int i = 0; i < prompts.size(); i++) {
+          GenerationResult alone = g.generate(prompts.get(i), requests.get(i), (a, b, c) -> {});
+          GenerationResult together = sessions.get(i).result();
+          sessions.get(i).close();
+          String what = "session " + i;
+          assertEquals(alone.tokens().size(), together.tokens().size(), what);
+          for (int t = 0; t < alone.tokens().size(); t++) {
+            TokenRecord e = alone.tokens().get(t), a = together.tokens().get(t);
+            assertEquals(e.token(), a.token(), what + ", token " + t);
+            assertEquals(e.source(), a.source(), what + ", token " + t);
+            assertEquals(Double.doubleToLongBits(e.logprob()), Double.doubleToLongBits(a.logprob()), what);
+            assertEquals(Double.doubleToLongBits(e.entropy()), Double.doubleToLongBits(a.entropy()), what);
+            assertArrayEquals(e.hidden(), a.hidden(), what + ", token " + t);
+          }
+        }
+      }
     }
   }
 
