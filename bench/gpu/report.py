@@ -67,6 +67,15 @@ def main(folder):
             ("vs CPU path: greedy tokens agreeing", fmt(get(c, "vs_cpu", "greedy_tokens_agreeing")) + " / "
              + fmt(get(c, "vs_cpu", "greedy_tokens"))),
         ]
+        batched = c.get("batched_decode") or {}
+        for size, v in (batched.get("sizes") or {}).items():
+            rows.append((f"B = {size} sequences: aggregate decode tokens/s batched / in turn (ratio); greedy agreeing",
+                         fmt(v.get("batched_tokens_per_second")) + " / " + fmt(v.get("in_turn_tokens_per_second"))
+                         + " (" + fmt(v.get("batched_over_in_turn")) + "); " + fmt(v.get("greedy_tokens_agreeing"))
+                         + " / " + fmt(v.get("greedy_tokens"))))
+        if batched:
+            valid = "valid" if batched.get("valid") else "**INVALID**: " + "; ".join(batched.get("invalid_reasons", []))
+            rows.append(("batched decode self-checks", valid))
         for label in ("eager", "static_cache_compiled", "assisted", "assisted_self"):
             v = h.get(label)
             if v is None:

@@ -8,9 +8,14 @@
 //           -> gemv(o, += x) -> rmsnorm -> gate_up (gate|up fused, SwiGLU) -> gemv(down, += x)
 //
 // (a model with an RMSNorm on each head's q and k, Qwen3, runs gemv(q|k|v) -> qkv_finish in place of qkv: the norm
-// needs the whole head before the rotation), then rmsnorm, gemv(lm_head) and, for a greedy step, logits_summary. Every kernel reads the sequence's start
-// position from device memory (meta[0]) and never from its arguments, so one captured CUDA graph replays every
-// decode step of a sequence.
+// needs the whole head before the rotation), then rmsnorm, gemv(lm_head) and, for a greedy step, logits_summary.
+//
+// A row is one new position of one sequence. The n rows of a forward may belong to different sequences (a batched
+// forward: decode steps, verify chunks and prefill chunks of several sequences in one pass, every weight read once for
+// all of them): the kernels that are per position read each row's token, position and attention splits from `rows`
+// (Row[n]) and its sequence's cache for the layer from `caches` (RowCache[n]), both in device memory and never in
+// their arguments, so one captured CUDA graph replays every step of the same shape whatever the sequences and
+// positions.
 //
 // The same file compiles for the host with emu/cuda_emu.h (CANDOR_EMULATE): every CUDA thread becomes a fiber, so
 // the tests run these kernels, barriers and warp shuffles included, on a CPU (see emu/emu.cpp).
@@ -31,6 +36,18 @@ typedef uint16_t bf16;
 // Warps per attention block, and the largest head dimension / 32 (head_dim up to 256).
 #define ATTN_WARPS 4
 #define MAX_DIMS_PER_LANE 8
+
+// Row t of a forward: its token, its position in its sequence, and how many attention blocks its sequence splits a
+// head over (a sequence's own count, so a row computes the same sums in a batch as alone).
+struct Row {
+  int token, position, splits, unused;
+};
+// Row t's sequence's cache for one layer: keys and values, each [capacity, kv_heads * head_dim] BF16. A forward's
+// table holds one RowCache[rows capacity] per layer; a kernel gets its layer's.
+struct RowCache {
+  bf16* keys;
+  bf16* values;
+};
 
 __device__ __forceinline__ float bf16_to_f32(bf16 h) { return __uint_as_float(((uint32_t)h) << 16); }
 
@@ -88,11 +105,11 @@ __device__ float block_sum(float v) {
   return result;
 }
 
-// x[t] = embed_tokens[tokens[t]] for t < gridDim.x.
-extern "C" __global__ void embed(const bf16* __restrict__ table, const int* __restrict__ tokens, float* __restrict__ x,
+// x[t] = embed_tokens[rows[t].token] for t < gridDim.x; x is [n, hidden].
+extern "C" __global__ void embed(const bf16* __restrict__ table, const Row* __restrict__ rows, float* __restrict__ x,
                                  int hidden) {
   int t = blockIdx.x;
-  const bf16* row = table + (size_t)tokens[t] * hidden;
+  const bf16* row = table + (size_t)rows[t].token * hidden;
   for (int i = threadIdx.x; i < hidden; i += blockDim.x) x[(size_t)t * hidden + i] = bf16_to_f32(row[i]);
 }
 
@@ -230,14 +247,14 @@ __device__ __forceinline__ void gemv_gate_up(const bf16* __restrict__ weight, co
 }
 
 // The fused q | k | v projection with its bias (null: none), rotary position embedding (rotate-half) on q and k, and
-// k and v into the BF16 cache [capacity, kv_heads * head_dim] at position meta[0] + t. A warp takes R / 2 rotation pairs: rows i
-// and i + head_dim / 2 of one head (of q, k or v; v's pairs are not rotated). q goes to qkv [n, q | k | v] (its k and v
+// k and v into row t's cache (caches[t], [capacity, kv_heads * head_dim]) at its position rows[t].position. A warp
+// takes R / 2 rotation pairs: rows i and i + head_dim / 2 of one head (of q, k or v; v's pairs are not rotated). q goes to qkv [n, q | k | v] (its k and v
 // parts are not written: attention reads the cache). cos/sin: [maxPositions, head_dim / 2].
 template <int N, int R>
 __device__ __forceinline__ void gemv_qkv(const bf16* __restrict__ weight, const float* __restrict__ bias,
-                                         const float* __restrict__ x, float* __restrict__ qkv, bf16* __restrict__ keys,
-                                         bf16* __restrict__ values, const float* __restrict__ cos_table,
-                                         const float* __restrict__ sin_table, const int* __restrict__ meta, int in,
+                                         const float* __restrict__ x, float* __restrict__ qkv,
+                                         const RowCache* __restrict__ caches, const float* __restrict__ cos_table,
+                                         const float* __restrict__ sin_table, const Row* __restrict__ rows, int in,
                                          int n, int heads, int kv_heads, int head_dim) {
   int half = head_dim / 2;
   int pairs = (heads + 2 * kv_heads) * half;
@@ -259,7 +276,7 @@ __device__ __forceinline__ void gemv_qkv(const bf16* __restrict__ weight, const 
 #pragma unroll
     for (int t = 0; t < N; t++) {
       if (t >= n) break;
-      int pos = meta[0] + t;
+      int pos = rows[t].position;
       float x1 = acc[2 * q][t] + (bias ? bias[row1] : 0.f), x2 = acc[2 * q + 1][t] + (bias ? bias[row2] : 0.f);
       if (head < heads + kv_heads) {  // q or k: rotate
         float c = cos_table[(size_t)pos * half + i], s = sin_table[(size_t)pos * half + i];
@@ -271,7 +288,7 @@ __device__ __forceinline__ void gemv_qkv(const bf16* __restrict__ weight, const 
         qkv[(size_t)t * (q_dim + 2 * kv_dim) + row1] = x1;
         qkv[(size_t)t * (q_dim + 2 * kv_dim) + row2] = x2;
       } else {
-        bf16* cache = head < heads + kv_heads ? keys : values;
+        bf16* cache = head < heads + kv_heads ? caches[t].keys : caches[t].values;
         int column = row1 - (head < heads + kv_heads ? q_dim : q_dim + kv_dim);
         cache[(size_t)pos * kv_dim + column] = f32_to_bf16(x1);
         cache[(size_t)pos * kv_dim + column + half] = f32_to_bf16(x2);
@@ -295,14 +312,14 @@ extern "C" __global__ void gate_up8(GATE_UP_ARGS) { gemv_gate_up<8, 4>(weight, x
 
 #define QKV_ARGS                                                                                                    \
   const bf16 *__restrict__ weight, const float *__restrict__ bias, const float *__restrict__ x,                  \
-      float *__restrict__ qkv, bf16 *__restrict__ keys, bf16 *__restrict__ values,                                \
-      const float *__restrict__ cos_table, const float *__restrict__ sin_table, const int *__restrict__ meta, int in, \
-      int n, int heads, int kv_heads, int head_dim
+      float *__restrict__ qkv, const RowCache *__restrict__ caches, const float *__restrict__ cos_table,           \
+      const float *__restrict__ sin_table, const Row *__restrict__ rows, int in, int n, int heads, int kv_heads,     \
+      int head_dim
 extern "C" __global__ void qkv1(QKV_ARGS) {
-  gemv_qkv<1, 2>(weight, bias, x, qkv, keys, values, cos_table, sin_table, meta, in, n, heads, kv_heads, head_dim);
+  gemv_qkv<1, 2>(weight, bias, x, qkv, caches, cos_table, sin_table, rows, in, n, heads, kv_heads, head_dim);
 }
 extern "C" __global__ void qkv8(QKV_ARGS) {
-  gemv_qkv<8, 4>(weight, bias, x, qkv, keys, values, cos_table, sin_table, meta, in, n, heads, kv_heads, head_dim);
+  gemv_qkv<8, 4>(weight, bias, x, qkv, caches, cos_table, sin_table, rows, in, n, heads, kv_heads, head_dim);
 }
 
 // Prefill in long chunks goes through a GEMM library (cuBLAS) instead of the kernels above: these kernels are what
@@ -317,15 +334,15 @@ extern "C" __global__ void to_bf16(const float* __restrict__ in, bf16* __restric
 
 // After a q | k | v product without RoPE (the prefill GEMM, or gemv for a model with q/k norms): the bias (null:
 // none), Qwen3's RMSNorm on each head of q and k (qk_norm = [q_norm | k_norm], [2 * head_dim]; null: none), RoPE on q
-// and k, q back into qkv, k and v into the BF16 cache at position meta[0] + t. One block per token, a warp per head:
+// and k, q back into qkv [n, q | k | v], k and v into row t's cache (caches[t]) at rows[t].position. One block per
+// row, a warp per head:
 // the norm's sum of squares is a warp sum, then each lane rotates its pairs (i, i + head_dim / 2).
 extern "C" __global__ void qkv_finish(float* __restrict__ qkv, const float* __restrict__ bias,
-                                      const float* __restrict__ qk_norm, bf16* __restrict__ keys,
-                                      bf16* __restrict__ values, const float* __restrict__ cos_table,
-                                      const float* __restrict__ sin_table, const int* __restrict__ meta, int heads,
-                                      int kv_heads, int head_dim, float eps) {
+                                      const float* __restrict__ qk_norm, const RowCache* __restrict__ caches,
+                                      const float* __restrict__ cos_table, const float* __restrict__ sin_table,
+                                      const Row* __restrict__ rows, int heads, int kv_heads, int head_dim, float eps) {
   int t = blockIdx.x;
-  int pos = meta[0] + t;
+  int pos = rows[t].position;
   int half = head_dim / 2;
   int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim;
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
@@ -360,7 +377,7 @@ extern "C" __global__ void qkv_finish(float* __restrict__ qkv, const float* __re
         x[i] = x1;
         x[i + half] = x2;
       } else {
-        bf16* cache = rotated ? keys : values;
+        bf16* cache = rotated ? caches[t].keys : caches[t].values;
         int column = head * head_dim + i - (rotated ? q_dim : q_dim + kv_dim);
         cache[(size_t)pos * kv_dim + column] = f32_to_bf16(x1);
         cache[(size_t)pos * kv_dim + column + half] = f32_to_bf16(x2);
@@ -380,19 +397,21 @@ extern "C" __global__ void swiglu_bf16(const float* __restrict__ gate_up, bf16* 
   act[i] = f32_to_bf16(g / (1.f + __expf(-g)) * u);
 }
 
-// Causal grouped-query attention, split over positions (flash-decoding). The positions 0..visible-1 of token t
-// (visible = meta[0] + t + 1) are cut into chunks of ATTN_CHUNK; block (head, t, split) reads chunks split,
-// split + splits, split + 2 * splits, ... of query head `head` and writes (max score, sum of exponentials,
-// unnormalised output[head_dim]) to partial[t][head][split]. Each warp keeps an online softmax over every
-// ATTN_WARPS-th position; lane i holds dimensions [i * d, (i + 1) * d), d = head_dim / 32. The grid is fixed
-// (captured once), whatever the length: a split with no chunk yet returns at once.
-extern "C" __global__ void attention(const float* __restrict__ qkv, const bf16* __restrict__ keys,
-                                     const bf16* __restrict__ values, float* __restrict__ partial,
-                                     const int* __restrict__ meta, int heads, int kv_heads, int head_dim, int splits,
-                                     float scale) {
+// Causal grouped-query attention, split over positions (flash-decoding). Row t attends over positions
+// 0..visible-1 of its own sequence's cache (caches[t]; visible = rows[t].position + 1), cut into chunks of
+// ATTN_CHUNK; with s = rows[t].splits <= splits, block (head, t, split) reads chunks split, split + s, split + 2s, ...
+// of query head `head` (q from qkv [n, q | k | v]) and writes (max score, sum of exponentials, unnormalised
+// output[head_dim]) to partial [n, heads, splits, head_dim + 2] at [t][head][split]. Each warp keeps an online softmax
+// over every ATTN_WARPS-th position; lane i holds dimensions [i * d, (i + 1) * d), d = head_dim / 32. The grid is
+// fixed (captured once), whatever the lengths: a split with no chunk yet, or past its row's s, returns at once.
+extern "C" __global__ void attention(const float* __restrict__ qkv, const RowCache* __restrict__ caches,
+                                     float* __restrict__ partial, const Row* __restrict__ rows, int heads,
+                                     int kv_heads, int head_dim, int splits, float scale) {
   int head = blockIdx.x, t = blockIdx.y, split = blockIdx.z;
-  int visible = meta[0] + t + 1;
-  if (split * ATTN_CHUNK >= visible) return;  // the whole block: before any barrier
+  int visible = rows[t].position + 1, row_splits = rows[t].splits;
+  if (split >= row_splits || split * ATTN_CHUNK >= visible) return;  // the whole block: before any barrier
+  const bf16* keys = caches[t].keys;
+  const bf16* values = caches[t].values;
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   int dims = head_dim >> 5;
   int kv_dim = kv_heads * head_dim;
@@ -406,7 +425,7 @@ extern "C" __global__ void attention(const float* __restrict__ qkv, const bf16* 
     acc[j] = 0.f;
   }
   float m = NEG_INF, l = 0.f;
-  for (int from = split * ATTN_CHUNK; from < visible; from += splits * ATTN_CHUNK) {
+  for (int from = split * ATTN_CHUNK; from < visible; from += row_splits * ATTN_CHUNK) {
     int to = min(visible, from + ATTN_CHUNK);
     for (int p = from + warp; p < to; p += ATTN_WARPS) {
       float k[MAX_DIMS_PER_LANE], v[MAX_DIMS_PER_LANE];
@@ -455,11 +474,12 @@ extern "C" __global__ void attention(const float* __restrict__ qkv, const bf16* 
   }
 }
 
-// out[t][head] = the splits of `attention` that hold positions, merged and normalised. Block (head, t).
+// out [n, heads * head_dim] at [t][head] = the splits of `attention` (partial [n, heads, splits, head_dim + 2]) that
+// hold positions of row t, merged and normalised. Block (head, t).
 extern "C" __global__ void attention_combine(const float* __restrict__ partial, float* __restrict__ out,
-                                             const int* __restrict__ meta, int heads, int head_dim, int splits) {
+                                             const Row* __restrict__ rows, int heads, int head_dim, int splits) {
   int head = blockIdx.x, t = blockIdx.y;
-  int used = min(splits, (meta[0] + t + 1 + ATTN_CHUNK - 1) / ATTN_CHUNK);
+  int used = min(rows[t].splits, (rows[t].position + 1 + ATTN_CHUNK - 1) / ATTN_CHUNK);
   const float* base = partial + (size_t)(t * heads + head) * splits * (head_dim + 2);
   float m = NEG_INF;
   for (int s = 0; s < used; s++) m = fmaxf(m, base[s * (head_dim + 2)]);

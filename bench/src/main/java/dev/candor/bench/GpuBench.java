@@ -13,6 +13,8 @@ import dev.candor.engine.generate.Generator;
 import dev.candor.engine.generate.Source;
 import dev.candor.engine.generate.TokenRecord;
 import dev.candor.engine.model.Backend;
+import dev.candor.engine.model.BatchEntry;
+import dev.candor.engine.model.Forward;
 import dev.candor.engine.cpu.JavaBackend;
 import dev.candor.engine.model.Sequence;
 import dev.candor.engine.sampling.SamplingParams;
@@ -39,7 +41,8 @@ import java.util.Set;
  * device-to-device copy, decode speed as a fraction of it, the costs of a verify step and a draft step, speculative
  * decoding against plain decoding (with the given drafter and with a self-draft, the ceiling), the host-side cost of
  * the full distribution record per token, and agreement with the CPU path (Java backend, same BF16 weights) and with
- * Hugging Face transformers' logits and greedy tokens (written by bench/gpu/hf.py). Writes one JSON object.
+ * Hugging Face transformers' logits and greedy tokens (written by bench/gpu/hf.py), and the aggregate decode speed of
+ * 1, 2, 4 and 8 sequences through the batched forward against the same steps in turn. Writes one JSON object.
  *
  * <pre>
  * GpuBench --model DIR [--drafter DIR] [--hf DIR] [--cpu-check] [--tokens N] --out FILE.json
@@ -206,6 +209,9 @@ public final class GpuBench {
     r.put("decode_step_ms_at_2k_context", decodeStepSeconds(target, longPrompt, 64) * 1e3);
     r.put("long_context_tokens", longPrompt.length);
     r.put("prefill_tokens_per_second", longPrompt.length / prefillSeconds(target, longPrompt));
+
+    // several sequences decoding at once: one batched forward a step against the same steps in turn
+    r.set("batched_decode", batchedDecode(target, prompt, Math.max(8, tokens / 4), weightBytes, bandwidth));
 
     int k = 4;
     double verify = verifyStepSeconds(target, prompt, k + 1);
@@ -461,6 +467,140 @@ public final class GpuBench {
         s.truncate(prompt.length);
       }
       return EndToEnd.median(times);
+    }
+  }
+
+  /** The batch sizes {@link #batchedDecode} measures. */
+  static final int[] BATCH_SIZES = {1, 2, 4, 8};
+
+  /**
+   * Aggregate greedy decode tokens/s of B sequences stepping together, one batched forward a step
+   * ({@link Backend#forward(List)}: the rows of all B through one pass, every weight read once), against B other
+   * sequences with the same prompts stepping in turn (B forwards of one row), for each B of {@link #BATCH_SIZES}; the
+   * two are timed in alternating blocks, so drift falls on both. The two paths' greedy tokens are compared (on the
+   * emulator and the Java backend they are the same bits; on a GPU near-ties may part). Self-checks, which mark the
+   * whole measure invalid with the reason: see {@link #batchedChecks}.
+   */
+  static ObjectNode batchedDecode(Backend target, int[] prompt, int steps, long weightBytes, double bandwidth) {
+    ObjectNode out = JSON.createObjectNode();
+    int blocks = 4;
+    int perBlock = Math.max(2, steps / blocks);
+    out.put("steps", blocks * perBlock);
+    ObjectNode sizes = out.putObject("sizes");
+    List<String> invalid = new ArrayList<>();
+    for (int b : BATCH_SIZES) {
+      int[][] together = new int[b][blocks * perBlock], apart = new int[b][blocks * perBlock];
+      double[] seconds = new double[2]; // together, apart
+      List<Sequence> open = new ArrayList<>();
+      try {
+        Stepper batched = new Stepper(target, prompt, b, blocks * perBlock + 8, open);
+        Stepper inTurn = new Stepper(target, prompt, b, blocks * perBlock + 8, open);
+        for (int i = 0; i < 4; i++) { // warm-up: graph capture
+          batched.together(null, 0);
+          inTurn.inTurn(null, 0);
+        }
+        for (int block = 0; block < blocks; block++) {
+          long t0 = System.nanoTime();
+          for (int i = 0; i < perBlock; i++) {
+            batched.together(together, block * perBlock + i);
+          }
+          long t1 = System.nanoTime();
+          for (int i = 0; i < perBlock; i++) {
+            inTurn.inTurn(apart, block * perBlock + i);
+          }
+          seconds[0] += (t1 - t0) / 1e9;
+          seconds[1] += (System.nanoTime() - t1) / 1e9;
+        }
+      } finally {
+        open.forEach(Sequence::close);
+      }
+      ObjectNode o = sizes.putObject(String.valueOf(b));
+      double batchedRate = (double) b * blocks * perBlock / seconds[0];
+      double inTurnRate = (double) b * blocks * perBlock / seconds[1];
+      o.put("batched_tokens_per_second", batchedRate);
+      o.put("in_turn_tokens_per_second", inTurnRate);
+      o.put("batched_over_in_turn", batchedRate / inTurnRate);
+      o.put("batched_step_ms", seconds[0] / (blocks * perBlock) * 1e3);
+      int agreeing = 0;
+      for (int i = 0; i < b; i++) {
+        agreeing += prefix(together[i], apart[i]);
+      }
+      o.put("greedy_tokens_agreeing", agreeing);
+      o.put("greedy_tokens", b * blocks * perBlock);
+      invalid.addAll(batchedChecks(b, batchedRate, inTurnRate, weightBytes, bandwidth));
+    }
+    out.put("valid", invalid.isEmpty());
+    invalid.forEach(out.putArray("invalid_reasons")::add);
+    return out;
+  }
+
+  /**
+   * What a batched decode measure cannot show if the clocks and the work were honest: a batched step of B rows
+   * cheaper than 1/B of B steps of one (it does at least one step's work: batched over in turn at most B, with 10%
+   * for noise), or an aggregate above B tokens per weight read at the copy rate (a step reads every weight once at
+   * least: at most B × bandwidth / weight bytes, again with 10%). Empty when neither.
+   */
+  static List<String> batchedChecks(int b, double batchedRate, double inTurnRate, long weightBytes,
+      double bandwidth) {
+    List<String> reasons = new ArrayList<>();
+    if (!(batchedRate > 0) || !(inTurnRate > 0)) {
+      reasons.add("B=" + b + ": a rate that is not positive (" + batchedRate + ", " + inTurnRate + ")");
+      return reasons;
+    }
+    if (batchedRate / inTurnRate > 1.1 * b) {
+      reasons.add("B=" + b + ": batched over in turn " + batchedRate / inTurnRate + " > B");
+    }
+    double limit = b * bandwidth / weightBytes;
+    if (batchedRate > 1.1 * limit) {
+      reasons.add("B=" + b + ": " + batchedRate + " tokens/s > B × the bandwidth limit " + limit);
+    }
+    return reasons;
+  }
+
+  /** B greedy sequences decoding on summaries, each from its own rotation of the prompt. */
+  private static final class Stepper {
+    private final Backend backend;
+    private final List<Sequence> sequences = new ArrayList<>();
+    private final int[] next;
+
+    Stepper(Backend backend, int[] prompt, int b, int steps, List<Sequence> open) {
+      this.backend = backend;
+      next = new int[b];
+      for (int i = 0; i < b; i++) {
+        int[] own = new int[prompt.length];
+        for (int j = 0; j < own.length; j++) {
+          own[j] = prompt[(j + i) % prompt.length];
+        }
+        Sequence s = backend.newSequence(prompt.length + steps + 1);
+        open.add(s);
+        sequences.add(s);
+        next[i] = s.forwardSummaries(own, 1).summaries()[0].argmax();
+      }
+    }
+
+    /** One step of every sequence in one batched forward; tokens[i][at] = sequence i's new token (null: not kept). */
+    void together(int[][] tokens, int at) {
+      List<BatchEntry> batch = new ArrayList<>(next.length);
+      for (int i = 0; i < next.length; i++) {
+        batch.add(new BatchEntry(sequences.get(i), new int[] {next[i]}, 1, true, new int[0]));
+      }
+      List<Forward> out = backend.forward(batch);
+      for (int i = 0; i < next.length; i++) {
+        next[i] = out.get(i).summaries()[0].argmax();
+        if (tokens != null) {
+          tokens[i][at] = next[i];
+        }
+      }
+    }
+
+    /** The same step, one forward per sequence. */
+    void inTurn(int[][] tokens, int at) {
+      for (int i = 0; i < next.length; i++) {
+        next[i] = sequences.get(i).forwardSummaries(new int[] {next[i]}, 1).summaries()[0].argmax();
+        if (tokens != null) {
+          tokens[i][at] = next[i];
+        }
+      }
     }
   }
 

@@ -15,6 +15,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -74,6 +75,27 @@ class GpuBenchTest {
       }
       assertTrue(r.get("drafter").get("acceptance").asDouble() > 0, r.get("drafter").toString());
       assertEquals(prompt.length, r.get("prompt_tokens").asInt());
+      // the batched forward is bit for bit the steps in turn on this backend: the same greedy tokens at every B
+      var batched = r.get("batched_decode");
+      for (int b : GpuBench.BATCH_SIZES) {
+        var size = batched.get("sizes").get(String.valueOf(b));
+        assertEquals(b * batched.get("steps").asInt(), size.get("greedy_tokens").asInt(), size.toString());
+        assertEquals(size.get("greedy_tokens").asInt(), size.get("greedy_tokens_agreeing").asInt(), size.toString());
+        assertTrue(size.get("batched_tokens_per_second").asDouble() > 0, size.toString());
+        assertTrue(size.get("in_turn_tokens_per_second").asDouble() > 0, size.toString());
+      }
+      assertTrue(batched.has("valid") && batched.get("invalid_reasons").isArray(), batched.toString());
     }
+  }
+
+  /** The batched measure's self-checks: what cannot be true marks the run invalid, what can does not. */
+  @Test
+  void batchedDecodeRatesThatCannotBeTrueAreFlagged() {
+    long weights = 1_000_000_000L;
+    double bandwidth = 4e12; // 4,000 tokens/s of weight reads
+    assertEquals(List.of(), GpuBench.batchedChecks(4, 12_000, 3_500, weights, bandwidth));
+    assertEquals(1, GpuBench.batchedChecks(4, 12_000, 2_000, weights, bandwidth).size(), "6x at B = 4");
+    assertEquals(1, GpuBench.batchedChecks(2, 9_000, 8_500, weights, bandwidth).size(), "over 2 x 4,000 tokens/s");
+    assertEquals(1, GpuBench.batchedChecks(1, Double.NaN, 3_000, weights, bandwidth).size(), "NaN");
   }
 }

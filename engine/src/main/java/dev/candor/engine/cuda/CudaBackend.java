@@ -16,9 +16,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A {@link Backend} on a {@link Gpu}, with the kernels of candor.cu: weights and KV cache in BF16 (Qwen's dtype; an
@@ -27,7 +25,9 @@ import java.util.Map;
  * to {@link #MAX_TOKENS} tokens is captured once per shape (tokens, logit rows, taps, summaries or logits) into a
  * graph, then replayed: a decode step is one graph launch, with the token and position uploaded before it and the
  * row's {@link LogitSummary} (or its logits) downloaded after. Longer inputs (prefill) run in chunks of
- * {@link #MAX_TOKENS}. Closed sequences lend their memory and graphs to the next (see {@link #newSequence}).
+ * {@link #MAX_TOKENS}. Closed sequences lend their memory and graphs to the next (see {@link #newSequence}). Several
+ * sequences' rows go through one pass in {@link #forward(List)} (see {@link CudaBatch}); the pass itself, graphs
+ * included, is {@link Workspace}'s.
  */
 public final class CudaBackend implements Backend {
   /** Tokens per forward chunk: the widest gemv kernel (gemv8). Verification of k + 1 <= 8 tokens is one chunk. */
@@ -45,36 +45,35 @@ public final class CudaBackend implements Backend {
   public static final List<String> KERNELS =
       List.of("embed", "rmsnorm", "gemv1", "gemv8", "qkv1", "qkv8", "attention", "attention_combine", "gate_up1",
           "gate_up8", "logits_summary", "to_bf16", "qkv_finish", "swiglu_bf16");
-  /** candor.cu's SUMMARY_FLOATS: max, log partition, entropy, argmax, then SUMMARY_TOP ids and SUMMARY_TOP logits. */
-  private static final int SUMMARY_FLOATS = 4 + 2 * LogitSummary.TOP;
-  private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.nativeOrder());
   private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.nativeOrder());
 
   /**
    * One decoder layer on the GPU: BF16 matrices, FP32 vectors; qkvBias (Qwen2) and qkNorm ([q_norm | k_norm], Qwen3)
    * are 0 where the model has none.
    */
-  private record Layer(long inputNorm, long qkv, long qkvBias, long qkNorm, long o, long postNorm, long gateUp,
+  record Layer(long inputNorm, long qkv, long qkvBias, long qkNorm, long o, long postNorm, long gateUp,
       long down) {}
 
-  private final Gpu gpu;
+  // package-private: the workspace (Workspace) records the pass from these
+  final Gpu gpu;
   private final boolean ownsGpu;
-  private final Qwen2Config c;
+  final Qwen2Config c;
   // the shape, as the kernels take it
-  private final int hidden, heads, kvHeads, hd, qDim, kvDim, inter;
-  private final float eps, scale;
-  private final Layer[] layers;
-  private final long embedTokens;
-  private final long norm;
-  private final long lmHead;
-  private final long ropeCos;
-  private final long ropeSin;
+  final int hidden, heads, kvHeads, hd, qDim, kvDim, inter;
+  final float eps, scale;
+  final Layer[] layers;
+  final long embedTokens;
+  final long norm;
+  final long lmHead;
+  final long ropeCos;
+  final long ropeSin;
   private final List<Long> allocations = new ArrayList<>();
-  private final Gpu.Kernel embed, rmsnorm, gemv1, gemv8, qkv1, qkv8, attention, combine, gateUp1, gateUp8, summary;
-  private final Gpu.Kernel toBf16, qkvFinish, swigluBf16;
+  final Gpu.Kernel embed, rmsnorm, gemv1, gemv8, qkv1, qkv8, attention, combine, gateUp1, gateUp8, summary;
+  final Gpu.Kernel toBf16, qkvFinish, swigluBf16;
   private final int attentionSplits;
   private final int prefillTokens;
   private final boolean gemmPrefill; // the GPU has a GEMM and it agreed with the kernels at load
+  private CudaBatch batch; // the batched forward's workspace, made on the first batch
   private boolean closed;
 
   private CudaBackend(Gpu gpu, boolean ownsGpu, Checkpoint checkpoint, int attentionSplits, int prefillTokens) {
@@ -277,7 +276,7 @@ public final class CudaBackend implements Backend {
   }
 
   /** What a caller holds: a sequence's memory, lent until close, with the capacity the caller asked for. */
-  private final class PooledSequence implements Sequence {
+  final class PooledSequence implements Sequence {
     private final int capacity;
     private CudaSequence memory; // null once closed
 
@@ -290,7 +289,7 @@ public final class CudaBackend implements Backend {
       return CudaBackend.this;
     }
 
-    private CudaSequence memory() {
+    CudaSequence memory() {
       if (memory == null) {
         throw new IllegalStateException("sequence is closed");
       }
@@ -373,6 +372,33 @@ public final class CudaBackend implements Backend {
     return c.numHiddenLayers() * perLayer + 2L * c.vocabSize() * h + 4 * h;
   }
 
+  /**
+   * The entries' rows through one pass of the kernels per {@link #MAX_TOKENS} rows, every weight read once for all of
+   * them, each row over its own sequence's cache at its own position ({@link CudaBatch}); a batch of one runs alone.
+   * Each result equals what its entry computes alone (CudaBatchedForwardTest: bit for bit on the emulator). A batch
+   * with a sequence of another backend, a sequence twice or an entry its sequence cannot take is refused before
+   * anything runs.
+   */
+  @Override
+  public List<Forward> forward(List<dev.candor.engine.model.BatchEntry> entries) {
+    CudaBatch b;
+    synchronized (this) {
+      if (closed) {
+        throw new IllegalStateException("backend is closed");
+      }
+      if (batch == null) {
+        batch = new CudaBatch(this, splitsFor(c.maxPositionEmbeddings()));
+      }
+      b = batch;
+    }
+    return b.forward(entries);
+  }
+
+  /** Attention blocks per (head, row) for a sequence of {@code capacity} positions. */
+  int splitsFor(int capacity) {
+    return Math.min(attentionSplits, (capacity + ATTN_CHUNK - 1) / ATTN_CHUNK);
+  }
+
   @Override
   public void close() {
     synchronized (this) {
@@ -382,6 +408,9 @@ public final class CudaBackend implements Backend {
       closed = true;
       idle.forEach(CudaSequence::close);
       idle.clear();
+      if (batch != null) {
+        batch.close();
+      }
     }
     for (long address : allocations) {
       gpu.free(address);
@@ -464,67 +493,45 @@ public final class CudaBackend implements Backend {
     }
   }
 
-  /** Graphs captured per shape: (tokens, logit rows, taps, whether the rows are summarised on the device) */
-  private record Shape(int tokens, int logits, String taps, boolean summarise) {}
-
   /**
-   * One sequence's memory: its BF16 KV cache, FP32 scratch for {@link #MAX_TOKENS} tokens, and the graphs captured
-   * on them. Callers hold it through a {@link PooledSequence}; closing this frees it.
+   * One sequence's memory: its BF16 KV cache, a {@link Workspace} (FP32 scratch for {@link #MAX_TOKENS} rows, the
+   * rows' metadata, the graphs captured on them), and the GEMM prefill's buffers. Callers hold it through a
+   * {@link PooledSequence}; closing this frees it. The batched forward ({@link CudaBatch}) reads its cache pointers,
+   * length and splits, and runs its rows in a workspace of its own.
    */
-  private final class CudaSequence implements Sequence {
+  final class CudaSequence implements Sequence {
     private static final int MAX_GRAPHS = 16;
 
     private final int capacity;
     private final int splits; // attention blocks per (head, token)
     private final long[] keys, values; // per layer [capacity, kvHeads * headDim] BF16
-    private final long meta; // int[1 + max(MAX_TOKENS, prefillTokens)]: start position, then the tokens
+    private final Workspace work; // its rows are all this sequence's: the cache table is written once
     private long[] prefill; // the GEMM prefill's buffers, allocated on first use: x, h, bf16 scratch, qkv, attn,
                             // gate_up, partial
-    private final long x, h, qkv, attn, act, partial, logits, summaries, taps;
-    private final List<Long> owned = new ArrayList<>();
-    private final Map<Shape, Gpu.Graph> graphs = new LinkedHashMap<>(16, 0.75f, true);
-    private final Arena host = Arena.ofShared(); // a sequence may be closed by another thread
-    private final MemorySegment metaHost = host.allocate(4L * (1 + Math.max(MAX_TOKENS, prefillTokens)), 8);
-    private final MemorySegment logitsHost = host.allocate(4L * MAX_TOKENS * c.vocabSize(), 64);
-    private final MemorySegment tapHost = host.allocate(4L * MAX_TOKENS * hidden, 64);
-    private final MemorySegment summaryHost = host.allocate(4L * MAX_TOKENS * SUMMARY_FLOATS, 64);
     private int length;
     private boolean closed;
-    private Shape lastShape; // of the last forward's last chunk
 
     CudaSequence(int capacity) {
       this.capacity = capacity;
-      this.splits = Math.min(attentionSplits, (capacity + ATTN_CHUNK - 1) / ATTN_CHUNK);
+      this.splits = splitsFor(capacity);
       int layers = c.numHiddenLayers();
       long kvBytes = 2L * capacity * kvDim;
       keys = new long[layers];
       values = new long[layers];
+      work = new Workspace(CudaBackend.this, Math.max(MAX_TOKENS, prefillTokens), splits, MAX_GRAPHS);
       try {
         for (int l = 0; l < layers; l++) {
-          keys[l] = own(kvBytes);
-          values[l] = own(kvBytes);
+          keys[l] = work.own(kvBytes);
+          values[l] = work.own(kvBytes);
+          for (int t = 0; t < work.rowsCapacity; t++) {
+            work.setCache(l, t, keys[l], values[l]);
+          }
         }
-        long t = MAX_TOKENS;
-        meta = own(4L * (1 + Math.max(MAX_TOKENS, prefillTokens)));
-        x = own(4 * t * hidden);
-        h = own(4 * t * hidden);
-        qkv = own(4 * t * (qDim + 2L * kvDim));
-        attn = own(4 * t * qDim);
-        act = own(4 * t * inter);
-        partial = own(4 * t * heads * (long) splits * (hd + 2));
-        logits = own(4 * t * c.vocabSize());
-        summaries = own(4 * t * SUMMARY_FLOATS);
-        taps = own(4 * t * hidden * (layers + 1L));
+        work.upload(0, true);
       } catch (RuntimeException e) {
         close();
         throw e;
       }
-    }
-
-    private long own(long bytes) {
-      long address = gpu.alloc(bytes);
-      owned.add(address);
-      return address;
     }
 
     @Override
@@ -535,6 +542,23 @@ public final class CudaBackend implements Backend {
     @Override
     public int capacity() {
       return capacity;
+    }
+
+    int splits() {
+      return splits;
+    }
+
+    long keys(int layer) {
+      return keys[layer];
+    }
+
+    long values(int layer) {
+      return values[layer];
+    }
+
+    /** After a batched pass wrote {@code m} more positions of this cache. */
+    void advance(int m) {
+      length += m;
     }
 
     @Override
@@ -603,46 +627,33 @@ public final class CudaBackend implements Backend {
       }
       Sequence.checkForward(c, length, capacity, tokens, numLogits, tapIndices);
       int n = tokens.length;
-      String tapKey = Arrays.toString(Arrays.stream(tapIndices).sorted().distinct().toArray());
+      List<Integer> tapList = Arrays.stream(tapIndices).sorted().distinct().boxed().toList();
       float[][] logitRows = summarise ? null : new float[numLogits][];
       LogitSummary[] summaryRows = summarise ? new LogitSummary[numLogits] : null;
       float[][][] tapOut = new float[tapIndices.length][n][];
       int firstLogit = n - numLogits;
-      int from = 0;
-      // long stretches that want neither logits nor taps (a prompt): through the GEMM, chunk by chunk
-      while (gemmPrefill && tapIndices.length == 0 && firstLogit - from > MAX_TOKENS) {
-        int m = Math.min(prefillTokens, firstLogit - from);
-        prefillThroughGemm(tokens, from, m);
-        from += m;
-      }
-      for (; from < n; from += MAX_TOKENS) {
+      for (int from = gemmPrefix(tokens, numLogits, tapIndices.length); from < n; from += MAX_TOKENS) {
         int m = Math.min(MAX_TOKENS, n - from);
         // logits wanted from this chunk: the positions among the last numLogits of the whole input
         int chunkLogits = Math.max(0, from + m - Math.max(from, firstLogit));
-        uploadMeta(tokens, from, m);
-        lastShape = new Shape(m, chunkLogits, tapKey, summarise);
-        graph(lastShape, tapIndices).replay();
-        int vocab = c.vocabSize();
+        for (int t = 0; t < m; t++) {
+          work.setRow(t, tokens[from + t], length + t, splits);
+        }
+        work.upload(m, false);
+        work.replay(new Workspace.Shape(m, ((1 << chunkLogits) - 1) << (m - chunkLogits), tapList, summarise));
         if (chunkLogits > 0 && summarise) {
-          gpu.download(summaryHost.asSlice(0, 4L * chunkLogits * SUMMARY_FLOATS), summaries);
+          work.downloadSummaries(chunkLogits);
           for (int r = 0; r < chunkLogits; r++) {
-            summaryRows[from + m - chunkLogits + r - firstLogit] = summary(summaryHost, r);
+            summaryRows[from + m - chunkLogits + r - firstLogit] = work.summary(r);
           }
         } else if (chunkLogits > 0) {
-          gpu.download(logitsHost.asSlice(0, 4L * chunkLogits * vocab), logits);
+          work.downloadLogits(chunkLogits);
           for (int r = 0; r < chunkLogits; r++) {
-            float[] row = new float[vocab];
-            MemorySegment.copy(logitsHost, F32, 4L * r * vocab, row, 0, vocab);
-            logitRows[from + m - chunkLogits + r - firstLogit] = row;
+            logitRows[from + m - chunkLogits + r - firstLogit] = work.logitsRow(r);
           }
         }
         for (int i = 0; i < tapIndices.length; i++) {
-          gpu.download(tapHost.asSlice(0, 4L * m * hidden), taps + 4L * MAX_TOKENS * hidden * tapIndices[i]);
-          for (int t = 0; t < m; t++) {
-            float[] row = new float[hidden];
-            MemorySegment.copy(tapHost, F32, 4L * t * hidden, row, 0, hidden);
-            tapOut[i][from + t] = row;
-          }
+          System.arraycopy(work.tapRows(tapIndices[i], m), 0, tapOut[i], from, m);
         }
         if (chunkLogits == 0 && tapIndices.length == 0) {
           gpu.synchronize();
@@ -653,30 +664,49 @@ public final class CudaBackend implements Backend {
     }
 
     /**
+     * The leading stretch of {@code tokens} that wants neither logits nor taps (a prompt) through the GEMM, chunk by
+     * chunk, when the GPU has one and the stretch is longer than a kernel chunk; returns where the kernels take over.
+     */
+    int gemmPrefix(int[] tokens, int numLogits, int numTaps) {
+      int firstLogit = tokens.length - numLogits;
+      int from = 0;
+      while (gemmPrefill && numTaps == 0 && firstLogit - from > MAX_TOKENS) {
+        int m = Math.min(prefillTokens, firstLogit - from);
+        prefillThroughGemm(tokens, from, m);
+        from += m;
+      }
+      return from;
+    }
+
+    /**
      * Positions from .. from + m - 1 of {@code tokens} through the GPU's GEMM (weights read once for all m), launched
      * directly (no graph: the chunk sizes vary); their activations are rounded to BF16 for the GEMMs.
      */
     private void prefillThroughGemm(int[] tokens, int from, int m) {
       if (prefill == null) {
         long p = prefillTokens;
-        prefill = new long[] {own(4 * p * hidden), own(4 * p * hidden),
-            own(2 * p * Math.max(Math.max(hidden, qDim), inter)), own(4 * p * (qDim + 2L * kvDim)), own(4 * p * qDim),
-            own(4 * p * 2L * inter), own(4 * p * heads * (long) splits * (hd + 2))};
+        prefill = new long[] {work.own(4 * p * hidden), work.own(4 * p * hidden),
+            work.own(2 * p * Math.max(Math.max(hidden, qDim), inter)), work.own(4 * p * (qDim + 2L * kvDim)),
+            work.own(4 * p * qDim), work.own(4 * p * 2L * inter), work.own(4 * p * heads * (long) splits * (hd + 2))};
       }
       long px = prefill[0], ph = prefill[1], pb = prefill[2], pqkv = prefill[3], pattn = prefill[4];
       long pgu = prefill[5], ppartial = prefill[6];
-      uploadMeta(tokens, from, m);
-      gpu.launch(embed, Gpu.Grid.of(m), 128, embedTokens, meta + 4, px, hidden);
+      for (int t = 0; t < m; t++) {
+        work.setRow(t, tokens[from + t], length + t, splits);
+      }
+      work.upload(m, false);
+      long rows = work.rows();
+      gpu.launch(embed, Gpu.Grid.of(m), 128, embedTokens, rows, px, hidden);
       for (int l = 0; l < layers.length; l++) {
         Layer layer = layers[l];
         gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, px, layer.inputNorm(), ph, hidden, eps);
         bf16(ph, pb, (long) m * hidden);
         gpu.gemm(layer.qkv(), pb, pqkv, qDim + 2 * kvDim, hidden, m, false);
-        gpu.launch(qkvFinish, Gpu.Grid.of(m), 128, pqkv, layer.qkvBias(), layer.qkNorm(), keys[l], values[l], ropeCos,
-            ropeSin, meta, heads, kvHeads, hd, eps);
-        gpu.launch(attention, new Gpu.Grid(heads, m, splits), 128, pqkv, keys[l], values[l], ppartial, meta, heads,
+        gpu.launch(qkvFinish, Gpu.Grid.of(m), 128, pqkv, layer.qkvBias(), layer.qkNorm(), work.caches(l), ropeCos,
+            ropeSin, rows, heads, kvHeads, hd, eps);
+        gpu.launch(attention, new Gpu.Grid(heads, m, splits), 128, pqkv, work.caches(l), ppartial, rows, heads,
             kvHeads, hd, splits, scale);
-        gpu.launch(combine, new Gpu.Grid(heads, m, 1), 128, ppartial, pattn, meta, heads, hd, splits);
+        gpu.launch(combine, new Gpu.Grid(heads, m, 1), 128, ppartial, pattn, rows, heads, hd, splits);
         bf16(pattn, pb, (long) m * qDim);
         gpu.gemm(layer.o(), pb, px, hidden, qDim, m, true);
         gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, px, layer.postNorm(), ph, hidden, eps);
@@ -689,134 +719,12 @@ public final class CudaBackend implements Backend {
       length += m;
     }
 
-    /** The kernels' inputs for positions from .. from + m - 1: the start position, then the tokens. */
-    private void uploadMeta(int[] tokens, int from, int m) {
-      metaHost.set(ValueLayout.JAVA_INT, 0, length);
-      for (int i = 0; i < m; i++) {
-        metaHost.setAtIndex(ValueLayout.JAVA_INT, 1 + i, tokens[from + i]);
-      }
-      gpu.upload(meta, metaHost.asSlice(0, 4L * (1 + m)));
-    }
-
     private void bf16(long in, long out, long count) {
       gpu.launch(toBf16, Gpu.Grid.of((int) Math.min(4096, (count + 255) / 256)), 256, in, out, count);
     }
 
     double replayMillis(int replays) {
-      Gpu.Graph graph = lastShape == null ? null : graphs.get(lastShape);
-      if (graph == null) {
-        throw new IllegalStateException("no forward to replay yet");
-      }
-      graph.replay(); // warm
-      if (gpu instanceof DriverGpu driver) {
-        return driver.time(() -> {
-          for (int i = 0; i < replays; i++) {
-            graph.replay();
-          }
-        }) / replays;
-      }
-      gpu.synchronize();
-      long t0 = System.nanoTime();
-      for (int i = 0; i < replays; i++) {
-        graph.replay();
-      }
-      gpu.synchronize();
-      return (System.nanoTime() - t0) / 1e6 / replays;
-    }
-
-    /** Row r of logits_summary's output. */
-    private LogitSummary summary(MemorySegment rows, int r) {
-      long base = 4L * r * SUMMARY_FLOATS;
-      int top = Math.min(LogitSummary.TOP, c.vocabSize());
-      int[] tokens = new int[top];
-      float[] values = new float[top];
-      for (int i = 0; i < top; i++) {
-        tokens[i] = rows.get(ValueLayout.JAVA_INT, base + 4L * (4 + i));
-        values[i] = rows.get(F32, base + 4L * (4 + LogitSummary.TOP + i));
-      }
-      return new LogitSummary(c.vocabSize(), rows.get(ValueLayout.JAVA_INT, base + 12), rows.get(F32, base + 4),
-          rows.get(F32, base + 8), tokens, values);
-    }
-
-    private Gpu.Graph graph(Shape shape, int[] tapIndices) {
-      Gpu.Graph graph = graphs.get(shape);
-      if (graph == null) {
-        if (graphs.size() >= MAX_GRAPHS) { // the least recently used goes
-          var eldest = graphs.entrySet().iterator().next();
-          eldest.getValue().close();
-          graphs.remove(eldest.getKey());
-        }
-        boolean[] tapped = new boolean[c.numHiddenLayers() + 1];
-        for (int tap : tapIndices) {
-          tapped[tap] = true;
-        }
-        // once outside the capture first: with lazy module loading (CUDA's default), a kernel's first launch loads
-        // it, which a capture does not allow. The pass is idempotent (the replay rewrites the same cache entries).
-        record(shape.tokens(), shape.logits(), tapped, shape.summarise());
-        graph = gpu.capture(() -> record(shape.tokens(), shape.logits(), tapped, shape.summarise()));
-        graphs.put(shape, graph);
-      }
-      return graph;
-    }
-
-    /** Queues one forward pass of m tokens: the work a graph holds. */
-    private void record(int m, int numLogits, boolean[] tapped, boolean summarise) {
-
-      gpu.launch(embed, Gpu.Grid.of(m), 128, embedTokens, meta + 4, x, hidden);
-      tap(0, m, x, tapped);
-      for (int l = 0; l < layers.length; l++) {
-        Layer layer = layers[l];
-        gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, x, layer.inputNorm(), h, hidden, eps);
-        if (layer.qkNorm() == 0) {
-          // q, k, v with their bias, RoPE on q and k, k and v into the cache: one kernel
-          gpu.launch(m == 1 ? qkv1 : qkv8, Gpu.Grid.of(blocks((qDim + 2 * kvDim) / 2, m)), 32 * GEMV_WARPS,
-              layer.qkv(), layer.qkvBias(), h, qkv, keys[l], values[l], ropeCos, ropeSin, meta, hidden, m, heads,
-              kvHeads, hd);
-        } else {
-          // Qwen3: q, k, v, then each head of q and k normed (it needs the whole head), RoPE, k and v into the cache
-          gemv(layer.qkv(), 0L, h, qkv, qDim + 2 * kvDim, hidden, m, false);
-          gpu.launch(qkvFinish, Gpu.Grid.of(m), 128, qkv, layer.qkvBias(), layer.qkNorm(), keys[l], values[l],
-              ropeCos, ropeSin, meta, heads, kvHeads, hd, eps);
-        }
-        gpu.launch(attention, new Gpu.Grid(heads, m, splits), 128, qkv, keys[l], values[l], partial, meta, heads,
-            kvHeads, hd, splits, scale);
-        gpu.launch(combine, new Gpu.Grid(heads, m, 1), 128, partial, attn, meta, heads, hd, splits);
-        gemv(layer.o(), 0L, attn, x, hidden, qDim, m, true);
-        gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, x, layer.postNorm(), h, hidden, eps);
-        // silu(gate) * up, each gate row with its up row in one warp
-        gpu.launch(m == 1 ? gateUp1 : gateUp8, Gpu.Grid.of(blocks(inter, m)), 32 * GEMV_WARPS, layer.gateUp(), h, act,
-            inter, hidden, m);
-        gemv(layer.down(), 0L, act, x, hidden, inter, m, true);
-        if (l + 1 < layers.length) {
-          tap(l + 1, m, x, tapped);
-        }
-      }
-      gpu.launch(rmsnorm, Gpu.Grid.of(m), 256, x, norm, h, hidden, eps);
-      tap(layers.length, m, h, tapped);
-      if (numLogits > 0) {
-        gemv(lmHead, 0L, h + 4L * (m - numLogits) * hidden, logits, c.vocabSize(), hidden, numLogits, false);
-        if (summarise) {
-          gpu.launch(summary, Gpu.Grid.of(numLogits), 1024, logits, c.vocabSize(), summaries);
-        }
-      }
-    }
-
-    private void tap(int index, int m, long source, boolean[] tapped) {
-      if (tapped[index]) {
-        gpu.copy(taps + 4L * MAX_TOKENS * hidden * index, source, 4L * m * hidden);
-      }
-    }
-
-    /** Blocks for {@code pairs} row pairs (qkv, gate_up): a warp takes one pair for one token, two for eight. */
-    private int blocks(int pairs, int m) {
-      int perBlock = GEMV_WARPS * (m == 1 ? 1 : 2);
-      return (pairs + perBlock - 1) / perBlock;
-    }
-
-    private void gemv(long weight, long bias, long in, long out, int rows, int inDim, int m, boolean accumulate) {
-      int rowsPerBlock = GEMV_WARPS * (m == 1 ? 1 : 4);
-      gpu.launch(m == 1 ? gemv1 : gemv8, Gpu.Grid.of((rows + rowsPerBlock - 1) / rowsPerBlock), 32 * GEMV_WARPS,
-          weight, bias, in, out, rows, inDim, m, accumulate ? 1 : 0);
+      return work.replayMillis(replays);
     }
 
     @Override
@@ -825,13 +733,7 @@ public final class CudaBackend implements Backend {
         return;
       }
       closed = true;
-      graphs.values().forEach(Gpu.Graph::close);
-      graphs.clear();
-      for (long address : owned) {
-        gpu.free(address);
-      }
-      owned.clear();
-      host.close();
+      work.close();
     }
   }
 }

@@ -174,10 +174,18 @@ final class EmulatedGpu implements Gpu {
     return new EmuKernel(name, Arena.global().allocateFrom(name));
   }
 
+  /** Kernel launches run so far, directly or in graph replays. */
+  long launches() {
+    return launches;
+  }
+
+  private long launches;
+
   @Override
   public void launch(Kernel kernel, Grid grid, int threads, Object... args) {
     Object[] values = args.clone();
     run(() -> {
+      launches++;
       try (Arena arena = Arena.ofConfined()) {
         MemorySegment pointers = Gpu.kernelParams(arena, values);
         int result = (int) launch.invokeExact(((EmuKernel) kernel).cName(), grid.x(), grid.y(), grid.z(), threads, 1,
