@@ -16,12 +16,8 @@ import java.util.SplittableRandom;
  * at B = 1, 2, 4, 8, every sequence 64 positions deep; wall clock and this process's CPU time (the machine is shared:
  * CPU time is what batching saves, wall clock what it got).
  *
- * <ul>
- *   <li>Java: {@code Backend.forward(List)} of B decode entries against B {@code runAlone}s;
- *   <li>DJL, before building a batched forward for it (issue 16, item 1): B steps in turn (its default
- *       {@code forward(List)}) against one forward of B tokens on one sequence: the same products with B rows each,
- *       the best a batched decode could cost (its attention is one sequence's, a little cheaper than B sequences').
- * </ul>
+ * <p>Both backends: {@code Backend.forward(List)} of B decode entries on B sequences against the same B steps run
+ * alone, one after another.
  */
 final class BackendBatching {
   private BackendBatching() {}
@@ -48,7 +44,7 @@ final class BackendBatching {
             sequences.get(i).truncate(64);
           }
         };
-        Runnable batched = backend.equals("java") ? () -> {
+        Runnable batched = () -> {
           List<BatchEntry> batch = new ArrayList<>();
           for (int i = 0; i < b; i++) {
             batch.add(new BatchEntry(sequences.get(i), new int[] {tokens[i]}, 1, false, new int[0]));
@@ -57,9 +53,6 @@ final class BackendBatching {
           for (int i = 0; i < b; i++) {
             sequences.get(i).truncate(64);
           }
-        } : () -> {
-          sequences.getFirst().forward(tokens, b);
-          sequences.getFirst().truncate(64);
         };
         Timing alone = Timing.of(reps, inTurn);
         Timing together = Timing.of(reps, batched);

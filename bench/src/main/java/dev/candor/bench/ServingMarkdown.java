@@ -82,7 +82,7 @@ final class ServingMarkdown {
           }
         }
       }
-      md.append("\n(DJL's \"batched\" is one forward of B tokens on one sequence: the best a batched decode could do.)\n");
+      md.append("\n(\"batched\" is one forward(List) of B decode entries on B sequences, on both backends.)\n");
     }
     for (var e : report.get("models").properties()) {
       if (e.getValue().has("invalid_because")) {

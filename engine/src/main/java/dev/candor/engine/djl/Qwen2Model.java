@@ -1,6 +1,8 @@
 package dev.candor.engine.djl;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -10,12 +12,14 @@ import ai.djl.nn.core.Linear;
 import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.checkpoint.Qwen2Tensors;
 import dev.candor.engine.model.Rope;
+import java.util.List;
 
 /**
  * The Qwen2 forward pass on DJL NDArrays, in the order of the math (Hugging Face {@code modeling_qwen2.py}; Qwen2 is
  * Llama with biases on the q/k/v projections; Qwen3, {@code modeling_qwen3.py}, is Llama with an RMSNorm on each head's
- * q and k before RoPE). The same code serves inference (batch 1, with a KV cache) and training
- * (a batch of sequences, no cache, autograd on), so the trained models are exactly the models the engine runs.
+ * q and k before RoPE). The same code serves inference (one sequence or several laid end to end, each with its own
+ * KV cache) and training (a batch of sequences, no cache, autograd on), so the trained models are exactly the models
+ * the engine runs.
  *
  * <p>Every array made here belongs to the caller's scope (an {@code NDScope} or a per-step manager) and is freed with
  * it; nothing is written into the weights.
@@ -56,7 +60,17 @@ public final class Qwen2Model {
   }
 
   /**
-   * Runs tokens through the decoder stack.
+   * One sequence's rows in a forward: rows [row, row + n) of the token axis, at positions start .. start + n - 1,
+   * appended to and attending over {@code cache} (null: over these rows alone, as training does).
+   */
+  public record Segment(int row, int n, int start, KvCache cache) {
+    int end() {
+      return start + n;
+    }
+  }
+
+  /**
+   * Runs tokens through the decoder stack: one sequence, or a training batch of them without a cache.
    *
    * @param tokens [batch, n] int64 token ids at positions start .. start + n - 1
    * @param start position of the first token (the cache length; 0 without a cache)
@@ -66,57 +80,35 @@ public final class Qwen2Model {
    */
   public NDArray forward(NDArray tokens, int start, KvCache cache, int[] taps, NDArray[] tapOut) {
     int n = (int) tokens.getShape().get(1);
-    int end = start + n;
-    NDIndex positions = new NDIndex().addSliceDim(start, end);
-    NDArray cos = ropeCos.get(positions); // [n, 1, headDim]
-    NDArray sin = ropeSin.get(positions);
-    NDArray mask = n == 1 ? null : causalMask(tokens.getManager(), start, n); // [n, start + n]
+    return forward(tokens, List.of(new Segment(0, n, start, cache)), taps, tapOut);
+  }
+
+  /**
+   * Runs several sequences' new tokens, laid end to end, through the decoder stack in one pass: every norm and
+   * projection is one product over all rows (the weights read once); only RoPE (each row at its own position), the
+   * cache append and attention are per segment.
+   *
+   * @param tokens [batch, rows] int64 token ids; the segments tile the rows in order
+   * @param segments each sequence's rows, positions and cache
+   * @param taps Hugging Face hidden-state indices to capture; {@code tapOut[i]} receives [batch, rows, hidden]
+   * @return the final-normed hidden states [batch, rows, hidden]
+   */
+  public NDArray forward(NDArray tokens, List<Segment> segments, int[] taps, NDArray[] tapOut) {
+    NDManager manager = tokens.getManager();
+    NDArray cos = ropeRows(ropeCos, segments); // [rows, 1, headDim]
+    NDArray sin = ropeRows(ropeSin, segments);
+    NDArray[] masks = new NDArray[segments.size()]; // each [n, start + n], or null when n == 1
+    for (int s = 0; s < masks.length; s++) {
+      Segment seg = segments.get(s);
+      masks[s] = seg.n() == 1 ? null : causalMask(manager, seg.start(), seg.n());
+    }
 
     // token embedding
     NDArray x = tokens.getNDArrayInternal().embedding(tokens, weights.embedTokens(), SparseFormat.DENSE).singletonOrThrow();
     capture(0, x, taps, tapOut);
 
     for (int l = 0; l < weights.layers().size(); l++) {
-      Qwen2Tensors.Layer<NDArray> layer = weights.layers().get(l);
-
-      // attention rmsnorm
-      NDArray h = rmsNorm(x, layer.inputLayernorm());
-
-      // q, k, v projections, with bias where the model has it (Qwen2): [batch, n, heads, headDim]
-      NDArray q = linear(h, layer.qProj(), layer.qProjBias()).reshape(-1, n, config.numAttentionHeads(), config.headDim());
-      NDArray k = linear(h, layer.kProj(), layer.kProjBias()).reshape(-1, n, config.numKeyValueHeads(), config.headDim());
-      NDArray v = linear(h, layer.vProj(), layer.vProjBias()).reshape(-1, n, config.numKeyValueHeads(), config.headDim());
-
-      // Qwen3: an RMSNorm over each head of q and k (the last axis, headDim)
-      if (layer.qNorm() != null) {
-        q = rmsNorm(q, layer.qNorm());
-        k = rmsNorm(k, layer.kNorm());
-      }
-
-      // rotary position embedding on q and k; heads first: [batch, heads, n, headDim]
-      q = rope(q, cos, sin).transpose(0, 2, 1, 3);
-      k = rope(k, cos, sin).transpose(0, 2, 1, 3);
-      v = v.transpose(0, 2, 1, 3);
-
-      // append to the kv cache and attend over everything it holds
-      NDArray keys = k;
-      NDArray values = v;
-      if (cache != null) {
-        cache.write(l, start, k, v);
-        keys = cache.keys(l, end); // [1, kvHeads, end, headDim]
-        values = cache.values(l, end);
-      }
-      NDArray attention = attention(q, keys, values, mask, n); // [batch, n, heads * headDim]
-
-      // output projection and residual connection
-      x = x.add(linear(attention, layer.oProj(), null));
-
-      // mlp rmsnorm, SwiGLU: down(silu(gate(h)) * up(h)), residual connection
-      h = rmsNorm(x, layer.postAttentionLayernorm());
-      NDArray gate = linear(h, layer.gateProj(), null);
-      NDArray up = linear(h, layer.upProj(), null);
-      x = x.add(linear(gate.mul(Activation.sigmoid(gate)).mul(up), layer.downProj(), null));
-
+      x = layer(l, x, cos, sin, segments, masks);
       if (l + 1 < weights.layers().size()) {
         capture(l + 1, x, taps, tapOut);
       }
@@ -126,6 +118,91 @@ public final class Qwen2Model {
     x = rmsNorm(x, weights.norm());
     capture(weights.layers().size(), x, taps, tapOut);
     return x;
+  }
+
+  /** One decoder layer over all rows, x [batch, rows, hidden] → [batch, rows, hidden]. */
+  private NDArray layer(int l, NDArray x, NDArray cos, NDArray sin, List<Segment> segments, NDArray[] masks) {
+    Qwen2Tensors.Layer<NDArray> layer = weights.layers().get(l);
+    long rows = x.getShape().get(1);
+
+    // attention rmsnorm
+    NDArray h = rmsNorm(x, layer.inputLayernorm());
+
+    // q, k, v projections, with bias where the model has it (Qwen2): [batch, rows, heads, headDim]
+    NDArray q = linear(h, layer.qProj(), layer.qProjBias()).reshape(-1, rows, config.numAttentionHeads(), config.headDim());
+    NDArray k = linear(h, layer.kProj(), layer.kProjBias()).reshape(-1, rows, config.numKeyValueHeads(), config.headDim());
+    NDArray v = linear(h, layer.vProj(), layer.vProjBias()).reshape(-1, rows, config.numKeyValueHeads(), config.headDim());
+
+    // Qwen3: an RMSNorm over each head of q and k (the last axis, headDim)
+    if (layer.qNorm() != null) {
+      q = rmsNorm(q, layer.qNorm());
+      k = rmsNorm(k, layer.kNorm());
+    }
+
+    // rotary position embedding on q and k, each row at its own sequence's position
+    q = rope(q, cos, sin);
+    k = rope(k, cos, sin);
+
+    // each sequence appends to its kv cache and attends over everything it holds: [batch, rows, heads * headDim]
+    NDArray attention = attendEach(l, q, k, v, segments, masks);
+
+    // output projection and residual connection
+    x = x.add(linear(attention, layer.oProj(), null));
+
+    // mlp rmsnorm, SwiGLU: down(silu(gate(h)) * up(h)), residual connection
+    h = rmsNorm(x, layer.postAttentionLayernorm());
+    NDArray gate = linear(h, layer.gateProj(), null);
+    NDArray up = linear(h, layer.upProj(), null);
+    return x.add(linear(gate.mul(Activation.sigmoid(gate)).mul(up), layer.downProj(), null));
+  }
+
+  /**
+   * Attention of layer l for every segment over its own cache, the outputs laid back end to end.
+   *
+   * @param q [batch, rows, heads, headDim], rotated
+   * @param k [batch, rows, kvHeads, headDim], rotated
+   * @param v [batch, rows, kvHeads, headDim]
+   * @return [batch, rows, heads * headDim]
+   */
+  private NDArray attendEach(int l, NDArray q, NDArray k, NDArray v, List<Segment> segments, NDArray[] masks) {
+    if (segments.size() == 1) {
+      return attendOne(l, segments.getFirst(), q, k, v, masks[0]);
+    }
+    NDList parts = new NDList(segments.size());
+    for (int s = 0; s < segments.size(); s++) {
+      Segment seg = segments.get(s);
+      NDIndex rows = new NDIndex().addAllDim().addSliceDim(seg.row(), seg.row() + seg.n());
+      parts.add(attendOne(l, seg, q.get(rows), k.get(rows), v.get(rows), masks[s]));
+    }
+    return NDArrays.concat(parts, 1);
+  }
+
+  /** One segment's attention: q, k, v [batch, n, heads or kvHeads, headDim] → [batch, n, heads * headDim]. */
+  private NDArray attendOne(int l, Segment seg, NDArray q, NDArray k, NDArray v, NDArray mask) {
+    // heads first: [batch, heads, n, headDim]
+    q = q.transpose(0, 2, 1, 3);
+    k = k.transpose(0, 2, 1, 3);
+    v = v.transpose(0, 2, 1, 3);
+    NDArray keys = k;
+    NDArray values = v;
+    if (seg.cache() != null) {
+      seg.cache().write(l, seg.start(), k, v);
+      keys = seg.cache().keys(l, seg.end()); // [1, kvHeads, end, headDim]
+      values = seg.cache().values(l, seg.end());
+    }
+    return attention(q, keys, values, mask, seg.n());
+  }
+
+  /** The rows of a RoPE table [maxPositions, 1, headDim] at every segment's positions: [rows, 1, headDim]. */
+  private static NDArray ropeRows(NDArray table, List<Segment> segments) {
+    if (segments.size() == 1) {
+      return table.get(new NDIndex().addSliceDim(segments.getFirst().start(), segments.getFirst().end()));
+    }
+    NDList parts = new NDList(segments.size());
+    for (Segment seg : segments) {
+      parts.add(table.get(new NDIndex().addSliceDim(seg.start(), seg.end())));
+    }
+    return NDArrays.concat(parts, 0);
   }
 
   /** Next-token logits [.., vocab] of final-normed hidden states [.., hidden]. */
