@@ -33,7 +33,8 @@ public final class ProbeStudy {
       "cf:downstream");
   /** Methods scored on subsets too (the rest on all rows only). */
   static final List<String> KEY_METHODS = List.of("probe", "content", "type_token_prob", "line_type", "token_prob",
-      "multisample");
+      "multisample", LineHeads.PROBE_ISOTONIC, LineHeads.LINE_HEAD, LineHeads.LINE_HEAD + LineHeads.ISOTONIC,
+      LineHeads.STACK, LineHeads.STACK + LineHeads.ISOTONIC);
 
   /**
    * What to study.
@@ -96,10 +97,12 @@ public final class ProbeStudy {
     ProbeInput served = chooseServed(methods, rows);
     methods.put("probe", methods.get("probe:" + served.name()).renamed("probe"));
     methods.putAll(baselines(rows, foldOfGroup));
+    methods.putAll(LineHeads.crossFitted(rows, foldOfGroup, probes.get(served.name()), targetProbes()));
     crossValidated = methods;
     calibrationRows = rows;
     addRows(methods, cv, "", true);
     compare(methods.keySet(), rows, "", true);
+    compareLineHeads();
     Probe shipped = shipped(served);
     transfers(served, rows);
     return new Result(new Report(report.rows, report.details, report.comparisons, baseRates(rows), counts(rows),
@@ -357,6 +360,26 @@ public final class ProbeStudy {
           String full = prefix.isEmpty() ? subset : prefix + ":" + subset;
           report.compare("probe", other, name, true, full, ALL_WRONG.contains(subset));
         }
+      }
+    }
+  }
+
+  /** The cross-validations of every probe input that reads the target, in the study's order. */
+  private Map<String, ProbeCrossValidation.Result> targetProbes() {
+    Map<String, ProbeCrossValidation.Result> out = new LinkedHashMap<>();
+    for (ProbeInput v : s.variants()) {
+      if (v.source().equals("target")) {
+        out.put(v.name(), probes.get(v.name()));
+      }
+    }
+    return out;
+  }
+
+  /** Each line-level head against the served probe and the two methods it must beat (line level, all rows). */
+  private void compareLineHeads() {
+    for (String head : LineHeads.NAMES) {
+      for (String other : List.of("probe", "multisample", "content")) {
+        report.compare(head, other, "line", true, ReportRow.ALL, false);
       }
     }
   }

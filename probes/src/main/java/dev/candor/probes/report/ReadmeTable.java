@@ -26,6 +26,14 @@ public final class ReadmeTable {
       new String[] {"token_prob_mean", "token probability (mean), Platt-scaled"},
       new String[] {"multisample", "multisampling, 5 samples (whole-line agreement), Platt-scaled"});
   private static final List<String> COMPARED = List.of("content", "type_token_prob", "token_prob", "multisample");
+  /** The line-level heads on top of the probes (the study's attempts to win where the aims are measured). */
+  private static final List<String[]> LINE_HEADS = List.of(
+      new String[] {"probe_isotonic", "the served probe, isotonic instead of Platt"},
+      new String[] {"line_head", "line head: the served probe's line and token logits, token probability, entropy,"
+          + " length, index"},
+      new String[] {"line_head_isotonic", "the line head, isotonic"},
+      new String[] {"stack", "stack: the line logits of every target probe input above, the same generic features"},
+      new String[] {"stack_isotonic", "the stack, isotonic"});
 
   private ReadmeTable() {}
 
@@ -43,6 +51,7 @@ public final class ReadmeTable {
       }
     }
     inputs(md, report);
+    lineHeads(md, report);
     md.append("\n| probe − method (paired, scaled) | line | token | problem |\n|---|---|---|---|\n");
     for (String other : COMPARED) {
       md.append("| ").append(other);
@@ -80,6 +89,27 @@ public final class ReadmeTable {
       md.append("| ").append(r.method().substring("probe:".length())).append(" | ").append(Report.format(r.bss()))
           .append(" | ").append(Report.interval(r.ciLow(), r.ciHigh())).append(" | ").append(Report.format(r.ece()))
           .append(" | ").append(Report.format(r.auc())).append(" |\n");
+    }
+  }
+
+  /** The line-level heads, each beside multisampling and the served probe (paired) and on confidently wrong lines. */
+  private static void lineHeads(StringBuilder md, Report report) {
+    if (LINE_HEADS.stream().noneMatch(h -> find(report, h[0], "line", true, ReportRow.ALL) != null)) {
+      return;
+    }
+    md.append("\n| line-level head (cross-fitted, line level) | BSS | BSS 95% CI | ECE | AUC | − multisampling | ")
+        .append("− served probe | confidently wrong: mean p |\n|---|---:|---|---:|---:|---|---|---:|\n");
+    for (String[] head : LINE_HEADS) {
+      ReportRow r = find(report, head[0], "line", true, ReportRow.ALL);
+      if (r == null) {
+        continue;
+      }
+      ReportRow wrong = find(report, head[0], "line", true, "confidently_wrong");
+      md.append("| ").append(head[1]).append(" | ").append(Report.format(r.bss())).append(" | ")
+          .append(Report.interval(r.ciLow(), r.ciHigh())).append(" | ").append(Report.format(r.ece())).append(" | ")
+          .append(Report.format(r.auc())).append(" | ").append(paired(report, head[0], "multisample")).append(" | ")
+          .append(paired(report, head[0], "probe")).append(" | ")
+          .append(wrong == null ? "—" : Report.format(wrong.meanP())).append(" |\n");
     }
   }
 
@@ -145,8 +175,16 @@ public final class ReadmeTable {
   }
 
   private static String difference(Report report, String other, String level, String subset) {
+    return difference(report, "probe", other, level, subset);
+  }
+
+  private static String paired(Report report, String method, String other) {
+    return difference(report, method, other, "line", ReportRow.ALL);
+  }
+
+  private static String difference(Report report, String method, String other, String level, String subset) {
     for (Comparison c : report.comparisons()) {
-      if (c.is("probe", other, level, subset) && c.metric().equals("bss")) {
+      if (c.is(method, other, level, subset) && c.metric().equals("bss")) {
         return String.format(Locale.ROOT, "%+.3f", c.difference()) + " " + Report.interval(c.ciLow(), c.ciHigh());
       }
     }

@@ -40,8 +40,11 @@ class ReadmeTableTest {
         new ReportRow("probe:drafter:tap2", "line", true, ReportRow.ALL, 0.08, 0.65, 0.04, 0.93, 0.62, 0.67,
             Double.NaN),
         new ReportRow("probe", "line", true, "propagated", 0.1, Double.NaN, 0.2, Double.NaN, Double.NaN, Double.NaN,
-            0.23)), List.of(), List.of(new Comparison("probe", "content", "line", true, ReportRow.ALL, "bss", 0.04,
-                new double[] {0.03, 0.05}, 0.01, 0.07)), Map.of(), Map.of(), Map.of());
+            0.23),
+        new ReportRow("stack", "line", true, ReportRow.ALL, 0.06, 0.73, 0.021, 0.97, 0.71, 0.75, Double.NaN)),
+        List.of(), List.of(new Comparison("probe", "content", "line", true, ReportRow.ALL, "bss", 0.04,
+            new double[] {0.03, 0.05}, 0.01, 0.07), new Comparison("stack", "multisample", "line", true,
+                ReportRow.ALL, "bss", 0.015, new double[] {0.01, 0.02}, 0.002, 0.028)), Map.of(), Map.of(), Map.of());
     Path readme = dir.resolve("README.md");
     Files.writeString(readme, "before\n" + ReadmeTable.BEGIN + "\nold table\n" + ReadmeTable.END + "\nafter\n");
     ReadmeTable.update(readme, report);
@@ -55,6 +58,8 @@ class ReadmeTableTest {
     assertTrue(table.contains("| drafter:tap2 | 0.650 | [0.620, 0.670] | 0.040 | 0.930 |"), table);
     assertTrue(table.contains("| content | +0.040 [0.010, 0.070] | — | — |"), table);
     assertTrue(table.contains("| propagated errors: mean p | 0.230 | — | — | — |"), table);
+    assertTrue(table.contains("| stack: the line logits of every target probe input above, the same generic features"
+        + " | 0.730 | [0.710, 0.750] | 0.021 | 0.970 | +0.015 [0.002, 0.028] | — | — |"), table);
     Files.writeString(readme, "no markers\n");
     assertThrows(IllegalArgumentException.class, () -> ReadmeTable.update(readme, report));
   }
