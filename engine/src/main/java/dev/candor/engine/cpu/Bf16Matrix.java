@@ -27,7 +27,7 @@ final class Bf16Matrix extends Matrix {
   private final boolean mapped;
 
   Bf16Matrix(int rows, int cols, MemorySegment data) {
-    super(rows, cols);
+    super(rows, cols, LANES);
     this.data = data;
     this.mapped = data.isMapped();
   }

@@ -28,7 +28,7 @@ final class F16Matrix extends Matrix {
   private final boolean mapped;
 
   F16Matrix(int rows, int cols, MemorySegment data) {
-    super(rows, cols);
+    super(rows, cols, LANES);
     this.data = data;
     this.mapped = data.isMapped();
   }

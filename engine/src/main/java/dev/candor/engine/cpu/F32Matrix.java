@@ -16,7 +16,7 @@ final class F32Matrix extends Matrix {
   private final boolean mapped;
 
   F32Matrix(int rows, int cols, MemorySegment data) {
-    super(rows, cols);
+    super(rows, cols, LANES);
     this.data = data;
     this.mapped = data.isMapped();
   }

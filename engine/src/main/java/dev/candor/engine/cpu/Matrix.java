@@ -18,7 +18,7 @@ import dev.candor.engine.model.WeightFormat;
  *
  * <p>Every kernel computes W[r] · x in one order: one vector accumulator, started at zero in a register, over the
  * columns in order; it is stored, and {@link Gemm} adds its lanes in {@link Vectors#sum}'s fixed tree, then the
- * columns after the last full vector one at a time ({@link #get}). A one-token step and a 64-token chunk give the same
+ * columns from {@link #bound} on one at a time ({@link #get}). A one-token step and a 64-token chunk give the same
  * bits for the same row and token. (Walking K in blocks with the accumulators carried in memory between them was
  * measured: C2 does not keep accumulators loaded from memory unboxed when the weights are loaded as shorts or bytes,
  * and the BF16 tile fell from ~60 to under 8 GFLOP/s a core; blocks summed after each other cost 3× in call overhead
@@ -28,13 +28,14 @@ import dev.candor.engine.model.WeightFormat;
 abstract sealed class Matrix permits F32Matrix, F16Matrix, Bf16Matrix, Q8Matrix {
   final int rows;
   final int cols;
-  /** The columns the kernels take in vectors: cols rounded down to whole vectors. */
+  /** The columns the kernels take in vectors: cols rounded down to whole steps of the format's loop. */
   final int bound;
 
-  Matrix(int rows, int cols) {
+  /** {@code step}: the columns one iteration of the format's kernels takes (LANES or a multiple of it). */
+  Matrix(int rows, int cols, int step) {
     this.rows = rows;
     this.cols = cols;
-    this.bound = Vectors.F.loopBound(cols);
+    this.bound = cols / step * step;
   }
 
   abstract WeightFormat format();
