@@ -26,13 +26,13 @@ final class BackendBatching {
     ObjectNode out = ServingBenchmark.JSON.createObjectNode();
     CpuShare share = CpuShare.start();
     try (LoadedModel m = LoadedModel.load(checkpoint, "cpu", backend)) {
-      Backend djl = m.backend(); // the backend measured (java or djl)
-      out.put("backend", djl.description());
+      Backend measured = m.backend(); // java or djl
+      out.put("backend", measured.description());
       SplittableRandom random = new SplittableRandom(3);
-      int vocab = djl.config().vocabSize();
+      int vocab = measured.config().vocabSize();
       List<Sequence> sequences = new ArrayList<>();
       for (int i = 0; i < 8; i++) {
-        Sequence s = djl.newSequence(128);
+        Sequence s = measured.newSequence(128);
         s.forward(random.ints(64, 0, vocab).toArray(), 0);
         sequences.add(s);
       }
@@ -49,7 +49,7 @@ final class BackendBatching {
           for (int i = 0; i < b; i++) {
             batch.add(new BatchEntry(sequences.get(i), new int[] {tokens[i]}, 1, false, new int[0]));
           }
-          djl.forward(batch);
+          measured.forward(batch);
           for (int i = 0; i < b; i++) {
             sequences.get(i).truncate(64);
           }
