@@ -12,7 +12,7 @@ import dev.candor.engine.model.BatchEntry;
 import dev.candor.engine.model.Forward;
 import dev.candor.engine.model.Sequence;
 import dev.candor.engine.model.WeightFormat;
-import dev.candor.engine.sampling.LogitSummary;
+import dev.candor.engine.testing.Forwards;
 import dev.candor.engine.testing.TestCheckpoints;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -104,7 +104,7 @@ class BatchedForwardTest {
       List<Forward> together = backend.forward(batch);
       for (int e = 0; e < specs.size(); e++) {
         String what = "entry " + e + " " + specs.get(e);
-        assertSame(singles.get(e).runAlone(), together.get(e), what);
+        Forwards.assertIdentical(singles.get(e).runAlone(), together.get(e), what);
         assertEquals(alone.get(e).length(), batched.get(e).length(), what);
       }
       // the caches the batch left are the ones the entries left alone: the next step agrees everywhere
@@ -115,32 +115,6 @@ class BatchedForwardTest {
       List<Forward> after = backend.forward(next);
       for (int e = 0; e < specs.size(); e++) {
         assertArrayEquals(alone.get(e).decode(e + 1), after.get(e).logits()[0], 0f, "the step after, entry " + e);
-      }
-    }
-  }
-
-  static void assertSame(Forward expected, Forward actual, String what) {
-    if (expected.summaries() != null) {
-      assertEquals(expected.summaries().length, actual.summaries().length, what);
-      for (int r = 0; r < expected.summaries().length; r++) {
-        LogitSummary s = expected.summaries()[r];
-        LogitSummary t = actual.summaries()[r];
-        assertEquals(s.argmax(), t.argmax(), what);
-        assertEquals(Double.doubleToRawLongBits(s.logPartition()), Double.doubleToRawLongBits(t.logPartition()), what);
-        assertEquals(Double.doubleToRawLongBits(s.entropy()), Double.doubleToRawLongBits(t.entropy()), what);
-        assertArrayEquals(s.topTokens(), t.topTokens(), what);
-      }
-    } else {
-      assertEquals(null, actual.summaries(), what);
-      assertEquals(expected.logits().length, actual.logits().length, what);
-      for (int r = 0; r < expected.logits().length; r++) {
-        assertArrayEquals(expected.logits()[r], actual.logits()[r], 0f, what + ", row " + r);
-      }
-    }
-    assertEquals(expected.taps().length, actual.taps().length, what);
-    for (int i = 0; i < expected.taps().length; i++) {
-      for (int p = 0; p < expected.taps()[i].length; p++) {
-        assertArrayEquals(expected.taps()[i][p], actual.taps()[i][p], 0f, what + ", tap " + i + " position " + p);
       }
     }
   }

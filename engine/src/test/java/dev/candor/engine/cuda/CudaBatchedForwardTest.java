@@ -16,8 +16,8 @@ import dev.candor.engine.model.BatchEntry;
 import dev.candor.engine.model.Forward;
 import dev.candor.engine.model.ReferenceQwen2;
 import dev.candor.engine.model.Sequence;
-import dev.candor.engine.sampling.LogitSummary;
 import dev.candor.engine.sampling.SamplingParams;
+import dev.candor.engine.testing.Forwards;
 import dev.candor.engine.testing.TestCheckpoints;
 import dev.candor.engine.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -129,7 +129,7 @@ class CudaBatchedForwardTest {
       List<Forward> together = backend.forward(batch);
       for (int e = 0; e < specs.size(); e++) {
         String what = family + " entry " + e + " " + specs.get(e);
-        assertSame(singles.get(e).runAlone(), together.get(e), what);
+        Forwards.assertIdentical(singles.get(e).runAlone(), together.get(e), what);
         assertEquals(alone.get(e).length(), batched.get(e).length(), what);
         if (!specs.get(e).copied()) {
           againstTheReference(checkpoint, c, specs.get(e), inputs.get(e), together.get(e), what);
@@ -184,33 +184,6 @@ class CudaBatchedForwardTest {
     }
   }
 
-  static void assertSame(Forward expected, Forward actual, String what) {
-    if (expected.summaries() != null) {
-      assertEquals(null, actual.logits(), what);
-      assertEquals(expected.summaries().length, actual.summaries().length, what);
-      for (int r = 0; r < expected.summaries().length; r++) {
-        LogitSummary s = expected.summaries()[r], t = actual.summaries()[r];
-        assertEquals(s.argmax(), t.argmax(), what);
-        assertEquals(Double.doubleToRawLongBits(s.logPartition()), Double.doubleToRawLongBits(t.logPartition()), what);
-        assertEquals(Double.doubleToRawLongBits(s.entropy()), Double.doubleToRawLongBits(t.entropy()), what);
-        assertArrayEquals(s.topTokens(), t.topTokens(), what);
-        assertArrayEquals(s.topLogits(), t.topLogits(), 0f, what);
-      }
-    } else {
-      assertEquals(null, actual.summaries(), what);
-      assertEquals(expected.logits().length, actual.logits().length, what);
-      for (int r = 0; r < expected.logits().length; r++) {
-        assertArrayEquals(expected.logits()[r], actual.logits()[r], 0f, what + ", row " + r);
-      }
-    }
-    assertEquals(expected.taps().length, actual.taps().length, what);
-    for (int i = 0; i < expected.taps().length; i++) {
-      for (int p = 0; p < expected.taps()[i].length; p++) {
-        assertArrayEquals(expected.taps()[i][p], actual.taps()[i][p], 0f, what + ", tap " + i + " position " + p);
-      }
-    }
-  }
-
   /**
    * A prompt long enough for the GEMM (chunks of 16 here) beside decode steps: its leading stretch goes through the
    * GEMM as alone (16 + 16), the rest (6 rows) through the batched kernels in one pass with the decode step, and
@@ -239,7 +212,7 @@ class CudaBatchedForwardTest {
         assertArrayEquals(b.decode(9), a.decode(9), 0f, "the step after the prompt");
       }
       for (int e = 0; e < 2; e++) {
-        assertSame(expected.get(e), actual.get(e), "entry " + e);
+        Forwards.assertIdentical(expected.get(e), actual.get(e), "entry " + e);
       }
     }
   }
