@@ -159,7 +159,7 @@ public final class CaseRun {
       Probe probe = Probe.load(probePath, backend.config());
       float[][] hidden;
       try (Sequence s = backend.newSequence(prompt.length)) {
-        Forward f = s.forward(prompt, 0, probe.tap());
+        Forward f = s.forward(prompt, 0, probe.taps());
         hidden = f.taps()[0];
       }
       List<float[]> line = List.of(hidden).subList(0, Math.min(12, hidden.length));

@@ -69,8 +69,8 @@ public final class QuantizationQuality {
       List<Example> q8Answers = answers(q8, problems);
       agreement(f32, q8, nativeAnswers, q8Answers, o);
       Probe probe = Probe.load(defaults.resolve("probe"), f32.backend().config());
-      var nativeFeatures = new FeatureExtractor(f32, probe.tap()).extract(nativeAnswers, null);
-      var q8Features = new FeatureExtractor(q8, probe.tap()).extract(q8Answers, null);
+      var nativeFeatures = new FeatureExtractor(f32, probe.taps()).extract(nativeAnswers, null);
+      var q8Features = new FeatureExtractor(q8, probe.taps()).extract(q8Answers, null);
       o.set("probe_native", scores(ProbeReport.heldOut(probe, nativeFeatures, nativeFeatures, 1, 400)));
       o.set("probe_q8_0", scores(ProbeReport.heldOut(probe, q8Features, q8Features, 1, 400)));
     }

@@ -19,7 +19,8 @@ import java.util.WeakHashMap;
 
 /**
  * A trained probe (Gros &amp; Devanbu, "Localized Calibrated Uncertainty in Code Language Models"), scored in plain
- * Java on each emitted token. A token's input is its tap hidden state, optionally followed by scalars from its record
+ * Java on each emitted token. A token's input is its hidden state at the probe's tap (or at several taps,
+ * concatenated in the order the probe lists them), optionally followed by scalars from its record
  * (the target's log-probability of it, its entropy: {@link RecordFeature}). Each head maps a token's input x to a 32-wide
  * vector GELU(W x + b); a set of tokens (one token, a line, the response) is max-pooled (or mean-pooled); a linear
  * output gives a logit s; the head's Platt scaling for the set's level gives sigmoid(A·s + B). A probe holds one head
@@ -29,7 +30,7 @@ import java.util.WeakHashMap;
  * <p>A probe directory holds {@code probe.safetensors} (per head h: heads.h.proj.weight [32, input],
  * heads.h.proj.bias [32], heads.h.out.weight [1, 32], heads.h.out.bias [1]) and {@code probe.json}: which model's
  * hidden states it reads ({@code reads}: the target, or the drafter, which runs over every emitted token during
- * speculative decoding), the tap, the record features, sizes, pooling, each head's Platt parameters, and the
+ * speculative decoding), the taps, the record features, sizes, pooling, each head's Platt parameters, and the
  * {@link ModelIdentity} of the model it was trained on: loading it for another model is refused.
  */
 public final class Probe implements ConfidenceModel {
@@ -101,8 +102,9 @@ public final class Probe implements ConfidenceModel {
   }
 
   private final Reads reads;
-  private final int tap;
-  private final int hidden;
+  private final int[] taps; // read, concatenated in this order
+  private final int[] layout; // the taps a record's hidden holds, in its order (the taps themselves unless a stack's)
+  private final int hidden; // per tap
   private final List<RecordFeature> recordFeatures;
   private final int width;
   private final boolean maxPool;
@@ -118,10 +120,34 @@ public final class Probe implements ConfidenceModel {
 
   public Probe(Reads reads, int tap, int hidden, List<RecordFeature> recordFeatures, int width, boolean maxPool,
       List<Head> heads, ModelIdentity model, JsonNode meta) {
+    this(reads, new int[] {tap}, hidden, recordFeatures, width, maxPool, heads, model, meta);
+  }
+
+  /**
+   * A probe on the hidden states at {@code taps}, concatenated in that order ({@code hidden} values each), then the
+   * record features. A drafter probe reads one tap.
+   */
+  public Probe(Reads reads, int[] taps, int hidden, List<RecordFeature> recordFeatures, int width, boolean maxPool,
+      List<Head> heads, ModelIdentity model, JsonNode meta) {
+    this(reads, taps, taps, hidden, recordFeatures, width, maxPool, heads, model, meta);
+  }
+
+  private Probe(Reads reads, int[] taps, int[] layout, int hidden, List<RecordFeature> recordFeatures, int width,
+      boolean maxPool, List<Head> heads, ModelIdentity model, JsonNode meta) {
     if (heads.isEmpty()) {
       throw new IllegalArgumentException("a probe needs at least one head");
     }
-    int input = hidden + recordFeatures.size();
+    if (taps.length == 0 || Arrays.stream(taps).distinct().count() != taps.length
+        || (reads == Reads.DRAFTER && taps.length != 1)) {
+      throw new IllegalArgumentException("a probe reads one tap or several distinct ones (a drafter probe one), got "
+          + Arrays.toString(taps));
+    }
+    for (int t : taps) {
+      if (t < 0 || position(layout, t) < 0) {
+        throw new IllegalArgumentException("tap " + t + " is not among the record's taps " + Arrays.toString(layout));
+      }
+    }
+    int input = taps.length * hidden + recordFeatures.size();
     for (Head h : heads) {
       if (h.projWeight().length != width * input || h.projBias().length != width || h.outWeight().length != width
           || h.platt().length != Level.values().length) {
@@ -129,7 +155,8 @@ public final class Probe implements ConfidenceModel {
       }
     }
     this.reads = reads;
-    this.tap = tap;
+    this.taps = taps.clone();
+    this.layout = layout.clone();
     this.hidden = hidden;
     this.recordFeatures = List.copyOf(recordFeatures);
     this.width = width;
@@ -168,9 +195,10 @@ public final class Probe implements ConfidenceModel {
       throw new CheckpointException(dir.resolve(META) + ": this probe was trained for a model with fingerprint '"
           + probe.model.shape() + "', but this model's is '" + shape.fingerprint() + "' (another shape)");
     }
-    if (shape != null && (probe.tap > shape.numHiddenLayers() || probe.hidden != shape.hiddenSize())) {
-      throw new CheckpointException(dir.resolve(META) + ": tap " + probe.tap + " / hidden_size " + probe.hidden
-          + " do not fit the model");
+    if (shape != null && (Arrays.stream(probe.taps).max().getAsInt() > shape.numHiddenLayers()
+        || probe.hidden != shape.hiddenSize())) {
+      throw new CheckpointException(dir.resolve(META) + ": taps " + Arrays.toString(probe.taps) + " / hidden_size "
+          + probe.hidden + " do not fit the model");
     }
     return probe;
   }
@@ -191,11 +219,11 @@ public final class Probe implements ConfidenceModel {
           + "' (a candor-probe/1 probe names its model by shape only; train it again)");
     }
     Reads reads = parse(Reads.class, meta.path("reads").asText("target"), metaFile, "reads");
-    int tap = meta.path("tap").asInt(-1);
+    int[] taps = taps(meta, metaFile);
     int hidden = meta.path("hidden_size").asInt(-1);
     int width = meta.path("projection_size").asInt(-1);
-    if (tap < 0 || hidden < 1 || width < 1) {
-      throw new CheckpointException(metaFile + ": tap, hidden_size and projection_size must be set");
+    if (hidden < 1 || width < 1) {
+      throw new CheckpointException(metaFile + ": hidden_size and projection_size must be set");
     }
     List<RecordFeature> features = new ArrayList<>();
     for (JsonNode f : meta.path("record_features")) {
@@ -211,7 +239,7 @@ public final class Probe implements ConfidenceModel {
     if (!meta.path("heads").isArray() || meta.path("heads").isEmpty()) {
       throw new CheckpointException(metaFile + ": no heads");
     }
-    int input = hidden + features.size();
+    int input = taps.length * hidden + features.size();
     List<Head> heads = new ArrayList<>();
     try (SafeTensors weights = SafeTensors.open(dir.resolve(WEIGHTS))) {
       for (int h = 0; h < meta.path("heads").size(); h++) {
@@ -228,7 +256,41 @@ public final class Probe implements ConfidenceModel {
             weights.get(prefix + "out.bias").expectShape(1).toFloatArray()[0], platt));
       }
     }
-    return new Probe(reads, tap, hidden, features, width, pooling.equals("max"), heads, model, meta);
+    try {
+      return new Probe(reads, taps, hidden, features, width, pooling.equals("max"), heads, model, meta);
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointException(metaFile + ": " + e.getMessage());
+    }
+  }
+
+  /** "taps": [i, ...], or "tap": i as a one-tap probe writes it. */
+  private static int[] taps(JsonNode meta, Path metaFile) {
+    JsonNode t = meta.path("taps");
+    int[] taps = t.isArray() ? new int[t.size()] : new int[] {meta.path("tap").asInt(-1)};
+    for (int i = 0; i < t.size(); i++) {
+      taps[i] = t.get(i).isInt() ? t.get(i).asInt() : -1;
+    }
+    if (taps.length == 0 || Arrays.stream(taps).anyMatch(v -> v < 0)) {
+      throw new CheckpointException(metaFile + ": tap (or taps) must name hidden-state indices >= 0");
+    }
+    return taps;
+  }
+
+  /**
+   * This probe reading records whose {@code hidden} holds the taps {@code recordTaps} concatenated in that order (a
+   * superset of its own), as a {@link StackedProbe} attaches them for all its probes at once.
+   */
+  public Probe withLayout(int[] recordTaps) {
+    return new Probe(reads, taps, recordTaps, hidden, recordFeatures, width, maxPool, heads, model, meta);
+  }
+
+  private static int position(int[] values, int v) {
+    for (int i = 0; i < values.length; i++) {
+      if (values[i] == v) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   private static <E extends Enum<E>> E parse(Class<E> type, String value, Path file, String field) {
@@ -245,21 +307,21 @@ public final class Probe implements ConfidenceModel {
     return "probe";
   }
 
-  /** The target tap this probe needs on every record; -1 when it reads the drafter. */
+  /** The target taps this probe needs on every record, in the record's order; none when it reads the drafter. */
   @Override
-  public int tap() {
-    return reads == Reads.TARGET ? tap : -1;
+  public int[] taps() {
+    return reads == Reads.TARGET ? layout.clone() : new int[0];
   }
 
   /** The drafter tap this probe needs at every emitted token's position; -1 when it reads the target. */
   @Override
   public int drafterTap() {
-    return reads == Reads.DRAFTER ? tap : -1;
+    return reads == Reads.DRAFTER ? taps[0] : -1;
   }
 
-  /** The tap it reads, of the model {@link #reads} says. */
-  public int readsTap() {
-    return tap;
+  /** The taps it reads, of the model {@link #reads} says, in its input's order. */
+  public int[] readsTaps() {
+    return taps.clone();
   }
 
   public Reads reads() {
@@ -270,9 +332,9 @@ public final class Probe implements ConfidenceModel {
     return hidden;
   }
 
-  /** Values per token the heads read: the hidden state, then the record features. */
+  /** Values per token the heads read: the hidden states at its taps, then the record features. */
   public int inputSize() {
-    return hidden + recordFeatures.size();
+    return taps.length * hidden + recordFeatures.size();
   }
 
   public List<RecordFeature> recordFeatures() {
@@ -331,17 +393,25 @@ public final class Probe implements ConfidenceModel {
     return heads.getFirst().outBias();
   }
 
-  /** The probe's input for one token [inputSize]: {@code hiddenState} [hidden], then the record features. */
+  /**
+   * The probe's input for one token [inputSize]: its hidden states at the probe's taps, cut from {@code hiddenState}
+   * (a record's: the layout's taps concatenated, [layout taps * hidden]), then the record features.
+   */
   public float[] input(float[] hiddenState, double rawLogprob, double entropy) {
-    if (hiddenState.length != hidden) {
-      throw new IllegalArgumentException("a hidden state of " + hiddenState.length + " values, not " + hidden);
+    if (hiddenState.length != layout.length * hidden) {
+      throw new IllegalArgumentException("a hidden state of " + hiddenState.length + " values, not "
+          + layout.length * hidden + " (" + layout.length + " taps of " + hidden + ")");
     }
-    if (recordFeatures.isEmpty()) {
+    if (recordFeatures.isEmpty() && Arrays.equals(taps, layout)) {
       return hiddenState;
     }
-    float[] x = Arrays.copyOf(hiddenState, inputSize());
+    float[] x = new float[inputSize()];
+    for (int k = 0; k < taps.length; k++) {
+      System.arraycopy(hiddenState, position(layout, taps[k]) * hidden, x, k * hidden, hidden);
+    }
+    int at = taps.length * hidden;
     for (int f = 0; f < recordFeatures.size(); f++) {
-      x[hidden + f] = (float) recordFeatures.get(f).value(rawLogprob, entropy);
+      x[at + f] = (float) recordFeatures.get(f).value(rawLogprob, entropy);
     }
     return x;
   }

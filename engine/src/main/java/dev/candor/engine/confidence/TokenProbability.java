@@ -16,8 +16,13 @@ public final class TokenProbability implements ConfidenceModel {
   }
 
   @Override
-  public int tap() {
-    return -1;
+  public String note() {
+    return "raw token probability from the model, not a calibrated estimate; load a probe (--probe) for one";
+  }
+
+  @Override
+  public int[] taps() {
+    return new int[0];
   }
 
   @Override

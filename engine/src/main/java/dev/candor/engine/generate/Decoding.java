@@ -73,7 +73,7 @@ final class Decoding implements Generator.Session, Drafter.Adjusted {
     int vocab = g.target().config().vocabSize();
     this.capacity = (int) Math.min(g.contextWindow(), (long) prompt.length + request.maxTokens() + g.draftLength() + 1);
     this.sampler = new Sampler(request.sampling().seed());
-    this.taps = request.tap() >= 0 ? new int[] {request.tap()} : NO_TAPS;
+    this.taps = request.taps();
     this.adjustments = request.adjustments();
     this.counts = adjustments.isNone() ? null : new TokenCounts(vocab, prompt);
     this.automaton = request.constraint();
@@ -233,7 +233,21 @@ final class Decoding implements Generator.Session, Drafter.Adjusted {
       return true;
     }
     TokenDistribution distribution = held.distribution();
-    return emit(held.take(forward.taps()[0][0]), distribution);
+    return emit(held.take(hidden(forward, 0)), distribution);
+  }
+
+  /** A row's hidden states at every requested tap, concatenated in the request's order (one tap: that one). */
+  private float[] hidden(Forward forward, int row) {
+    float[][][] t = forward.taps();
+    if (t.length == 1) {
+      return t[0][row];
+    }
+    int width = t[0][row].length;
+    float[] all = new float[t.length * width];
+    for (int k = 0; k < t.length; k++) {
+      System.arraycopy(t[k][row], 0, all, k * width, width);
+    }
+    return all;
   }
 
   private TokenDistribution[] targetDistributions(Forward forward, Draft proposal) {
@@ -255,7 +269,7 @@ final class Decoding implements Generator.Session, Drafter.Adjusted {
           Source.ACCEPTED, request.rawLogprobs()).withDrafter(drafted.samplingProb(x), drafted.argmax(),
           verdict.acceptanceProbs()[i]);
       if (taps.length > 0) {
-        r = r.withHidden(forward.taps()[0][i + 1]);
+        r = r.withHidden(hidden(forward, i + 1));
       }
       if (!emit(r, targetDists[i])) {
         return false;
@@ -319,7 +333,7 @@ final class Decoding implements Generator.Session, Drafter.Adjusted {
       float[] hidden = null;
       if (targetSequence.length() < capacity) {
         int pending = committed.get(committed.size() - 1);
-        hidden = targetSequence.forward(new int[] {pending}, 0, taps).taps()[0][0];
+        hidden = hidden(targetSequence.forward(new int[] {pending}, 0, taps), 0);
       }
       emit(held.take(hidden), distribution);
     }

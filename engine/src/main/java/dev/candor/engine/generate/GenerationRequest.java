@@ -15,7 +15,8 @@ import java.util.List;
  * @param ignoreEos keep generating past end-of-sequence tokens (benchmarks)
  * @param cancelled polled between steps; a non-null reason ends the generation with it (a client gone: CANCELLED;
  *     the deadline: LENGTH)
- * @param tap the target hidden state to attach to every record (Hugging Face index), for a probe; -1 for none
+ * @param taps the target hidden states to attach to every record (Hugging Face indices), for a probe: a record's
+ *     {@code hidden} is theirs concatenated in this order; empty for none
  * @param observer sees the target's full distribution for every emitted token (e.g. a {@link DistributionDump}); or
  *     null
  * @param rawLogprobs records report logprobs and alternatives of the raw distribution instead of the sampling one
@@ -30,7 +31,7 @@ import java.util.List;
  */
 public record GenerationRequest(
     int maxTokens, SamplingParams sampling, List<String> stop, int topLogprobs, boolean ignoreEos,
-    StopCheck cancelled, int tap, DistributionObserver observer, boolean rawLogprobs, TokenScorer scorer,
+    StopCheck cancelled, int[] taps, DistributionObserver observer, boolean rawLogprobs, TokenScorer scorer,
     TokenWatcher watcher, LogitAdjustments adjustments, boolean skipSpecialTokens, int minTokens,
     TokenAutomaton constraint) {
 
@@ -45,6 +46,18 @@ public record GenerationRequest(
       throw new IllegalArgumentException("min_tokens must lie in 0..max_tokens (" + maxTokens + "), got " + minTokens);
     }
     stop = List.copyOf(stop);
+    taps = taps.clone();
+    for (int t : taps) {
+      if (t < 0) {
+        throw new IllegalArgumentException("a tap is a hidden-state index >= 0, got " + t);
+      }
+    }
+  }
+
+  /** The taps, a copy (a record component's array would be shared). */
+  @Override
+  public int[] taps() {
+    return taps.clone();
   }
 
   public static Builder builder(int maxTokens, SamplingParams sampling) {
@@ -62,7 +75,7 @@ public record GenerationRequest(
     b.topLogprobs = topLogprobs;
     b.ignoreEos = ignoreEos;
     b.cancelled = cancelled;
-    b.tap = tap;
+    b.taps = taps;
     b.observer = observer;
     b.rawLogprobs = rawLogprobs;
     b.scorer = scorer;
@@ -90,8 +103,8 @@ public record GenerationRequest(
     return toBuilder().cancelled(cancelled).build();
   }
 
-  public GenerationRequest withTap(int tap) {
-    return toBuilder().tap(tap).build();
+  public GenerationRequest withTaps(int... taps) {
+    return toBuilder().taps(taps).build();
   }
 
   public GenerationRequest withObserver(DistributionObserver observer) {
@@ -130,7 +143,7 @@ public record GenerationRequest(
     private int topLogprobs;
     private boolean ignoreEos;
     private StopCheck cancelled = () -> null;
-    private int tap = -1;
+    private int[] taps = {};
     private DistributionObserver observer;
     private boolean rawLogprobs;
     private TokenScorer scorer;
@@ -165,8 +178,8 @@ public record GenerationRequest(
       return this;
     }
 
-    public Builder tap(int tap) {
-      this.tap = tap;
+    public Builder taps(int... taps) {
+      this.taps = taps.clone();
       return this;
     }
 
@@ -211,7 +224,7 @@ public record GenerationRequest(
     }
 
     public GenerationRequest build() {
-      return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, tap, observer,
+      return new GenerationRequest(maxTokens, sampling, stop, topLogprobs, ignoreEos, cancelled, taps, observer,
           rawLogprobs, scorer, watcher, adjustments, skipSpecialTokens, minTokens, constraint);
     }
   }

@@ -21,7 +21,8 @@ import java.util.Arrays;
  * @param draftTop the drafter's own most likely token at this position, -1 without a drafter
  * @param acceptanceProb for a drafted position, min(1, target(x) / draft(x)) of the drafted token x (the chance it had
  *     to be accepted); NaN for a bonus or plain token
- * @param hidden the target's tap hidden state at this token's position [hidden], when a probe asked for it; else null
+ * @param hidden the target's hidden states at this token's position at the requested taps, concatenated in the
+ *     request's order [taps * hidden], when a probe asked for them; else null
  * @param pCorrect the confidence model's p(correct) of this token, computed once when the record is complete; NaN
  *     when none was asked for or it could not be measured
  */

@@ -199,7 +199,7 @@ final class GenerationJob extends Scheduler.Job {
         .stop(request.stop())
         .topLogprobs(request.logprobs() ? request.topLogprobs() : 0)
         .cancelled(this::stopReason)
-        .tap(scored ? confidence.tap() : -1)
+        .taps(scored ? confidence.taps() : new int[0])
         .rawLogprobs(request.rawLogprobs())
         .scorer(scored ? confidence::token : null)
         .watcher(breaker)

@@ -227,18 +227,19 @@ final class Responses {
     List<Phase> phases = judged.phases();
     ObjectNode c = F.objectNode();
     c.put("method", confidence.method());
-    if (confidence.method().equals("token_prob")) {
-      c.put("note", "raw token probability from the model, not a calibrated estimate; load a probe (--probe) for one");
-    } else {
-      c.put("note", "Platt-scaled probe on hidden states: a calibrated probability that the token, line, or response is correct");
-    }
+    c.put("note", confidence.note());
     if (withTokens) {
       c.set("tokens", confidenceTokens(result.tokens(), phases));
     }
     ArrayNode lines = c.putArray("lines");
+    int codeLine = 0; // the line's index among the response's non-blank lines, as the probe pipeline counts them
     for (Lines.Line line : lines(result, phases)) {
       ObjectNode l = lines.addObject();
-      putProbability(l, "p_correct", confidence.line(result.tokens().subList(line.tokenStart(), line.tokenEnd())));
+      List<TokenRecord> records = result.tokens().subList(line.tokenStart(), line.tokenEnd());
+      putProbability(l, "p_correct", confidence.line(records, codeLine));
+      if (!Lines.isBlank(records.stream().map(TokenRecord::bytes).toList())) {
+        codeLine++;
+      }
       l.put("token_start", line.tokenStart());
       l.put("token_end", line.tokenEnd());
       l.put("char_start", result.text().codePointCount(0, line.charStart()));

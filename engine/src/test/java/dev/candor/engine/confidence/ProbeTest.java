@@ -173,7 +173,7 @@ class ProbeTest {
     Probe drafter = new Probe(Probe.Reads.DRAFTER, 1, HIDDEN, List.of(), WIDTH, true, target.heads(), MODEL, null);
     save(drafter, dir);
     Probe loaded = Probe.loadFor(dir, MODEL);
-    assertEquals(-1, loaded.tap());
+    assertEquals(0, loaded.taps().length);
     assertEquals(1, loaded.drafterTap());
     assertTrue(Double.isNaN(loaded.token(record("x", hidden(new Random(1)), 0, 0))),
         "the record's hidden state is the target's, not the drafter's: not measured");
@@ -196,13 +196,55 @@ class ProbeTest {
     assertFalse(first.equals(WeightsHash.of(checkpoint)), "other weights, another hash");
   }
 
+  /** A probe on two taps reads its slices of a record that holds more, in the record's order, not its own. */
+  @Test
+  void aProbeOnSeveralTapsReadsItsSlicesOfTheRecord() throws IOException {
+    Random random = new Random(5);
+    List<Probe.RecordFeature> features = List.of(Probe.RecordFeature.LOGPROB);
+    Probe own = new Probe(Probe.Reads.TARGET, new int[] {4, 1}, HIDDEN, features, WIDTH, true,
+        List.of(head(random, 2 * HIDDEN + 1), head(random, 2 * HIDDEN + 1)), MODEL, null);
+    assertEquals(2 * HIDDEN + 1, own.inputSize());
+    float[] h1 = hidden(random);
+    float[] h2 = hidden(random);
+    float[] h4 = hidden(random);
+    Probe wide = own.withLayout(new int[] {1, 2, 4});
+    assertTrue(java.util.Arrays.equals(new int[] {1, 2, 4}, wide.taps()), "the generator attaches the layout");
+    double alone = own.token(record("x", concat(h4, h1), -0.3, 0.2));
+    assertEquals(alone, wide.token(record("x", concat(h1, h2, h4), -0.3, 0.2)), 0.0);
+    assertTrue(Double.isFinite(alone));
+    assertThrows(IllegalArgumentException.class, () -> own.withLayout(new int[] {1, 2}), "tap 4 is missing");
+    assertThrows(IllegalArgumentException.class, () -> wide.token(record("x", concat(h1, h4), -0.3, 0.2)),
+        "a record of two taps where the layout has three");
+
+    save(own, dir);
+    Probe loaded = Probe.loadFor(dir, MODEL);
+    assertTrue(java.util.Arrays.equals(new int[] {4, 1}, loaded.readsTaps()));
+    assertTrue(java.util.Arrays.equals(new int[] {4, 1}, loaded.taps()), "a record holds its taps in its order");
+    assertEquals(alone, loaded.token(record("x", concat(h4, h1), -0.3, 0.2)), 0.0);
+  }
+
+  private static float[] concat(float[]... parts) {
+    float[] all = new float[parts.length * HIDDEN];
+    for (int k = 0; k < parts.length; k++) {
+      System.arraycopy(parts[k], 0, all, k * HIDDEN, HIDDEN);
+    }
+    return all;
+  }
+
   private static void save(Probe probe, Path dir) throws IOException {
     List<CheckpointWriter.Entry> entries = new ArrayList<>();
     ObjectMapper json = new ObjectMapper();
     ObjectNode meta = json.createObjectNode();
     meta.put("format", Probe.FORMAT);
     meta.put("reads", probe.reads().key());
-    meta.put("tap", probe.readsTap());
+    if (probe.readsTaps().length == 1) {
+      meta.put("tap", probe.readsTaps()[0]); // as a one-tap probe of candor-probe/2 was written
+    } else {
+      var taps = meta.putArray("taps");
+      for (int t : probe.readsTaps()) {
+        taps.add(t);
+      }
+    }
     meta.put("hidden_size", HIDDEN);
     meta.put("projection_size", WIDTH);
     meta.put("pooling", "max");

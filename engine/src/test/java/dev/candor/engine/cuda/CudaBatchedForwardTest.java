@@ -273,7 +273,7 @@ class CudaBatchedForwardTest {
       }
       List<GenerationRequest> requests = List.of(
           GenerationRequest.builder(4, SamplingParams.greedy()).ignoreEos(true).topLogprobs(3).build(),
-          GenerationRequest.builder(4, new SamplingParams(0.8, 0, 1.0, 42)).ignoreEos(true).tap(2).build(),
+          GenerationRequest.builder(4, new SamplingParams(0.8, 0, 1.0, 42)).ignoreEos(true).taps(2).build(),
           GenerationRequest.builder(5, new SamplingParams(1.2, 20, 0.9, 7)).ignoreEos(true).build());
       {
         Generator g = new Generator(backend, backend, tokenizer, Set.of(), 2);

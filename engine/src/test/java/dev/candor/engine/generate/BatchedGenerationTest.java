@@ -69,7 +69,7 @@ class BatchedGenerationTest {
         b.adjustments(new LogitAdjustments(1.3, 0.4, 0.2, Map.of(7, 2f)));
       }
       if (i == 5) {
-        b.tap(2);
+        b.taps(2);
       }
       specs.add(new Spec(prompt, b.build(), r.nextInt(6)));
     }

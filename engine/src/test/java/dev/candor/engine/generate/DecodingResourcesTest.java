@@ -39,7 +39,7 @@ class DecodingResourcesTest {
       Generator generator = new Generator(target, target, tokenizer, java.util.Set.of(), 3);
       for (int i = 0; i < 5; i++) {
         generator.generate(new int[] {1, 2, 3}, GenerationRequest.of(40, new SamplingParams(1, 0, 1, i))
-            .withIgnoreEos(true).withTap(2), (r, o, t) -> {});
+            .withIgnoreEos(true).withTaps(2), (r, o, t) -> {});
       }
       tokenizer.close();
       assertEquals(before, NativeArrays.live(target), "arrays left attached after 5 generations of 40 tokens");

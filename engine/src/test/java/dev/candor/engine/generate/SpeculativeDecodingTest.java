@@ -144,7 +144,7 @@ class SpeculativeDecodingTest {
   void hiddenStatesAreTheTokensOwnPosition() {
     int[] prompt = prompt(21, 4);
     int tap = 2;
-    GenerationRequest request = GenerationRequest.of(12, SamplingParams.greedy()).withIgnoreEos(true).withTap(tap);
+    GenerationRequest request = GenerationRequest.of(12, SamplingParams.greedy()).withIgnoreEos(true).withTaps(tap);
     for (DjlBackend drafter : new DjlBackend[] {null, close, unrelated}) {
       GenerationResult result = generate(drafter, 3, prompt, request);
       int[] all = java.util.Arrays.copyOf(prompt, prompt.length + result.tokens().size());
@@ -154,6 +154,31 @@ class SpeculativeDecodingTest {
         for (TokenRecord r : result.tokens()) {
           assertNotNull(r.hidden(), "record " + r.index());
           assertArrayEquals(expected[prompt.length + r.index()], r.hidden(), 1e-4f, "record " + r.index());
+        }
+      }
+    }
+  }
+
+  /** Several taps: each record holds their hidden states at its own position, concatenated in the request's order. */
+  @Test
+  void severalTapsAreConcatenatedInTheRequestsOrder() {
+    int[] prompt = prompt(23, 4);
+    int[] taps = {3, 0, 2};
+    GenerationRequest request = GenerationRequest.of(12, SamplingParams.greedy()).withIgnoreEos(true).withTaps(taps);
+    for (DjlBackend drafter : new DjlBackend[] {null, close, unrelated}) {
+      GenerationResult result = generate(drafter, 3, prompt, request);
+      int[] all = java.util.Arrays.copyOf(prompt, prompt.length + result.tokens().size());
+      System.arraycopy(ids(result), 0, all, prompt.length, result.tokens().size());
+      try (Sequence s = target.newSequence(64)) {
+        float[][][] expected = s.forward(all, 0, taps).taps();
+        int hidden = target.config().hiddenSize();
+        for (TokenRecord r : result.tokens()) {
+          assertEquals(taps.length * hidden, r.hidden().length, "record " + r.index());
+          for (int k = 0; k < taps.length; k++) {
+            assertArrayEquals(expected[k][prompt.length + r.index()],
+                java.util.Arrays.copyOfRange(r.hidden(), k * hidden, (k + 1) * hidden), 1e-4f,
+                "record " + r.index() + ", tap " + taps[k]);
+          }
         }
       }
     }

@@ -44,13 +44,13 @@ class CommittedProbeTest {
     committed = Report.readJson(defaults.resolve("probe/report.json"));
     var examples = CalibrationDataset.make(target, new ProgramGenerator(DefaultModels.PROBE_TEST_PROGRAMS), PROBLEMS,
         0, 0.8, 0, 1, DefaultModels.PROBE_TEST_PROGRAMS, Integer.MAX_VALUE, null);
-    targetFeatures = new FeatureExtractor(target, probe.reads() == Probe.Reads.TARGET ? probe.readsTap() : 0)
+    targetFeatures = new FeatureExtractor(target, probe.reads() == Probe.Reads.TARGET ? probe.readsTaps() : new int[] {0})
         .extract(examples, null);
     if (probe.reads() == Probe.Reads.TARGET) {
       probeFeatures = targetFeatures;
     } else {
       try (LoadedModel drafter = LoadedModel.load(defaults.resolve("drafter"), "cpu")) {
-        probeFeatures = new FeatureExtractor(drafter, probe.readsTap()).extract(examples, null);
+        probeFeatures = new FeatureExtractor(drafter, probe.readsTaps()).extract(examples, null);
       }
     }
   }
@@ -77,7 +77,7 @@ class CommittedProbeTest {
       }
       shifted.add(h.withPlatt(platt));
     }
-    Probe overconfident = new Probe(probe.reads(), probe.readsTap(), probe.hiddenSize(), probe.recordFeatures(),
+    Probe overconfident = new Probe(probe.reads(), probe.readsTaps(), probe.hiddenSize(), probe.recordFeatures(),
         probe.width(), probe.maxPool(), shifted, probe.model(), null);
     assertFalse(check(overconfident).isEmpty(), "a probe 1.5 logits too sure must not pass");
   }

@@ -52,7 +52,7 @@ class ServerConfidenceTest {
           ModelIdentity.of(target.dir(), config, ModelIdentity.formatOf(config)));
       Generator generator = new Generator(target.backend(), drafter.backend(), target.tokenizer(),
           target.eosTokens(), 4);
-      FeatureExtractor offline = new FeatureExtractor(target, probe.readsTap());
+      FeatureExtractor offline = new FeatureExtractor(target, probe.readsTaps());
       try (OpenAiServer server = new OpenAiServer(target.withName("candor-default"), generator, probe,
           ServerConfig.defaults(0))) {
         HttpClient http = HttpClient.newHttpClient();
@@ -92,7 +92,7 @@ class ServerConfidenceTest {
   private static void compare(Probe probe, ProblemFeatures features, LoadedModel target, JsonNode confidence,
       String answer) {
     FeatureSet set = new FeatureSet(ModelIdentity.of(target.dir(), target.backend().config(), "f32"),
-        new int[] {probe.readsTap()}, probe.hiddenSize(), List.of(features));
+        probe.readsTaps(), probe.hiddenSize(), List.of(features));
     List<float[]> inputs = List.of(ProbeStudy.inputs(ProbeReport.input(probe), Map.of("target", set),
         set.problems()).getFirst().inputs());
     JsonNode tokens = confidence.path("tokens");

@@ -1,5 +1,6 @@
 package dev.candor.models.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -94,7 +95,7 @@ class WholeChainTest {
       assertFalse(report.baseRates().isEmpty());
       var config = target.backend().config();
       Probe loaded = Probe.loadFor(probeDir, ModelIdentity.of(target.dir(), config, ModelIdentity.formatOf(config)));
-      assertEquals(result.probe().tap(), loaded.tap());
+      assertArrayEquals(result.probe().taps(), loaded.taps());
       assertEquals(3, loaded.heads().size());
       var inputs = ProbeStudy.inputs(result.input(), java.util.Map.of("target", features), features.problems());
       List<float[]> first = List.of(inputs.getFirst().inputs());

@@ -86,7 +86,7 @@ final class CostCommand implements Callable<Integer> {
         (r, o, t) -> {});
     long t1 = System.nanoTime();
     GenerationResult tapped = generator.generate(prompt,
-        GenerationRequest.of(room, SamplingParams.greedy()).withTap(p.tap()), (r, o, t) -> {});
+        GenerationRequest.of(room, SamplingParams.greedy()).withTaps(p.taps()), (r, o, t) -> {});
     long t2 = System.nanoTime();
     double sink = 0;
     for (var record : tapped.tokens()) {

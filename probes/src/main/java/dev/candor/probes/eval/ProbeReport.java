@@ -22,7 +22,7 @@ public final class ProbeReport {
 
   /** The probe's input as features hold it: its source's tap and its record features. */
   public static ProbeInput input(Probe probe) {
-    return new ProbeInput(probe.reads().key(), new int[] {probe.readsTap()}, probe.recordFeatures());
+    return new ProbeInput(probe.reads().key(), probe.readsTaps(), probe.recordFeatures());
   }
 
   /**

@@ -388,7 +388,7 @@ public final class ProbeStudy {
   private Probe shipped(ProbeInput served) {
     FeatureSet states = s.calibration().get(served.source());
     Probe.Reads reads = served.source().equals("drafter") ? Probe.Reads.DRAFTER : Probe.Reads.TARGET;
-    return new Probe(reads, served.taps()[0], states.hiddenSize(), served.recordFeatures(), s.settings().width(),
+    return new Probe(reads, served.taps(), states.hiddenSize(), served.recordFeatures(), s.settings().width(),
         s.settings().maxPool(), probes.get(served.name()).heads(), states.model(), null);
   }
 

@@ -65,6 +65,9 @@ public final class OnnxExport {
 
   /** The serialized ModelProto; the same probe always gives the same bytes. */
   public static byte[] toBytes(Probe probe) {
+    if (probe.readsTaps().length != 1) {
+      throw new IllegalArgumentException("the ONNX export covers probes on one tap, not " + probe.readsTaps().length);
+    }
     Graph g = new Graph();
     g.floatScalar("sqrt2", (float) Math.sqrt(2));
     g.floatScalar("one", 1f);
@@ -104,7 +107,7 @@ public final class OnnxExport {
     model.message(7, g.toProto("candor_probe")); // graph
     model.message(8, new ProtoWriter().string(1, "").varint(2, OPSET)); // opset_import {domain "" = ai.onnx, version}
     metadata(model, "candor.reads", probe.reads().key());
-    metadata(model, "candor.tap", Integer.toString(probe.readsTap()));
+    metadata(model, "candor.tap", Integer.toString(probe.readsTaps()[0]));
     metadata(model, "candor.hidden_size", Integer.toString(probe.hiddenSize()));
     metadata(model, "candor.record_features",
         String.join(",", probe.recordFeatures().stream().map(Probe.RecordFeature::key).toList()));

@@ -16,7 +16,7 @@ import java.util.List;
 /**
  * Writes a probe directory as {@link Probe#loadFor} reads it: {@code probe.safetensors} (per head h:
  * heads.h.proj.weight, heads.h.proj.bias, heads.h.out.weight, heads.h.out.bias, float32) and {@code probe.json}
- * (format, which model and tap it reads, record features, sizes, pooling, each head's Platt parameters, the model's
+ * (format, which model and taps it reads, record features, sizes, pooling, each head's Platt parameters, the model's
  * identity, and whatever training settings and metrics the caller adds).
  */
 public final class ProbeFiles {
@@ -31,7 +31,10 @@ public final class ProbeFiles {
         + "Linear(input -> projection) -> GELU -> " + (probe.maxPool() ? "max" : "mean")
         + "-pool over the token set -> Linear(projection -> 1), Platt-scaled per level; p = the mean over heads");
     meta.put("reads", probe.reads().key());
-    meta.put("tap", probe.readsTap());
+    ArrayNode taps = meta.putArray("taps");
+    for (int t : probe.readsTaps()) {
+      taps.add(t);
+    }
     meta.put("hidden_size", probe.hiddenSize());
     ArrayNode features = meta.putArray("record_features");
     probe.recordFeatures().forEach(f -> features.add(f.key()));
