@@ -87,15 +87,18 @@ public final class CaseRun {
         s.prefill(prompt);
       }
     } while (System.nanoTime() < warm);
-    double[] prefill = new double[Math.max(3, reps)];
-    for (int i = 0; i < prefill.length; i++) {
+    List<Double> prefill = new ArrayList<>(); // 3 at least, or as many as fill a second (at most 200)
+    long start = System.nanoTime();
+    while (prefill.size() < Math.max(3, reps)
+        || (System.nanoTime() - start < 1_000_000_000L && prefill.size() < 200)) {
       try (Sequence s = backend.newSequence(prompt.length)) {
         long t0 = System.nanoTime();
         s.prefill(prompt);
-        prefill[i] = (System.nanoTime() - t0) / 1e9;
+        prefill.add((System.nanoTime() - t0) / 1e9);
       }
     }
-    r.put("prefill_tokens_per_second", prompt.length / EndToEnd.median(prefill));
+    r.put("prefill_tokens_per_second",
+        prompt.length / EndToEnd.median(prefill.stream().mapToDouble(Double::doubleValue).toArray()));
 
     // plain greedy decoding through the generator, as the server runs it (a full record of every token)
     GenerationRequest request = GenerationRequest.of(decodeTokens, SamplingParams.greedy()).withIgnoreEos(true)
@@ -143,7 +146,7 @@ public final class CaseRun {
   }
 
   /** The cost of a full distribution record per token (softmax, entropy, top-20) and, with a probe, of the probe. */
-  private static void recordAndProbeCosts(JavaBackend backend, Path probePath, int[] prompt, double decodeStep,
+  static void recordAndProbeCosts(JavaBackend backend, Path probePath, int[] prompt, double decodeStep,
       ObjectNode r) {
     float[] logits;
     try (Sequence s = backend.newSequence(prompt.length)) {
@@ -162,10 +165,16 @@ public final class CaseRun {
         Forward f = s.forward(prompt, 0, probe.taps());
         hidden = f.taps()[0];
       }
-      List<float[]> line = List.of(hidden).subList(0, Math.min(12, hidden.length));
-      double token = EndToEnd.medianNanos(2000, () -> probe.logit(List.of(hidden[0]))) / 1e9;
+      // the probe's own input (the hidden state, then its record features), every head, as the server scores a token
+      List<float[]> inputs = new ArrayList<>();
+      for (float[] h : hidden) {
+        inputs.add(probe.input(h, -0.25, 0.5));
+      }
+      List<float[]> line = inputs.subList(0, Math.min(12, inputs.size()));
+      double token = EndToEnd.medianNanos(2000, () -> probe.probability(inputs.subList(0, 1), Probe.Level.TOKEN)) / 1e9;
       r.put("probe_token_us", token * 1e6);
-      r.put("probe_line_us_12_tokens", EndToEnd.medianNanos(500, () -> probe.logit(line)) / 1e3);
+      r.put("probe_line_us_12_tokens",
+          EndToEnd.medianNanos(500, () -> probe.probability(line, Probe.Level.LINE)) / 1e3);
       r.put("probe_fraction_of_step", token / decodeStep);
     }
   }
@@ -226,9 +235,19 @@ public final class CaseRun {
   /** One decode's figures: tokens/s after the first, time to first token, inter-token latency quantiles. */
   record Run(GenerationResult result, double tokensPerSecond, double firstTokenMs, double p50, double p99) {}
 
+  /**
+   * The median of at least {@code reps} generations, after warm-up generations for a second at least (one at the
+   * least); a tiny model's generations repeat until they too fill a second (at most 200), since one of 96 tokens in
+   * 0.1 ms steps, before the JIT has compiled the loop, measured the compiler more than the engine.
+   */
   static Run run(Generator generator, int[] prompt, GenerationRequest request, int reps) {
+    long warm = System.nanoTime() + 1_000_000_000L;
+    do {
+      generator.generate(prompt, request, (records, offsets, text) -> {});
+    } while (System.nanoTime() < warm);
     List<Run> runs = new ArrayList<>();
-    for (int i = 0; i < reps + 1; i++) { // the first is a warm-up
+    long start = System.nanoTime();
+    while (runs.size() < reps || (System.nanoTime() - start < 1_000_000_000L && runs.size() < 200)) {
       List<Long> releases = new ArrayList<>();
       GenerationResult result = generator.generate(prompt, request, (records, offsets, text) -> {
         for (int t = 0; t < records.size(); t++) {
@@ -245,7 +264,6 @@ public final class CaseRun {
       runs.add(new Run(result, (result.tokens().size() - 1) / decodeSeconds, t.firstTokenNanos() / 1e6,
           EndToEnd.quantile(gaps, 0.5), EndToEnd.quantile(gaps, 0.99)));
     }
-    runs.removeFirst();
     runs.sort((a, b) -> Double.compare(a.tokensPerSecond(), b.tokensPerSecond()));
     return runs.get(runs.size() / 2);
   }

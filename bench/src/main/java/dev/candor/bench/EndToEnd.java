@@ -41,7 +41,9 @@ import java.util.stream.Collectors;
  *
  * <p>Each case runs in a JVM of its own ({@link CaseRun}), so its peak RSS is its own. Writes
  * bench/results/DATE-MACHINE[-quick].{json,md} and bench/results/summary.json (overwritten: two commits compare at a
- * glance). {@code --only MODEL[:FORMAT],...} runs a subset; {@code --no-peer} skips the peer.
+ * glance). {@code --only MODEL[:FORMAT],...} runs a subset into a dated file of its own (DATE-MACHINE-only-SUBSET)
+ * and replaces only its own cases in summary.json, whose every case names the report it came from ({@code "run"});
+ * {@code --no-peer} skips the peer.
  */
 public final class EndToEnd {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -93,7 +95,7 @@ public final class EndToEnd {
     for (JsonNode r : results) {
       Verdict.judge((ObjectNode) r, gbs);
     }
-    write(root, report, quick);
+    write(root, report, quick, selected);
   }
 
   /** The cases of a run: quick covers the default model and the 0.5B shape at bf16 and q8_0. */
@@ -236,21 +238,27 @@ public final class EndToEnd {
     return s;
   }
 
-  private static void write(Path root, ObjectNode report, boolean quick) throws IOException {
+  private static void write(Path root, ObjectNode report, boolean quick, Set<String> selected) throws IOException {
     String markdown = Markdown.of(report);
     System.out.println(markdown);
     Path dir = Files.createDirectories(root.resolve("bench/results"));
-    String stem = LocalDate.now() + "-" + machine().replaceAll("[^A-Za-z0-9]+", "-").toLowerCase(Locale.ROOT)
-        + (quick ? "-quick" : "");
+    String stem = stem(quick, selected);
     JSON.writeValue(dir.resolve(stem + ".json").toFile(), report);
     Files.writeString(dir.resolve(stem + ".md"), markdown);
-    ObjectNode summary = Verdict.summary(report);
-    Path previous = dir.resolve("summary.json");
-    if (Files.exists(previous) && JSON.readTree(previous.toFile()).has("serving")) { // ServingBenchmark's part stays
-      summary.set("serving", JSON.readTree(previous.toFile()).get("serving"));
-    }
-    JSON.writeValue(previous.toFile(), summary);
+    Path file = dir.resolve("summary.json");
+    ObjectNode previous = Files.exists(file) ? (ObjectNode) JSON.readTree(file.toFile()) : null;
+    JSON.writeValue(file.toFile(), Verdict.summary(report, stem, previous, selected != null));
     System.err.println("wrote " + dir.resolve(stem + ".json") + ", .md and summary.json");
+  }
+
+  /** The dated report's name: DATE-MACHINE, then -quick, then -only-SUBSET for a partial run. */
+  static String stem(boolean quick, Set<String> selected) {
+    String stem = LocalDate.now() + "-" + machine().replaceAll("[^A-Za-z0-9]+", "-").toLowerCase(Locale.ROOT)
+        + (quick ? "-quick" : "");
+    if (selected != null) {
+      stem += "-only-" + String.join("-", new java.util.TreeSet<>(selected)).replaceAll("[^A-Za-z0-9.]+", "-");
+    }
+    return stem;
   }
 
   static String ids(int[] tokens) {

@@ -21,6 +21,14 @@ final class ServingMarkdown {
       md.append(row(e.getKey(), s.path("1").path("tokens_per_second"), s.path("2").path("tokens_per_second"),
           s.path("4").path("tokens_per_second"), s.path("8").path("tokens_per_second"), e.getValue()));
     }
+    JsonNode peer = report.path("peer"); // its columns are the throughput table's
+    if (peer.has("streams")) {
+      JsonNode s = peer.get("streams");
+      md.append(row("llama.cpp batched, " + peer.get("model").asText() + " bf16", s.path("1"), s.path("2"),
+          s.path("4"), s.path("8"), peer));
+    } else if (peer.has("skipped")) {
+      md.append("\nllama.cpp's batched decode: ").append(peer.get("skipped").asText()).append("\n");
+    }
     md.append("\nThe server's CPU time per token in the same windows (ms; on a shared machine the wall-clock rate says "
         + "how much CPU the server got, this says what batching saved):\n\n| model | 1 | 2 | 4 | 8 | 1 / 4 |\n"
         + "|---|---:|---:|---:|---:|---:|\n");
@@ -32,14 +40,6 @@ final class ServingMarkdown {
       }
       md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %.2f |%n", e.getKey(), cpu[0], cpu[1],
           cpu[2], cpu[3], cpu[0] / cpu[2]));
-    }
-    JsonNode peer = report.path("peer");
-    if (peer.has("streams")) {
-      JsonNode s = peer.get("streams");
-      md.append(row("llama.cpp batched, " + peer.get("model").asText() + " bf16", s.path("1"), s.path("2"),
-          s.path("4"), s.path("8"), peer));
-    } else if (peer.has("skipped")) {
-      md.append("\nllama.cpp's batched decode: ").append(peer.get("skipped").asText()).append("\n");
     }
     md.append("\n## Short requests while two long ones run\n\n")
         .append("| model | TTFT idle ms | decode step under load ms | TTFT p50 / p99 ms | aim ms (idle + 2 steps) ")

@@ -65,13 +65,25 @@ final class Verdict {
     r.set("invalid_reasons", reasons);
   }
 
-  /** The run's summary.json. */
-  static ObjectNode summary(ObjectNode report) {
+  /**
+   * The run's summary.json: its cases, each naming its dated report ({@code run}). The previous summary's "serving"
+   * part (ServingBenchmark's) stays, and after a partial run ({@code partial}) so do the previous cases this run did
+   * not measure, with their own {@code run}.
+   *
+   * @param previous the summary.json before this run, or null
+   */
+  static ObjectNode summary(ObjectNode report, String run, ObjectNode previous, boolean partial) {
     ObjectNode s = JSON.createObjectNode();
     s.put("date", report.get("date").asText());
     s.put("machine", report.get("machine").asText());
     s.put("bandwidth_gbs", round(report.get("bandwidth_gbs").asDouble(), 2));
     ObjectNode models = s.putObject("models");
+    if (partial && previous != null && previous.has("models")) {
+      models.setAll((ObjectNode) previous.get("models").deepCopy());
+    }
+    if (previous != null && previous.has("serving")) {
+      s.set("serving", previous.get("serving"));
+    }
     for (JsonNode r : report.get("results")) {
       if (r.has("skipped") || !r.path("candor").has("decode_tokens_per_second")) {
         continue;
@@ -79,7 +91,7 @@ final class Verdict {
       JsonNode candor = r.get("candor");
       JsonNode ratios = r.get("ratios");
       ObjectNode f = (models.has(r.get("model").asText()) ? (ObjectNode) models.get(r.get("model").asText())
-          : models.putObject(r.get("model").asText())).putObject(r.get("format").asText());
+          : models.putObject(r.get("model").asText())).putObject(r.get("format").asText()); // replaces a previous one
       f.put("decode_tps", round(candor.get("decode_tokens_per_second").asDouble(), 3));
       f.put("decode_vs_limit", round(ratios.get("decode_vs_limit").asDouble(), 3));
       if (ratios.has("decode_vs_peer")) {
@@ -92,6 +104,7 @@ final class Verdict {
       f.put("peak_rss_mb", Math.round(candor.get("peak_rss_mb").asDouble()));
       f.put("weight_mb", Math.round(candor.get("weight_bytes").asDouble() / 1e6));
       f.put("valid", r.get("valid").asBoolean());
+      f.put("run", run);
     }
     return s;
   }

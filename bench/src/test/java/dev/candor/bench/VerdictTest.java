@@ -1,0 +1,43 @@
+package dev.candor.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Test;
+
+/** summary.json after a full run and after a partial one (`--only`). */
+class VerdictTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static ObjectNode report(String model, String format, double decode) {
+    ObjectNode report = JSON.createObjectNode();
+    report.put("date", "2026-12-02").put("machine", "test").put("bandwidth_gbs", 30.0);
+    ObjectNode r = report.putArray("results").addObject();
+    r.put("model", model).put("format", format).put("valid", true);
+    r.putObject("candor").put("decode_tokens_per_second", decode).put("prefill_tokens_per_second", 10.0)
+        .put("peak_rss_mb", 100.0).put("weight_bytes", 5e7);
+    r.putObject("ratios").put("decode_vs_limit", 0.5);
+    return report;
+  }
+
+  @Test
+  void aPartialRunReplacesOnlyItsOwnCases() throws Exception {
+    ObjectNode previous = Verdict.summary(report("qwen2.5-0.5b", "bf16", 20), "full", null, false);
+    ((ObjectNode) previous.get("models")).putObject("default").putObject("f32").put("decode_tps", 1.0);
+    previous.putObject("serving").put("marker", 1);
+
+    ObjectNode partial = Verdict.summary(report("default", "f32", 2000), "partial", previous, true);
+    assertEquals(20, partial.at("/models/qwen2.5-0.5b/bf16/decode_tps").asDouble());
+    assertEquals("full", partial.at("/models/qwen2.5-0.5b/bf16/run").asText());
+    assertEquals(2000, partial.at("/models/default/f32/decode_tps").asDouble());
+    assertEquals("partial", partial.at("/models/default/f32/run").asText());
+    assertEquals(1, partial.at("/serving/marker").asInt());
+
+    ObjectNode full = Verdict.summary(report("default", "f32", 2100), "full2", previous, false);
+    assertFalse(full.get("models").has("qwen2.5-0.5b"), "a full run's summary holds its own cases only");
+    assertEquals(1, full.at("/serving/marker").asInt());
+    assertEquals(JSON.readTree("{\"marker\":1}"), previous.get("serving"), "the previous summary is left as it was");
+  }
+}
