@@ -5,7 +5,8 @@
 # problems among 5000 that the target answers exactly right (300 of them, with their controls); the
 # hidden states of the target, the drafter and a randomly initialised copy of the target at every tap; then the
 # study (`probe train`), which cross-validates every probe input beside the baselines, writes report.json / report.md
-# and the served probe; and the README's probe tables regenerated from the report.
+# and the served probe, with the stack of every target probe input that scores its lines (`--serve-stack`); and the
+# README's probe tables regenerated from the report.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=models/default
@@ -37,5 +38,5 @@ bin/candor probe train \
   --variant drafter:tap0 --variant drafter:tap1 --variant drafter:tap2 \
   --variant target:taps1,2,3,4 --variant target:tap2+logprob,entropy --variant target:tap4+logprob,entropy \
   --variant target:taps1,2,3,4+logprob,entropy --variant drafter:tap2+logprob,entropy \
-  --cv-cache $work/cv-cache --out $out/probe
+  --serve-stack --cv-cache $work/cv-cache --out $out/probe
 bin/candor probe readme --report $out/probe/report.json --readme README.md

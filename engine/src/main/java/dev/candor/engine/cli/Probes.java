@@ -4,6 +4,7 @@ import dev.candor.engine.LoadedModel;
 import dev.candor.engine.confidence.ConfidenceModel;
 import dev.candor.engine.confidence.ModelIdentity;
 import dev.candor.engine.confidence.Probe;
+import dev.candor.engine.confidence.StackedProbe;
 import dev.candor.engine.cpu.JavaBackend;
 import java.nio.file.Path;
 
@@ -20,15 +21,29 @@ final class Probes {
     String format = target.backend() instanceof JavaBackend java ? java.weightFormat().label()
         : ModelIdentity.formatOf(config);
     ModelIdentity served = ModelIdentity.of(target.dir(), config, format);
+    if (StackedProbe.isStack(dir)) {
+      StackedProbe stack = StackedProbe.load(dir);
+      return formatOnly(dir, stack.model(), served) ? stack : check(dir, stack, served);
+    }
     Probe probe = Probe.load(dir, null);
-    ModelIdentity trained = probe.model();
+    return formatOnly(dir, probe.model(), served) ? probe : Probe.loadFor(dir, served);
+  }
+
+  /** Whether the probe was trained on this very model at another weight format (said once, as a warning). */
+  private static boolean formatOnly(Path dir, ModelIdentity trained, ModelIdentity served) {
     if (trained.shape().equals(served.shape()) && trained.weights().equals(served.weights())
         && !trained.format().equals(served.format())) {
       System.err.println("warning: the probe in " + dir + " was trained on this model at weight format "
           + trained.format() + " and is served at " + served.format() + "; its calibration was measured at "
           + trained.format() + " only");
-      return probe;
+      return true;
     }
-    return Probe.loadFor(dir, served);
+    return false;
+  }
+
+  /** The stack, if trained on the served model; refused in one line naming both, as {@link Probe#loadFor} does. */
+  private static StackedProbe check(Path dir, StackedProbe stack, ModelIdentity served) {
+    Probe.loadFor(dir, served); // the stack's served probe: the same identity check and message
+    return stack;
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.confidence.ModelIdentity;
 import dev.candor.engine.confidence.Probe;
+import dev.candor.engine.confidence.StackedProbe;
 import dev.candor.models.task.CalibrationDataset;
 import dev.candor.models.task.ProgramGenerator;
 import dev.candor.models.train.DefaultModels;
@@ -34,6 +35,7 @@ class CommittedProbeTest {
   static FeatureSet targetFeatures;
   static FeatureSet probeFeatures;
   static Probe probe;
+  static StackedProbe stack; // the committed lines' stack, or null
   static Report committed;
 
   @BeforeAll
@@ -41,11 +43,12 @@ class CommittedProbeTest {
     Path defaults = ProbeTests.defaults();
     target = LoadedModel.load(defaults.resolve("target"), "cpu");
     probe = Probe.load(defaults.resolve("probe"), (dev.candor.engine.checkpoint.Qwen2Config) null);
+    stack = StackedProbe.isStack(defaults.resolve("probe")) ? StackedProbe.load(defaults.resolve("probe")) : null;
     committed = Report.readJson(defaults.resolve("probe/report.json"));
     var examples = CalibrationDataset.make(target, new ProgramGenerator(DefaultModels.PROBE_TEST_PROGRAMS), PROBLEMS,
         0, 0.8, 0, 1, DefaultModels.PROBE_TEST_PROGRAMS, Integer.MAX_VALUE, null);
-    targetFeatures = new FeatureExtractor(target, probe.reads() == Probe.Reads.TARGET ? probe.readsTaps() : new int[] {0})
-        .extract(examples, null);
+    int[] taps = stack != null ? stack.taps() : probe.reads() == Probe.Reads.TARGET ? probe.readsTaps() : new int[] {0};
+    targetFeatures = new FeatureExtractor(target, taps).extract(examples, null);
     if (probe.reads() == Probe.Reads.TARGET) {
       probeFeatures = targetFeatures;
     } else {
@@ -63,8 +66,25 @@ class CommittedProbeTest {
   @Test
   void theServedProbesCalibrationHoldsOnFreshProblems() {
     Probe loaded = Probe.loadFor(ProbeTests.defaults().resolve("probe"), probeFeatures.model());
-    List<String> disagreements = check(loaded);
+    List<String> disagreements = stack != null ? check(ProbeReport.heldOut(stack, targetFeatures, 1, 400))
+        : check(loaded);
     assertTrue(disagreements.isEmpty(), String.join("; ", disagreements));
+  }
+
+  /** The stack with every fold's regression 1.5 logits too sure, then its (unchanged) calibration. */
+  @Test
+  void aMisScaledStackFailsTheSameCheck() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(stack != null, "the committed probe has no stack");
+    List<StackedProbe.Fold> shifted = new ArrayList<>();
+    for (StackedProbe.Fold f : stack.folds()) {
+      double[] beta = f.head().beta().clone();
+      beta[beta.length - 1] += 1.5;
+      shifted.add(new StackedProbe.Fold(new StackedProbe.Logistic(f.head().mean(), f.head().scale(), beta),
+          f.calibration()));
+    }
+    StackedProbe overconfident = new StackedProbe(stack.served(), stack.members(), stack.memberNames(), shifted);
+    assertFalse(check(ProbeReport.heldOut(overconfident, targetFeatures, 1, 400)).isEmpty(),
+        "a stack 1.5 logits too sure must not pass");
   }
 
   @Test
@@ -84,7 +104,10 @@ class CommittedProbeTest {
 
   /** What disagrees between the fresh problems' intervals and the committed cross-validated ones (empty: none). */
   static List<String> check(Probe p) {
-    Report fresh = ProbeReport.heldOut(p, targetFeatures, probeFeatures, 1, 400);
+    return check(ProbeReport.heldOut(p, targetFeatures, probeFeatures, 1, 400));
+  }
+
+  static List<String> check(Report fresh) {
     ReportRow now = fresh.row("probe", "line", true, ReportRow.ALL);
     ReportRow cv = committed.row("probe", "line", true, ReportRow.ALL);
     RowDetail nowDetail = fresh.detail(now);

@@ -7,8 +7,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.candor.engine.LoadedModel;
+import dev.candor.engine.confidence.ConfidenceModel;
 import dev.candor.engine.confidence.ModelIdentity;
 import dev.candor.engine.confidence.Probe;
+import dev.candor.engine.confidence.StackedProbe;
 import dev.candor.engine.generate.Generator;
 import dev.candor.engine.server.OpenAiServer;
 import dev.candor.engine.server.ServerConfig;
@@ -48,12 +50,14 @@ class ServerConfidenceTest {
     try (LoadedModel target = LoadedModel.load(defaults.resolve("target"), "cpu");
         LoadedModel drafter = LoadedModel.load(defaults.resolve("drafter"), "cpu")) {
       var config = target.backend().config();
-      Probe probe = Probe.loadFor(defaults.resolve("probe"),
-          ModelIdentity.of(target.dir(), config, ModelIdentity.formatOf(config)));
+      Path dir = defaults.resolve("probe");
+      Probe probe = Probe.loadFor(dir, ModelIdentity.of(target.dir(), config, ModelIdentity.formatOf(config)));
+      StackedProbe stack = StackedProbe.isStack(dir) ? StackedProbe.load(dir) : null;
+      ConfidenceModel served = stack != null ? stack : probe;
       Generator generator = new Generator(target.backend(), drafter.backend(), target.tokenizer(),
           target.eosTokens(), 4);
-      FeatureExtractor offline = new FeatureExtractor(target, probe.readsTaps());
-      try (OpenAiServer server = new OpenAiServer(target.withName("candor-default"), generator, probe,
+      FeatureExtractor offline = new FeatureExtractor(target, served.taps());
+      try (OpenAiServer server = new OpenAiServer(target.withName("candor-default"), generator, served,
           ServerConfig.defaults(0))) {
         HttpClient http = HttpClient.newHttpClient();
         ProgramGenerator programs = new ProgramGenerator(DefaultModels.PROBE_TEST_PROGRAMS);
@@ -66,7 +70,7 @@ class ServerConfidenceTest {
           assertEquals("probe", confidence.path("method").asText());
           ProblemFeatures features = offline.extract(new Example("p" + i, null, TraceTask.messages(program), answer,
               program.trace(), null, List.of()));
-          compare(probe, features, target, confidence, answer);
+          compare(probe, stack, served.taps(), features, target, confidence, answer);
           accepted += confidence.path("summary").path("n_accepted").asInt();
         }
         assertTrue(accepted > 0, "speculative decoding was on: drafted tokens were accepted");
@@ -88,11 +92,15 @@ class ServerConfidenceTest {
     return json.readTree(response.body()).path("choices").get(0);
   }
 
-  /** Token by token, line by line (code lines by where they start; blank ones null), and the response. */
-  private static void compare(Probe probe, ProblemFeatures features, LoadedModel target, JsonNode confidence,
-      String answer) {
+  /**
+   * Token by token, line by line (code lines by where they start; blank ones null), and the response; lines by the
+   * stack's offline scoring when there is one.
+   */
+  private static void compare(Probe probe, StackedProbe stack, int[] taps, ProblemFeatures features,
+      LoadedModel target, JsonNode confidence, String answer) {
     FeatureSet set = new FeatureSet(ModelIdentity.of(target.dir(), target.backend().config(), "f32"),
-        probe.readsTaps(), probe.hiddenSize(), List.of(features));
+        taps, probe.hiddenSize(), List.of(features));
+    double[] stackLines = stack == null ? null : ProbeStudy.stackLines(stack, set)[1];
     List<float[]> inputs = List.of(ProbeStudy.inputs(ProbeReport.input(probe), Map.of("target", set),
         set.problems()).getFirst().inputs());
     JsonNode tokens = confidence.path("tokens");
@@ -112,8 +120,9 @@ class ServerConfidenceTest {
         continue;
       }
       assertEquals(features.lineEnd(code), end);
-      assertEquals(probe.probability(inputs.subList(start, end), Probe.Level.LINE),
-          line.path("p_correct").asDouble(), TOLERANCE, "line " + code + " of " + answer);
+      double expected = stack != null ? stackLines[code]
+          : probe.probability(inputs.subList(start, end), Probe.Level.LINE);
+      assertEquals(expected, line.path("p_correct").asDouble(), TOLERANCE, "line " + code + " of " + answer);
       code++;
     }
     assertEquals(features.lines().length, code, "every code line reported");

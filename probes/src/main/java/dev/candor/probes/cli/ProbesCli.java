@@ -186,7 +186,7 @@ public final class ProbesCli {
         variants.add(ProbeInput.of("target", tap));
       }
       TrainCommand.study(java.util.Map.of("target", features), java.util.Map.of(), java.util.Map.of(), variants, null,
-          train, out);
+          false, train, out);
       return 0;
     }
   }

@@ -81,6 +81,10 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--serve", description = "the variant to ship (default: the servable one with the best line BSS)")
   String serve;
 
+  @Option(names = "--serve-stack", description = "ship, beside the served probe, the stack of every target probe input"
+      + " that scores lines (stack_isotonic); the report's probe lines are then the stack's")
+  boolean serveStack;
+
   @Mixin
   Options options = new Options();
 
@@ -99,7 +103,7 @@ final class TrainCommand implements Callable<Integer> {
         }
       });
     }
-    study(calibration, read(fresh), read(counterfactual), inputs, serve, options, out);
+    study(calibration, read(fresh), read(counterfactual), inputs, serve, serveStack, options, out);
     return 0;
   }
 
@@ -114,10 +118,10 @@ final class TrainCommand implements Callable<Integer> {
 
   /** Runs the study and writes the probe directory. */
   static void study(Map<String, FeatureSet> calibration, Map<String, FeatureSet> fresh,
-      Map<String, FeatureSet> counterfactual, List<ProbeInput> variants, String serve, Options o, Path out)
-      throws Exception {
+      Map<String, FeatureSet> counterfactual, List<ProbeInput> variants, String serve, boolean serveStack, Options o,
+      Path out) throws Exception {
     var settings = new ProbeStudy.Settings(calibration, fresh, counterfactual, variants, serve, o.folds, o.seed,
-        o.resamples, o.settings(), o.cache);
+        o.resamples, o.settings(), o.cache, serveStack);
     ProbeStudy study = new ProbeStudy(settings, System.err);
     ProbeStudy.Result result = study.run();
     Files.createDirectories(out);
@@ -137,8 +141,26 @@ final class TrainCommand implements Callable<Integer> {
     onnx(result.probe(), ProbeStudy.inputs(result.input(), calibration, calibration.get("target").problems()), out,
         meta);
     ProbeFiles.save(result.probe(), meta, out);
+    deleteStack(out);
+    if (result.stack() != null) {
+      ProbeFiles.saveStack(result.stack(), out);
+      System.err.println("lines: the stack of " + result.stack().memberNames() + " written beside it");
+    }
     System.err.println("probe " + result.input().name() + " (" + result.probe().heads().size() + " heads) written to "
         + out);
+  }
+
+  /** A previous run's stack, so that a probe written without one is not served with a stale one. */
+  private static void deleteStack(Path out) throws java.io.IOException {
+    Files.deleteIfExists(out.resolve(dev.candor.engine.confidence.StackedProbe.META));
+    Path members = out.resolve("members");
+    if (Files.isDirectory(members)) {
+      try (var walk = Files.walk(members)) {
+        for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
+      }
+    }
   }
 
   private static void onnx(Probe probe, List<dev.candor.probes.train.ProbeTrainer.Problem> inputs, Path out,

@@ -1,11 +1,12 @@
 package dev.candor.probes.eval;
 
+import dev.candor.engine.confidence.StackedProbe;
 import dev.candor.probes.features.ProblemFeatures;
 import dev.candor.probes.metrics.CrossValidation;
 import dev.candor.probes.metrics.Isotonic;
 import dev.candor.probes.metrics.LogisticRegression;
-import dev.candor.probes.metrics.Platt;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +52,7 @@ final class LineHeads {
       Map<String, ProbeCrossValidation.Result> stacked) {
     Map<String, Scored> out = new LinkedHashMap<>();
     double[] servedLine = served.logits()[Rows.LINE];
-    out.put(PROBE_ISOTONIC, line(PROBE_ISOTONIC, isotonic(servedLine, rows, foldOfGroup)));
+    out.put(PROBE_ISOTONIC, line(PROBE_ISOTONIC, isotonic(servedLine, rows, foldOfGroup, null)));
     double[][] generic = generic(rows);
     double[][] pooled = pooledTokens(rows, served.logits()[Rows.TOKEN]);
     List<double[]> stackColumns = new ArrayList<>();
@@ -65,9 +66,29 @@ final class LineHeads {
 
   private static void addWithIsotonic(Map<String, Scored> out, String name, double[][] x, Rows rows,
       int[] foldOfGroup) {
-    double[] p = logistic(x, rows, foldOfGroup);
+    double[] p = logistic(x, rows, foldOfGroup, null);
     out.put(name, line(name, p));
-    out.put(name + ISOTONIC, line(name + ISOTONIC, isotonic(p, rows, foldOfGroup)));
+    out.put(name + ISOTONIC, line(name + ISOTONIC, isotonic(p, rows, foldOfGroup, null)));
+  }
+
+  /**
+   * The {@code stack_isotonic} pipelines as the server runs them, one per fold: fold f's regression (fitted on the
+   * other folds' lines) and its isotonic calibration (fitted on the other folds' cross-fitted outputs). Exactly the
+   * fits that scored fold f's lines in {@link #crossFitted}; {@code stacked} in the regression's column order.
+   */
+  static List<StackedProbe.Fold> stackFolds(Rows rows, int[] foldOfGroup,
+      Map<String, ProbeCrossValidation.Result> stacked) {
+    List<double[]> stackColumns = new ArrayList<>();
+    stacked.values().forEach(r -> stackColumns.add(r.logits()[Rows.LINE]));
+    List<LogisticRegression> heads = new ArrayList<>();
+    List<Isotonic> calibrations = new ArrayList<>();
+    double[] p = logistic(columns(rows, stackColumns, generic(rows)), rows, foldOfGroup, heads);
+    isotonic(p, rows, foldOfGroup, calibrations);
+    List<StackedProbe.Fold> folds = new ArrayList<>();
+    for (int f = 0; f < heads.size(); f++) {
+      folds.add(new StackedProbe.Fold(heads.get(f).served(), calibrations.get(f).served()));
+    }
+    return folds;
   }
 
   private static Scored line(String name, double[] p) {
@@ -76,7 +97,10 @@ final class LineHeads {
     return s;
   }
 
-  /** Per line: logit of its minimum and mean token probability, max and mean entropy, log(1 + length), index. */
+  /**
+   * Per line: logit of its minimum and mean token probability, max and mean entropy, log(1 + length), index
+   * ({@link StackedProbe#lineFeatures}, as the server computes them).
+   */
   static double[][] generic(Rows rows) {
     double[][] x = new double[rows.count(Rows.LINE)][];
     int l = 0;
@@ -84,19 +108,8 @@ final class LineHeads {
       for (int k = 0; k < p.lines().length; k++, l++) {
         int from = p.lineStart(k);
         int to = p.lineEnd(k);
-        double min = 1;
-        double mean = 0;
-        double maxEntropy = 0;
-        double meanEntropy = 0;
-        for (int i = from; i < to; i++) {
-          double prob = Math.exp(p.tokenLogprob()[i]);
-          min = Math.min(min, prob);
-          mean += prob / (to - from);
-          maxEntropy = Math.max(maxEntropy, p.tokenEntropy()[i]);
-          meanEntropy += p.tokenEntropy()[i] / (to - from);
-        }
-        x[l] = new double[] {Platt.logit(min), Platt.logit(Math.min(1, mean)), maxEntropy, meanEntropy,
-            Math.log1p(to - from), k};
+        x[l] = StackedProbe.lineFeatures(Arrays.copyOfRange(p.tokenLogprob(), from, to),
+            Arrays.copyOfRange(p.tokenEntropy(), from, to), k);
       }
     }
     return x;
@@ -140,8 +153,8 @@ final class LineHeads {
     return x;
   }
 
-  /** Each line's p from a logistic regression fitted on the other folds' lines. */
-  private static double[] logistic(double[][] x, Rows rows, int[] foldOfGroup) {
+  /** Each line's p from a logistic regression fitted on the other folds' lines; each fold's fit into {@code fits}. */
+  private static double[] logistic(double[][] x, Rows rows, int[] foldOfGroup, List<LogisticRegression> fits) {
     int[] rowFolds = CrossValidation.rowFolds(rows.groups[Rows.LINE], foldOfGroup);
     double[] out = new double[x.length];
     for (int f = 0; f < folds(foldOfGroup); f++) {
@@ -152,11 +165,14 @@ final class LineHeads {
           trainX.add(x[r]);
         }
       }
-      if (trainX.size() == x.length) {
+      if (trainX.size() == x.length && fits == null) {
         continue; // no lines in this fold
       }
       var fit = LogisticRegression.fit(trainX.toArray(new double[0][]),
           CrossValidation.select(rows.labels[Rows.LINE], train), Baselines.LAMBDA);
+      if (fits != null) {
+        fits.add(fit);
+      }
       for (int r = 0; r < x.length; r++) {
         if (!train[r]) {
           out[r] = fit.predict(x[r]);
@@ -166,17 +182,23 @@ final class LineHeads {
     return out;
   }
 
-  /** Each line's isotonic recalibration of {@code score}, fitted on the other folds' scores and labels. */
-  private static double[] isotonic(double[] score, Rows rows, int[] foldOfGroup) {
+  /**
+   * Each line's isotonic recalibration of {@code score}, fitted on the other folds' scores and labels; each fold's
+   * fit into {@code fits}.
+   */
+  private static double[] isotonic(double[] score, Rows rows, int[] foldOfGroup, List<Isotonic> fits) {
     int[] rowFolds = CrossValidation.rowFolds(rows.groups[Rows.LINE], foldOfGroup);
     double[] out = new double[score.length];
     for (int f = 0; f < folds(foldOfGroup); f++) {
       boolean[] train = CrossValidation.trainMask(rowFolds, f);
       double[] trainScore = CrossValidation.select(score, train);
-      if (trainScore.length == score.length) {
+      if (trainScore.length == score.length && fits == null) {
         continue; // no lines in this fold
       }
       Isotonic fit = Isotonic.fit(trainScore, CrossValidation.select(rows.labels[Rows.LINE], train));
+      if (fits != null) {
+        fits.add(fit);
+      }
       for (int r = 0; r < score.length; r++) {
         if (!train[r]) {
           out[r] = fit.apply(score[r]);

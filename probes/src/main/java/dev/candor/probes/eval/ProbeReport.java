@@ -1,6 +1,7 @@
 package dev.candor.probes.eval;
 
 import dev.candor.engine.confidence.Probe;
+import dev.candor.engine.confidence.StackedProbe;
 import dev.candor.probes.features.FeatureSet;
 import dev.candor.probes.features.ProblemFeatures;
 import dev.candor.probes.metrics.Bootstrap;
@@ -30,10 +31,24 @@ public final class ProbeReport {
    * features again, or the drafter's for a probe that reads the drafter).
    */
   public static Report heldOut(Probe probe, FeatureSet target, FeatureSet states, long seed, int resamples) {
+    return heldOut(probe, null, target, states, seed, resamples);
+  }
+
+  /** A saved stack scored the same way: its lines by the stack, tokens and the response by its served probe. */
+  public static Report heldOut(StackedProbe stack, FeatureSet target, long seed, int resamples) {
+    return heldOut(stack.served(), stack, target, target, seed, resamples);
+  }
+
+  private static Report heldOut(Probe probe, StackedProbe stack, FeatureSet target, FeatureSet states, long seed,
+      int resamples) {
     Rows rows = new Rows(target.problems());
     List<ProbeTrainer.Problem> inputs = input(probe).build(states, matching(states, target), target.problems());
     Map<String, Scored> methods = new LinkedHashMap<>();
     methods.put("probe", ProbeCrossValidation.score("probe", probe, inputsAsRaw(probe, inputs), rows));
+    if (stack != null) {
+      double[][] lines = ProbeStudy.stackLines(stack, target);
+      methods.put("probe", ProbeStudy.withLines(methods.get("probe"), lines[0], lines[1]));
+    }
     Scored tokenProb = Baselines.fixed("token_prob", rows);
     methods.put("token_prob", new Scored("token_prob", tokenProb.raw(), new double[3][]));
     int[] oneFold = new int[rows.problems.size()];
@@ -56,7 +71,8 @@ public final class ProbeReport {
     }
     Map<String, Object> meta = new LinkedHashMap<>();
     meta.put("evaluation", "held out: the saved probe and its Platt scaling, no refitting; token_prob raw");
-    meta.put("probe_reads", input(probe).name());
+    meta.put("probe_reads", input(probe).name() + (stack == null ? "" : "; lines: the stack of "
+        + stack.memberNames()));
     meta.put("model", probe.model().describe());
     return new Report(report.rows, report.details, report.comparisons, baseRates, counts, meta);
   }

@@ -1,6 +1,7 @@
 package dev.candor.probes.eval;
 
 import dev.candor.engine.confidence.Probe;
+import dev.candor.engine.confidence.StackedProbe;
 import dev.candor.probes.features.FeatureSet;
 import dev.candor.probes.features.ProblemFeatures;
 import dev.candor.probes.metrics.Bootstrap;
@@ -49,10 +50,20 @@ public final class ProbeStudy {
    * @param resamples bootstrap resamples
    * @param settings the probe's training recipe
    * @param cache a directory to keep each variant's cross-validation in ({@link CrossValidationCache}), or null
+   * @param serveStack ship the lines' stack ({@code stack_isotonic}: every target probe input, see {@link LineHeads})
+   *     beside the served probe, which keeps the tokens and the response; the report's "probe" lines are then the
+   *     stack's
    */
   public record Settings(Map<String, FeatureSet> calibration, Map<String, FeatureSet> fresh,
       Map<String, FeatureSet> counterfactual, List<ProbeInput> variants, String served, int folds, long seed,
-      int resamples, ProbeSettings settings, java.nio.file.Path cache) {
+      int resamples, ProbeSettings settings, java.nio.file.Path cache, boolean serveStack) {
+    /** The served probe alone. */
+    public Settings(Map<String, FeatureSet> calibration, Map<String, FeatureSet> fresh,
+        Map<String, FeatureSet> counterfactual, List<ProbeInput> variants, String served, int folds, long seed,
+        int resamples, ProbeSettings settings, java.nio.file.Path cache) {
+      this(calibration, fresh, counterfactual, variants, served, folds, seed, resamples, settings, cache, false);
+    }
+
     /** Without a cache. */
     public Settings(Map<String, FeatureSet> calibration, Map<String, FeatureSet> fresh,
         Map<String, FeatureSet> counterfactual, List<ProbeInput> variants, String served, int folds, long seed,
@@ -61,8 +72,11 @@ public final class ProbeStudy {
     }
   }
 
-  /** The report and the shipped probe (its inputs and its heads). */
-  public record Result(Report report, ProbeInput input, Probe probe) {}
+  /**
+   * The report and the shipped probe (its inputs and its heads); with {@link Settings#serveStack} the stack that
+   * scores its lines, else null.
+   */
+  public record Result(Report report, ProbeInput input, Probe probe, StackedProbe stack) {}
 
   private final Settings s;
   private final PrintStream log;
@@ -98,15 +112,50 @@ public final class ProbeStudy {
     methods.put("probe", methods.get("probe:" + served.name()).renamed("probe"));
     methods.putAll(baselines(rows, foldOfGroup));
     methods.putAll(LineHeads.crossFitted(rows, foldOfGroup, probes.get(served.name()), targetProbes()));
+    Probe shipped = shipped(served);
+    StackedProbe stack = null;
+    if (s.serveStack()) {
+      stack = stack(shipped, rows, foldOfGroup);
+      methods.put("probe", withLines(methods.get("probe"), methods.get(LineHeads.STACK).scaled()[Rows.LINE],
+          methods.get(LineHeads.STACK + LineHeads.ISOTONIC).scaled()[Rows.LINE]));
+    }
     crossValidated = methods;
     calibrationRows = rows;
     addRows(methods, cv, "", true);
     compare(methods.keySet(), rows, "", true);
     compareLineHeads();
-    Probe shipped = shipped(served);
-    transfers(served, rows);
+    transfers(served, rows, stack);
     return new Result(new Report(report.rows, report.details, report.comparisons, baseRates(rows), counts(rows),
-        meta(served, shipped)), served, shipped);
+        meta(served, shipped, stack)), served, shipped, stack);
+  }
+
+  /**
+   * The lines' stack as shipped: every target probe input's fold heads, in {@link #targetProbes} order (the
+   * regression's columns), and each fold's regression and isotonic calibration ({@link LineHeads#stackFolds}).
+   */
+  private StackedProbe stack(Probe shipped, Rows rows, int[] foldOfGroup) {
+    Map<String, ProbeCrossValidation.Result> stacked = targetProbes();
+    if (stacked.size() < 2) {
+      throw new IllegalArgumentException("a stack needs two target probe inputs at least, got " + stacked.keySet());
+    }
+    FeatureSet states = s.calibration().get("target");
+    List<Probe> members = new ArrayList<>();
+    for (ProbeInput v : s.variants()) {
+      if (stacked.containsKey(v.name())) {
+        members.add(new Probe(Probe.Reads.TARGET, v.taps(), states.hiddenSize(), v.recordFeatures(),
+            s.settings().width(), s.settings().maxPool(), stacked.get(v.name()).heads(), states.model(), null));
+      }
+    }
+    return new StackedProbe(shipped, members, List.copyOf(stacked.keySet()),
+        LineHeads.stackFolds(rows, foldOfGroup, stacked));
+  }
+
+  /** A copy of {@code scored} whose line level is {@code raw} and {@code scaled} (the others shared). */
+  static Scored withLines(Scored scored, double[] raw, double[] scaled) {
+    Scored out = new Scored(scored.method(), scored.raw().clone(), scored.scaled().clone());
+    out.raw()[Rows.LINE] = raw;
+    out.scaled()[Rows.LINE] = scaled;
+    return out;
   }
 
   /**
@@ -392,20 +441,23 @@ public final class ProbeStudy {
         s.settings().maxPool(), probes.get(served.name()).heads(), states.model(), null);
   }
 
-  /** The shipped probe on fresh problems and counterfactuals, and its recipe under a difficulty shift. */
-  private void transfers(ProbeInput served, Rows calibration) {
+  /**
+   * The shipped probe (and stack) on fresh problems and counterfactuals, and the probe's recipe under a difficulty
+   * shift (the stack's is not: it would cross-validate every member again on the easy half).
+   */
+  private void transfers(ProbeInput served, Rows calibration, StackedProbe stack) {
     List<Probe.Head> heads = probes.get(served.name()).heads();
     if (!s.fresh().isEmpty()) {
-      transfer("fresh", served, heads, calibration, s.fresh(), true);
+      transfer("fresh", served, heads, stack, calibration, s.fresh(), true);
     }
     if (!s.counterfactual().isEmpty()) {
-      transfer("counterfactual", served, heads, calibration, s.counterfactual(), false);
+      transfer("counterfactual", served, heads, stack, calibration, s.counterfactual(), false);
     }
     shift(served, calibration);
   }
 
-  /** Scores {@code sources}' problems with the heads and with baselines fitted on {@code train}. */
-  private void transfer(String name, ProbeInput served, List<Probe.Head> heads, Rows train,
+  /** Scores {@code sources}' problems with the heads (lines with the stack, if any) and with baselines fitted on {@code train}. */
+  private void transfer(String name, ProbeInput served, List<Probe.Head> heads, StackedProbe stack, Rows train,
       Map<String, FeatureSet> sources, boolean whole) {
     FeatureSet target = sources.get("target");
     if (target == null) {
@@ -417,6 +469,10 @@ public final class ProbeStudy {
     Map<String, Scored> methods = new LinkedHashMap<>();
     methods.put("probe", ProbeCrossValidation.score("probe",
         ProbeCrossValidation.ensemble(heads, s.settings(), inputs.getFirst().inputs()[0].length), inputs, test));
+    if (stack != null) {
+      double[][] lines = stackLines(stack, target);
+      methods.put("probe", withLines(methods.get("probe"), lines[0], lines[1]));
+    }
     methods.putAll(transferBaselines(train, test));
     int[] oneFold = new int[test.problems.size()];
     var e = new ReportBuilder.Evaluation(test, oneFold, 1, new Bootstrap(oneFold, s.resamples(), s.seed()));
@@ -458,7 +514,52 @@ public final class ProbeStudy {
     }
   }
 
-  private Map<String, Object> meta(ProbeInput served, Probe shipped) {
+  /**
+   * The stack's p(correct) of every code line of {@code set}'s problems, as the server computes it from each token's
+   * hidden states at the stack's taps: [0] its regressions' mean, before calibration; [1] calibrated.
+   */
+  public static double[][] stackLines(StackedProbe stack, FeatureSet set) {
+    int[] taps = stack.taps();
+    int[] at = new int[taps.length];
+    for (int k = 0; k < taps.length; k++) {
+      at[k] = -1;
+      for (int t = 0; t < set.taps().length; t++) {
+        if (set.taps()[t] == taps[k]) {
+          at[k] = t;
+        }
+      }
+      if (at[k] < 0) {
+        throw new IllegalArgumentException("the stack reads tap " + taps[k] + ", not among the features' "
+            + java.util.Arrays.toString(set.taps()));
+      }
+    }
+    List<double[]> raw = new ArrayList<>();
+    List<double[]> scaled = new ArrayList<>();
+    for (ProblemFeatures p : set.problems()) {
+      int hidden = set.hiddenSize();
+      List<float[]> records = new ArrayList<>(p.size());
+      for (int i = 0; i < p.size(); i++) {
+        float[] h = new float[taps.length * hidden];
+        for (int k = 0; k < taps.length; k++) {
+          System.arraycopy(p.hiddenAt(at[k])[i], 0, h, k * hidden, hidden);
+        }
+        records.add(h);
+      }
+      for (int l = 0; l < p.lines().length; l++) {
+        int from = p.lineStart(l);
+        int to = p.lineEnd(l);
+        double[] scores = stack.lineScores(records.subList(from, to),
+            java.util.Arrays.copyOfRange(p.tokenLogprob(), from, to),
+            java.util.Arrays.copyOfRange(p.tokenEntropy(), from, to), l);
+        raw.add(new double[] {scores[0]});
+        scaled.add(new double[] {scores[1]});
+      }
+    }
+    return new double[][] {raw.stream().mapToDouble(v -> v[0]).toArray(),
+        scaled.stream().mapToDouble(v -> v[0]).toArray()};
+  }
+
+  private Map<String, Object> meta(ProbeInput served, Probe shipped, StackedProbe stack) {
     Map<String, Object> meta = new LinkedHashMap<>();
     meta.put("folds", s.folds());
     meta.put("seed", s.seed());
@@ -474,6 +575,14 @@ public final class ProbeStudy {
     meta.put("shipped", "the served variant's fold heads, each Platt-scaled on its own held-out fold; p = their mean."
         + " Rows 'fresh:*', 'counterfactual:*' score exactly that probe; 'shift:*' rows score the same recipe trained"
         + " on difficulty <= " + Rows.HARD + " only");
+    if (stack != null) {
+      meta.put("shipped_lines", "the stack of " + stack.memberNames() + " (stack_isotonic): per fold, every member's"
+          + " head of that fold, a logistic regression on their line logits and " + StackedProbe.LINE_FEATURES
+          + " fitted on the other folds' lines, isotonic fitted on the other folds' cross-fitted outputs; p = the"
+          + " mean over folds. The 'probe' rows at the line level score the stack (unscaled: its regressions before"
+          + " the isotonic), at the token and response levels the served probe; 'shift:*' rows the served probe's"
+          + " recipe alone");
+    }
     return meta;
   }
 

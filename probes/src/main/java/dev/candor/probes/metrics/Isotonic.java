@@ -1,5 +1,6 @@
 package dev.candor.probes.metrics;
 
+import dev.candor.engine.confidence.StackedProbe;
 import java.util.Arrays;
 
 /**
@@ -13,9 +14,12 @@ public final class Isotonic {
   private final double[] x; // [knots]: each block's lowest and highest score, increasing
   private final double[] y; // [knots]: the block's mean label at both, non-decreasing
 
+  private final StackedProbe.Isotonic served;
+
   private Isotonic(double[] x, double[] y) {
     this.x = x;
     this.y = y;
+    this.served = new StackedProbe.Isotonic(x, y);
   }
 
   /** Fits on scores {@code s} [n] and labels {@code labels} [n]; ties in s are pooled into one block. */
@@ -63,18 +67,17 @@ public final class Isotonic {
     return new Isotonic(Arrays.copyOf(knotX, knots), Arrays.copyOf(knotY, knots));
   }
 
-  /** The calibrated probability of score {@code s}: interpolated between the blocks, constant beyond the ends. */
+  /**
+   * The calibrated probability of score {@code s}: interpolated between the blocks, constant beyond the ends; as the
+   * server computes it ({@link StackedProbe.Isotonic}).
+   */
   public double apply(double s) {
-    int j = Arrays.binarySearch(x, s);
-    double p;
-    if (j >= 0) {
-      p = y[j];
-    } else {
-      j = -j - 1;
-      p = j == 0 ? y[0] : j == x.length ? y[x.length - 1]
-          : y[j - 1] + (y[j] - y[j - 1]) * (s - x[j - 1]) / (x[j] - x[j - 1]);
-    }
-    return Math.min(1 - Platt.CLIP, Math.max(Platt.CLIP, p));
+    return served.apply(s);
+  }
+
+  /** The fitted function as the engine holds it. */
+  public StackedProbe.Isotonic served() {
+    return served;
   }
 
   /** {@link #apply} on every score. */

@@ -1,5 +1,7 @@
 package dev.candor.probes.metrics;
 
+import dev.candor.engine.confidence.StackedProbe;
+
 /**
  * L2-regularised logistic regression, fitted by Newton–Raphson (iteratively reweighted least squares): the content
  * baselines' model, a calibrated p(correct) from a handful of cheap features. Features are standardised with the
@@ -106,11 +108,14 @@ public final class LogisticRegression {
     return sum;
   }
 
-  /** p(y = true) of one row [d]. */
+  /** p(y = true) of one row [d], as the server computes it ({@link StackedProbe.Logistic}). */
   public double predict(double[] row) {
-    double[] z = new double[beta.length];
-    standardise(row, mean, scale, z);
-    return Platt.sigmoid(dot(beta, z));
+    return served().probability(row);
+  }
+
+  /** The fitted regression as the engine holds it. */
+  public StackedProbe.Logistic served() {
+    return new StackedProbe.Logistic(mean.clone(), scale.clone(), beta.clone());
   }
 
   /** {@link #predict} of every row [n][d]. */

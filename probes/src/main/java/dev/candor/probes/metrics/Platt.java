@@ -1,5 +1,7 @@
 package dev.candor.probes.metrics;
 
+import dev.candor.engine.confidence.StackedProbe;
+
 /**
  * Platt scaling (Platt 1999, "Probabilistic Outputs for Support Vector Machines"): p = sigmoid(a·s + b), a
  * one-feature logistic regression that recalibrates a score s without changing its ranking (for a &gt; 0). Gros &amp;
@@ -14,7 +16,7 @@ package dev.candor.probes.metrics;
  */
 public final class Platt {
   /** Scores are clipped to [CLIP, 1 − CLIP] before {@link #logit}, so a probability of 0 or 1 maps to ±13.8. */
-  public static final double CLIP = 1e-6;
+  public static final double CLIP = StackedProbe.CLIP;
 
   private static final double PENALTY = 1e-6; // λ
   private static final int MAX_ITERATIONS = 100;
@@ -42,8 +44,7 @@ public final class Platt {
 
   /** log(p / (1 − p)) of p clipped to [1e-6, 1 − 1e-6]: the score to Platt-scale a probability-valued method by. */
   public static double logit(double p) {
-    double clipped = Math.min(Math.max(p, CLIP), 1 - CLIP);
-    return Math.log(clipped / (1 - clipped));
+    return StackedProbe.logit(p);
   }
 
   /** 1 / (1 + e^(−x)), without overflow for large |x|. */

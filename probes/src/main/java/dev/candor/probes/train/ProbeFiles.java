@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.candor.engine.checkpoint.CheckpointWriter;
 import dev.candor.engine.checkpoint.DType;
 import dev.candor.engine.confidence.Probe;
+import dev.candor.engine.confidence.StackedProbe;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,6 +53,49 @@ public final class ProbeFiles {
     model.put("weights", probe.model().weights());
     model.put("format", probe.model().format());
     return meta;
+  }
+
+  /**
+   * Writes a stack's own files into a probe directory (its served probe saved there by {@link #save}): each member
+   * as a probe directory under {@code members/i}, and {@code stack.json} as {@link StackedProbe#load} reads it.
+   */
+  public static void saveStack(StackedProbe stack, Path dir) throws IOException {
+    ObjectNode meta = JSON.createObjectNode();
+    meta.put("format", StackedProbe.FORMAT);
+    meta.put("method", "stacked generalization at the line level: per fold, every member's head of that fold gives"
+        + " the line's logit; a logistic regression on those and the line features, then isotonic calibration;"
+        + " p = the mean over folds. Tokens and the response: the served probe (probe.json)");
+    ArrayNode taps = meta.putArray("taps");
+    for (int t : stack.taps()) {
+      taps.add(t);
+    }
+    ArrayNode features = meta.putArray("line_features");
+    StackedProbe.LINE_FEATURES.forEach(features::add);
+    ArrayNode members = meta.putArray("members");
+    for (int m = 0; m < stack.members().size(); m++) {
+      String sub = "members/" + m;
+      Probe member = stack.members().get(m);
+      save(member, meta(member), dir.resolve(sub));
+      members.addObject().put("name", stack.memberNames().get(m)).put("dir", sub);
+    }
+    ArrayNode folds = meta.putArray("folds");
+    for (StackedProbe.Fold f : stack.folds()) {
+      ObjectNode fold = folds.addObject();
+      ObjectNode logistic = fold.putObject("logistic");
+      array(logistic.putArray("mean"), f.head().mean());
+      array(logistic.putArray("scale"), f.head().scale());
+      array(logistic.putArray("beta"), f.head().beta());
+      ObjectNode isotonic = fold.putObject("isotonic");
+      array(isotonic.putArray("x"), f.calibration().x());
+      array(isotonic.putArray("y"), f.calibration().y());
+    }
+    JSON.writeValue(dir.resolve(StackedProbe.META).toFile(), meta);
+  }
+
+  private static void array(ArrayNode node, double[] values) {
+    for (double v : values) {
+      node.add(v);
+    }
   }
 
   public static void save(Probe probe, ObjectNode meta, Path dir) throws IOException {

@@ -201,4 +201,55 @@ class ProbeStudyTest {
     double outOfFold = report.row("probe", "token", false, ReportRow.ALL).auc();
     assertTrue(Math.abs(outOfFold - 0.5) < 0.12, "out-of-fold AUC must be chance, got " + outOfFold);
   }
+
+  /**
+   * Two taps, the signal in one of them: the study ships the stack of both target probe inputs; its lines are what the
+   * report calls the probe's; written and read back it scores every fresh line exactly as the study did; and it
+   * finds the signal on fresh problems.
+   */
+  @Test
+  void shipsTheStackThatScoresLinesAsTheReportSays(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    BiFunction<Integer, float[], Boolean> rule = (g, h) -> h[0] < 5 + 3 * 1.3;
+    FeatureSet features = twoTaps(synthetic(200, 12, HIDDEN, rule, (g, r) -> gaussian(r, HIDDEN)), 13);
+    FeatureSet fresh = twoTaps(synthetic(100, 14, HIDDEN, rule, (g, r) -> gaussian(r, HIDDEN)), 15);
+    var s = new ProbeStudy.Settings(Map.of("target", features), Map.of("target", fresh), Map.of(),
+        List.of(ProbeInput.of("target", 1), ProbeInput.of("target", 2)), "target:tap1", 5, 7, 200,
+        ProbeSettings.defaults(3).withEpochs(15), null, true);
+    ProbeStudy.Result result = new ProbeStudy(s, null).run();
+    dev.candor.engine.confidence.StackedProbe stack = result.stack();
+    assertEquals(List.of("target:tap1", "target:tap2"), stack.memberNames());
+    assertArrayEquals(new int[] {1, 2}, stack.taps());
+    assertEquals(5, stack.folds().size());
+    Report report = result.report();
+    ReportRow probeLines = report.row("probe", "line", true, ReportRow.ALL);
+    ReportRow stackLines = report.row(LineHeads.STACK + LineHeads.ISOTONIC, "line", true, ReportRow.ALL);
+    assertEquals(stackLines.brier(), probeLines.brier(), 0.0, "the report's probe lines are the stack's");
+    assertTrue(report.row("probe", "line", true, "fresh").bss() > 0.3, "the stack finds the signal on fresh lines");
+
+    dev.candor.probes.train.ProbeFiles.save(result.probe(), dev.candor.probes.train.ProbeFiles.meta(result.probe()),
+        dir);
+    dev.candor.probes.train.ProbeFiles.saveStack(stack, dir);
+    var loaded = dev.candor.engine.confidence.StackedProbe.load(dir);
+    double[][] before = ProbeStudy.stackLines(stack, fresh);
+    double[][] after = ProbeStudy.stackLines(loaded, fresh);
+    assertArrayEquals(before[1], after[1], 0.0, "read back, the stack scores every fresh line the same");
+    assertArrayEquals(before[0], after[0], 0.0);
+  }
+
+  /** The same problems with a second tap (2) of pure noise beside tap 1. */
+  static FeatureSet twoTaps(FeatureSet one, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    List<ProblemFeatures> problems = new ArrayList<>();
+    for (ProblemFeatures p : one.problems()) {
+      float[][] noise = new float[p.size()][];
+      for (int i = 0; i < noise.length; i++) {
+        noise[i] = gaussian(random, one.hiddenSize());
+      }
+      problems.add(new ProblemFeatures(p.id(), p.promptTokens(), p.completion(),
+          new float[][][] {p.hiddenAt(0), noise}, p.tokenLogprob(), p.tokenEntropy(), p.tokenLabels(), p.lines(),
+          p.lineTexts(), p.lineTags(), p.lineLabels(), p.problemLabel(), p.difficulty(), p.samples()));
+    }
+    return new FeatureSet(one.model(), new int[] {1, 2}, one.hiddenSize(), problems);
+  }
 }
