@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.confidence.Probe;
+import dev.candor.engine.confidence.StackedProbe;
 import dev.candor.engine.cpu.JavaBackend;
 import dev.candor.engine.generate.GenerationRequest;
 import dev.candor.engine.generate.GenerationResult;
@@ -176,7 +177,36 @@ public final class CaseRun {
       r.put("probe_line_us_12_tokens",
           EndToEnd.medianNanos(500, () -> probe.probability(line, Probe.Level.LINE)) / 1e3);
       r.put("probe_fraction_of_step", token / decodeStep);
+      if (StackedProbe.isStack(probePath)) {
+        stackCost(backend, StackedProbe.load(probePath), prompt, decodeStep, r);
+      }
     }
+  }
+
+  /** What the lines' stack costs: a 12-token line scored by every member's every head, per token of the line. */
+  private static void stackCost(JavaBackend backend, StackedProbe stack, int[] prompt, double decodeStep,
+      ObjectNode r) {
+    float[][][] taps;
+    try (Sequence s = backend.newSequence(prompt.length)) {
+      taps = s.forward(prompt, 0, stack.taps()).taps();
+    }
+    int n = Math.min(12, prompt.length);
+    int hidden = backend.config().hiddenSize();
+    List<float[]> line = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      float[] h = new float[taps.length * hidden];
+      for (int t = 0; t < taps.length; t++) {
+        System.arraycopy(taps[t][i], 0, h, t * hidden, hidden);
+      }
+      line.add(h);
+    }
+    double[] logprob = new double[n];
+    double[] entropy = new double[n];
+    Arrays.fill(logprob, -0.25);
+    Arrays.fill(entropy, 0.5);
+    double perLine = EndToEnd.medianNanos(300, () -> stack.lineProbability(line, logprob, entropy, 2)) / 1e9;
+    r.put("stack_line_us_12_tokens", perLine * 1e6);
+    r.put("stack_fraction_of_step_per_token", perLine / n / decodeStep);
   }
 
   /** Logits at every position of prompt + greedy[0 .. n-1] in one forward, little-endian float32 [positions, vocab]. */

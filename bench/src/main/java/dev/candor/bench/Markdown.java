@@ -65,7 +65,10 @@ final class Markdown {
         c.get("decode_step_ms").asDouble(), c.get("verify_step_ms_k4").asDouble(), c.get("draft_step_ms").asDouble(),
         c.get("time_to_first_token_ms").asDouble(), c.get("inter_token_ms_p50").asDouble(),
         c.get("inter_token_ms_p99").asDouble(), c.get("distribution_record_us").asDouble(),
-        c.get("distribution_record_fraction_of_step").asDouble(), c.path("probe_token_us").asDouble());
+        c.get("distribution_record_fraction_of_step").asDouble(), c.path("probe_token_us").asDouble())
+        + (c.has("stack_line_us_12_tokens") ? String.format(Locale.ROOT, "The lines' stack: %.0f µs a 12-token line"
+        + " (%.2f of a decode step a token).%n", c.get("stack_line_us_12_tokens").asDouble(),
+        c.get("stack_fraction_of_step_per_token").asDouble()) : "");
   }
 
   private static String num(JsonNode node, String field, String format) {

@@ -151,7 +151,9 @@ public final class ProbesCli {
       FeatureSet target = FeatureSet.read(features);
       FeatureSet read = states == null ? target : FeatureSet.read(states);
       Probe p = Probe.loadFor(probe, read.model());
-      Report report = ProbeReport.heldOut(p, target, read, 1, resamples);
+      Report report = dev.candor.engine.confidence.StackedProbe.isStack(probe)
+          ? ProbeReport.heldOut(dev.candor.engine.confidence.StackedProbe.load(probe), target, 1, resamples)
+          : ProbeReport.heldOut(p, target, read, 1, resamples); // a stack's lines by the stack, as served
       Files.createDirectories(out);
       report.writeJson(out.resolve("report.json"));
       report.writeMarkdown(out.resolve("report.md"));

@@ -123,7 +123,7 @@ public final class ProbeStudy {
     calibrationRows = rows;
     addRows(methods, cv, "", true);
     compare(methods.keySet(), rows, "", true);
-    compareLineHeads();
+    compareLineHeads(served);
     transfers(served, rows, stack);
     return new Result(new Report(report.rows, report.details, report.comparisons, baseRates(rows), counts(rows),
         meta(served, shipped, stack)), served, shipped, stack);
@@ -183,11 +183,21 @@ public final class ProbeStudy {
           String name = "reliability-" + scored.method() + "-" + Rows.LEVELS[level] + (scaled ? "-scaled" : "")
               + ".png";
           dev.candor.probes.report.ReliabilityDiagram.write(dir.resolve(name), scored.method() + ", "
-              + Rows.LEVELS[level] + " level, " + (scaled ? "Platt-scaled" : "unscaled"), p,
+              + Rows.LEVELS[level] + " level, " + (scaled ? scaling(scored.method(), level) : "unscaled"), p,
               calibrationRows.labels[level], 10);
         }
       }
     }
+  }
+
+  /** How a method's scaled scores at a level were calibrated, for a diagram's title. */
+  private String scaling(String method, int level) {
+    boolean stackLines = s.serveStack() && method.equals("probe") && level == Rows.LINE;
+    if (stackLines || method.endsWith(LineHeads.ISOTONIC)) {
+      return "isotonic";
+    }
+    return LineHeads.NAMES.contains(method) || List.of("content", "type_token_prob", "line_type").contains(method)
+        ? "fitted" : "Platt-scaled";
   }
 
   /** Out-of-fold scores of one probe input: sigmoid of its logits (raw) and cross-fitted Platt (scaled). */
@@ -424,10 +434,13 @@ public final class ProbeStudy {
     return out;
   }
 
-  /** Each line-level head against the served probe and the two methods it must beat (line level, all rows). */
-  private void compareLineHeads() {
+  /**
+   * Each line-level head against the served probe alone (its input's own row, whatever scores the served lines) and
+   * the two methods it must beat (line level, all rows).
+   */
+  private void compareLineHeads(ProbeInput served) {
     for (String head : LineHeads.NAMES) {
-      for (String other : List.of("probe", "multisample", "content")) {
+      for (String other : List.of("probe:" + served.name(), "multisample", "content")) {
         report.compare(head, other, "line", true, ReportRow.ALL, false);
       }
     }

@@ -40,13 +40,17 @@ public final class ReadmeTable {
   /** The tables for {@code report}. */
   public static String render(Report report) {
     StringBuilder md = new StringBuilder();
+    boolean stack = report.meta().containsKey("shipped_lines");
     md.append("| level | method | BSS | BSS 95% CI | ECE | AUC |\n|---|---|---:|---|---:|---:|\n");
     for (String level : List.of("line", "token", "problem")) {
       for (String[] method : HEADLINE) {
-        row(md, report, level, method[0], true, method[1]);
+        String name = stack && level.equals("line") && method[0].equals("probe")
+            ? "the served probe: its lines' stack, isotonic" : method[1];
+        row(md, report, level, method[0], true, name);
       }
       if (level.equals("line")) {
-        row(md, report, level, "probe", false, "the served probe, unscaled");
+        row(md, report, level, "probe", false, stack ? "the served lines' stack before its isotonic"
+            : "the served probe, unscaled");
         row(md, report, level, "token_prob", false, "token probability (min), raw");
       }
     }
@@ -98,7 +102,7 @@ public final class ReadmeTable {
       return;
     }
     md.append("\n| line-level head (cross-fitted, line level) | BSS | BSS 95% CI | ECE | AUC | − multisampling | ")
-        .append("− served probe | confidently wrong: mean p |\n|---|---:|---|---:|---:|---|---|---:|\n");
+        .append("− the served probe alone | confidently wrong: mean p |\n|---|---:|---|---:|---:|---|---|---:|\n");
     for (String[] head : LINE_HEADS) {
       ReportRow r = find(report, head[0], "line", true, ReportRow.ALL);
       if (r == null) {
@@ -108,7 +112,7 @@ public final class ReadmeTable {
       md.append("| ").append(head[1]).append(" | ").append(Report.format(r.bss())).append(" | ")
           .append(Report.interval(r.ciLow(), r.ciHigh())).append(" | ").append(Report.format(r.ece())).append(" | ")
           .append(Report.format(r.auc())).append(" | ").append(paired(report, head[0], "multisample")).append(" | ")
-          .append(paired(report, head[0], "probe")).append(" | ")
+          .append(paired(report, head[0], "probe:" + report.meta().get("served_probe"))).append(" | ")
           .append(wrong == null ? "—" : Report.format(wrong.meanP())).append(" |\n");
     }
   }
