@@ -10,6 +10,14 @@ import java.util.List;
  * record; and a probe whose lines are scored by a stack of probes over several taps ({@link StackedProbe}).
  */
 public interface ConfidenceModel {
+  /**
+   * What a probe directory serves: its {@link StackedProbe} when it holds one, else its {@link Probe}; the model it
+   * was trained on is not checked (tests and tools; the server checks it, {@code cli/Probes}).
+   */
+  static ConfidenceModel load(java.nio.file.Path dir) {
+    return StackedProbe.isStack(dir) ? StackedProbe.load(dir) : Probe.load(dir, null);
+  }
+
   /** The API's {@code confidence.method}: "token_prob" or "probe". */
   String method();
 

@@ -1,7 +1,7 @@
 package dev.candor.engine.server;
 
 import dev.candor.engine.LoadedModel;
-import dev.candor.engine.confidence.Probe;
+import dev.candor.engine.confidence.ConfidenceModel;
 import dev.candor.engine.generate.Generator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -31,7 +31,7 @@ final class DefaultServer implements AutoCloseable {
   /** Another server over the same models (one runs at a time in these tests), e.g. with an API key. */
   OpenAiServer serve(ServerConfig config) {
     try {
-      return new OpenAiServer(target, generator, Probe.load(PROBE, target.backend().config()),
+      return new OpenAiServer(target, generator, ConfidenceModel.load(PROBE),
           config.withProbeDir(PROBE));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
