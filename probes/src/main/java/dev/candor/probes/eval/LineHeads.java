@@ -28,7 +28,8 @@ import java.util.Map;
  *   <li>{@code stack}: a logistic regression on the line logits of every probe input the study tried on the target
  *       (every layer, several layers, with and without record features) and the same generic features. It needs
  *       several taps online, which the server does not read today.
- *   <li>{@code *_isotonic}: the head's output recalibrated by isotonic regression fitted on the other folds'
+ *   <li>{@code *_isotonic}: the head's output recalibrated by isotonic regression (its ends bounded,
+ *       {@link Isotonic#bounded}) fitted on the other folds'
  *       cross-fitted outputs.
  * </ul>
  */
@@ -195,7 +196,7 @@ final class LineHeads {
       if (trainScore.length == score.length && fits == null) {
         continue; // no lines in this fold
       }
-      Isotonic fit = Isotonic.fit(trainScore, CrossValidation.select(rows.labels[Rows.LINE], train));
+      Isotonic fit = Isotonic.fit(trainScore, CrossValidation.select(rows.labels[Rows.LINE], train)).bounded();
       if (fits != null) {
         fits.add(fit);
       }

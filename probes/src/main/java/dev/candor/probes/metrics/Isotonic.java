@@ -14,11 +14,15 @@ public final class Isotonic {
   private final double[] x; // [knots]: each block's lowest and highest score, increasing
   private final double[] y; // [knots]: the block's mean label at both, non-decreasing
 
+  private final int bottomCount; // points pooled into the lowest block
+  private final int topCount; // points pooled into the highest block
   private final StackedProbe.Isotonic served;
 
-  private Isotonic(double[] x, double[] y) {
+  private Isotonic(double[] x, double[] y, int bottomCount, int topCount) {
     this.x = x;
     this.y = y;
+    this.bottomCount = bottomCount;
+    this.topCount = topCount;
     this.served = new StackedProbe.Isotonic(x, y);
   }
 
@@ -64,7 +68,52 @@ public final class Isotonic {
         knotY[knots++] = mean[b];
       }
     }
-    return new Isotonic(Arrays.copyOf(knotX, knots), Arrays.copyOf(knotY, knots));
+    return new Isotonic(Arrays.copyOf(knotX, knots), Arrays.copyOf(knotY, knots), (int) weight[0],
+        (int) weight[blocks - 1]);
+  }
+
+  /**
+   * The same map with its ends bounded: a lowest block whose points were all wrong, or a highest block whose points
+   * were all right, says the posterior mean under a uniform prior, 1/(n + 2) or (n + 1)/(n + 2) for its n points,
+   * not 0 or 1 (PAV's blocks have strictly increasing means, so only the ends can be 0 or 1); kept no further than
+   * its neighbouring block. n lines that were all right do not show that the next one will be.
+   */
+  public Isotonic bounded() {
+    double[] b = y.clone();
+    int last = b.length - 1;
+    if (b[last] == 1) {
+      double bound = (topCount + 1.0) / (topCount + 2.0);
+      double floor = 0;
+      for (int i = last; i >= 0 && y[i] == 1; i--) {
+        b[i] = Double.NaN; // the top block's knots
+      }
+      for (int i = last; i >= 0; i--) {
+        if (!Double.isNaN(b[i])) {
+          floor = b[i];
+          break;
+        }
+      }
+      for (int i = last; i >= 0 && Double.isNaN(b[i]); i--) {
+        b[i] = Math.max(floor, bound);
+      }
+    }
+    if (b[0] == 0) {
+      double bound = 1.0 / (bottomCount + 2.0);
+      double ceiling = 1;
+      for (int i = 0; i < b.length && y[i] == 0; i++) {
+        b[i] = Double.NaN;
+      }
+      for (int i = 0; i < b.length; i++) {
+        if (!Double.isNaN(b[i])) {
+          ceiling = b[i];
+          break;
+        }
+      }
+      for (int i = 0; i < b.length && Double.isNaN(b[i]); i++) {
+        b[i] = Math.min(ceiling, bound);
+      }
+    }
+    return new Isotonic(x, b, bottomCount, topCount);
   }
 
   /**

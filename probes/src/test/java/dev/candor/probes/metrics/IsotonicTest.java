@@ -83,4 +83,34 @@ class IsotonicTest {
     assertEquals(1.0 / 3, fit.apply(1), 1e-12);
     assertEquals(3, fit.blocks());
   }
+
+  /** Bounded, an end block that was all right (or all wrong) says (n + 1)/(n + 2) (or 1/(n + 2)), never 1 or 0. */
+  @Test
+  void boundedEndsAreThePosteriorMeanNotCertainty() {
+    // scores 0..19: the lowest 4 wrong, then alternating, then the highest 10 right
+    double[] s = new double[20];
+    boolean[] y = new boolean[20];
+    for (int i = 0; i < 20; i++) {
+      s[i] = i;
+      y[i] = i >= 10 || (i >= 4 && i % 2 == 0);
+    }
+    Isotonic fit = Isotonic.fit(s, y);
+    assertEquals(1 - Platt.CLIP, fit.apply(15), 0.0, "PAV alone: certainty");
+    assertEquals(Platt.CLIP, fit.apply(1), 0.0);
+    Isotonic bounded = fit.bounded();
+    assertEquals(11.0 / 12, bounded.apply(15), 1e-12, "10 points all right");
+    assertEquals(11.0 / 12, bounded.apply(30), 1e-12, "beyond the last point");
+    assertEquals(1.0 / 6, bounded.apply(1), 1e-12, "4 points all wrong");
+    assertEquals(fit.apply(6.5), bounded.apply(6.5), 0.0, "between the ends, unchanged");
+    // one wrong point below eleven right ones: two end blocks, nothing between
+    double[] s2 = new double[12];
+    boolean[] y2 = new boolean[12];
+    for (int i = 0; i < 12; i++) {
+      s2[i] = i;
+      y2[i] = i != 0;
+    }
+    Isotonic two = Isotonic.fit(s2, y2).bounded();
+    assertEquals(12.0 / 13, two.apply(11), 1e-12);
+    assertEquals(1.0 / 3, two.apply(0), 1e-12, "the one wrong point");
+  }
 }
