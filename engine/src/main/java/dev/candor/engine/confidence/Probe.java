@@ -7,6 +7,11 @@ import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.checkpoint.SafeTensors;
 import dev.candor.engine.generate.TokenRecord;
 import java.io.IOException;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -499,14 +504,33 @@ public final class Probe implements ConfidenceModel {
     }
     double[] z = new double[width];
     for (int j = 0; j < width; j++) {
-      double sum = head.projBias()[j];
-      int row = j * input;
-      for (int i = 0; i < input; i++) {
-        sum += head.projWeight()[row + i] * x[i];
-      }
-      z[j] = gelu(sum);
+      z[j] = gelu(head.projBias()[j] + dot(head.projWeight(), j * input, x));
     }
     return z;
+  }
+
+  private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> FLOATS =
+      VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2)); // as many lanes
+
+  /**
+   * Σ w[row + i] · x[i]: each product rounded to float as the scalar {@code sum += w * x} rounds it, the sum in
+   * double, in lanes (the order of the additions differs from one scalar sum: ~1e-16 of the sum). The lines' stack
+   * projects every token through 45 heads, and one dependent chain of scalar additions per row cost ~0.4 ms a token.
+   */
+  static double dot(float[] w, int row, float[] x) {
+    DoubleVector acc = DoubleVector.zero(DOUBLES);
+    int n = x.length;
+    int i = 0;
+    for (int upper = FLOATS.loopBound(n); i < upper; i += FLOATS.length()) {
+      FloatVector product = FloatVector.fromArray(FLOATS, w, row + i).mul(FloatVector.fromArray(FLOATS, x, i));
+      acc = acc.add(product.convertShape(VectorOperators.F2D, DOUBLES, 0));
+    }
+    double sum = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      sum += w[row + i] * x[i];
+    }
+    return sum;
   }
 
   /** A head's logit of a set from its tokens' projections [count][width]: pooled, then · w + c. */

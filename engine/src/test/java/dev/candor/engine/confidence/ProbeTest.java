@@ -196,6 +196,29 @@ class ProbeTest {
     assertFalse(first.equals(WeightsHash.of(checkpoint)), "other weights, another hash");
   }
 
+  /** The lanes' dot product against one scalar sum in order, at widths around the lanes' multiples. */
+  @Test
+  void theProjectionsDotProductIsTheScalarSum() {
+    Random random = new Random(11);
+    for (int n : new int[] {1, 3, 7, 8, 9, 16, 31, 130, 514}) {
+      float[] w = new float[3 + n];
+      float[] x = new float[n];
+      for (int i = 0; i < w.length; i++) {
+        w[i] = (float) random.nextGaussian();
+      }
+      for (int i = 0; i < n; i++) {
+        x[i] = (float) (5 * random.nextGaussian());
+      }
+      double scalar = 0;
+      double magnitude = 0;
+      for (int i = 0; i < n; i++) {
+        scalar += w[3 + i] * x[i]; // float products, a double sum: what the lanes must reproduce but for order
+        magnitude += Math.abs(w[3 + i] * x[i]);
+      }
+      assertEquals(scalar, Probe.dot(w, 3, x), 1e-14 * magnitude, "n = " + n);
+    }
+  }
+
   /** A probe on two taps reads its slices of a record that holds more, in the record's order, not its own. */
   @Test
   void aProbeOnSeveralTapsReadsItsSlicesOfTheRecord() throws IOException {
