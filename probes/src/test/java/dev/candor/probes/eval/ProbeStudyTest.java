@@ -225,6 +225,7 @@ class ProbeStudyTest {
     ReportRow probeLines = report.row("probe", "line", true, ReportRow.ALL);
     ReportRow stackLines = report.row(LineHeads.STACK + LineHeads.ISOTONIC, "line", true, ReportRow.ALL);
     assertEquals(stackLines.brier(), probeLines.brier(), 0.0, "the report's probe lines are the stack's");
+    assertEquals(List.of(), report.meta().get("suspect_folds"), "no fold trained badly here");
     assertTrue(report.row("probe", "line", true, "fresh").bss() > 0.3, "the stack finds the signal on fresh lines");
 
     dev.candor.probes.train.ProbeFiles.save(result.probe(), dev.candor.probes.train.ProbeFiles.meta(result.probe()),
