@@ -7,11 +7,6 @@ import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.checkpoint.SafeTensors;
 import dev.candor.engine.generate.TokenRecord;
 import java.io.IOException;
-import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,6 +16,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.WeakHashMap;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A trained probe (Gros &amp; Devanbu, "Localized Calibrated Uncertainty in Code Language Models"), scored in plain
