@@ -156,31 +156,16 @@ final class LineHeads {
 
   /** Each line's p from a logistic regression fitted on the other folds' lines; each fold's fit into {@code fits}. */
   private static double[] logistic(double[][] x, Rows rows, int[] foldOfGroup, List<LogisticRegression> fits) {
-    int[] rowFolds = CrossValidation.rowFolds(rows.groups[Rows.LINE], foldOfGroup);
-    double[] out = new double[x.length];
-    for (int f = 0; f < folds(foldOfGroup); f++) {
-      boolean[] train = CrossValidation.trainMask(rowFolds, f);
+    return CrossValidation.crossFit(rows.groups[Rows.LINE], foldOfGroup, train -> {
       List<double[]> trainX = new ArrayList<>();
       for (int r = 0; r < x.length; r++) {
         if (train[r]) {
           trainX.add(x[r]);
         }
       }
-      if (trainX.size() == x.length && fits == null) {
-        continue; // no lines in this fold
-      }
-      var fit = LogisticRegression.fit(trainX.toArray(new double[0][]),
+      return LogisticRegression.fit(trainX.toArray(new double[0][]),
           CrossValidation.select(rows.labels[Rows.LINE], train), Baselines.LAMBDA);
-      if (fits != null) {
-        fits.add(fit);
-      }
-      for (int r = 0; r < x.length; r++) {
-        if (!train[r]) {
-          out[r] = fit.predict(x[r]);
-        }
-      }
-    }
-    return out;
+    }, (fit, r) -> fit.predict(x[r]), fits);
   }
 
   /**
@@ -188,32 +173,9 @@ final class LineHeads {
    * fit into {@code fits}.
    */
   private static double[] isotonic(double[] score, Rows rows, int[] foldOfGroup, List<Isotonic> fits) {
-    int[] rowFolds = CrossValidation.rowFolds(rows.groups[Rows.LINE], foldOfGroup);
-    double[] out = new double[score.length];
-    for (int f = 0; f < folds(foldOfGroup); f++) {
-      boolean[] train = CrossValidation.trainMask(rowFolds, f);
-      double[] trainScore = CrossValidation.select(score, train);
-      if (trainScore.length == score.length && fits == null) {
-        continue; // no lines in this fold
-      }
-      Isotonic fit = Isotonic.fit(trainScore, CrossValidation.select(rows.labels[Rows.LINE], train)).bounded();
-      if (fits != null) {
-        fits.add(fit);
-      }
-      for (int r = 0; r < score.length; r++) {
-        if (!train[r]) {
-          out[r] = fit.apply(score[r]);
-        }
-      }
-    }
-    return out;
-  }
-
-  private static int folds(int[] foldOfGroup) {
-    int k = 0;
-    for (int f : foldOfGroup) {
-      k = Math.max(k, f + 1);
-    }
-    return k;
+    return CrossValidation.crossFit(rows.groups[Rows.LINE], foldOfGroup,
+        train -> Isotonic.fit(CrossValidation.select(score, train),
+            CrossValidation.select(rows.labels[Rows.LINE], train)).bounded(),
+        (fit, r) -> fit.apply(score[r]), fits);
   }
 }

@@ -1,5 +1,9 @@
 package dev.candor.probes.metrics;
 
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.ToDoubleBiFunction;
+
 import java.util.SplittableRandom;
 
 /**
@@ -97,29 +101,43 @@ public final class CrossValidation {
       throw new IllegalArgumentException("rows disagree: " + groupOfRow.length + " group ids, " + scores.length
           + " scores, " + labels.length + " labels");
     }
+    return crossFit(groupOfRow, foldOfGroup, train -> Platt.fit(select(scores, train), select(labels, train)),
+        (fit, r) -> fit.apply(scores[r]), null);
+  }
+
+  /**
+   * Out-of-fold predictions of any fitted model: row r [rows] is predicted by the model {@code fit} made from the
+   * rows of the other folds only (given as a train mask [rows]). A fold without rows is skipped, unless
+   * {@code models} asks for every fold's model (then added in fold order); a fold holding every row fails.
+   */
+  public static <M> double[] crossFit(int[] groupOfRow, int[] foldOfGroup, Function<boolean[], M> fit,
+      ToDoubleBiFunction<M, Integer> predict, List<M> models) {
     int[] foldOfRow = rowFolds(groupOfRow, foldOfGroup);
     int k = 0;
     for (int fold : foldOfGroup) {
       k = Math.max(k, fold + 1);
     }
-    double[] scaled = new double[scores.length];
+    double[] out = new double[groupOfRow.length];
     for (int fold = 0; fold < k; fold++) {
       boolean[] test = testMask(foldOfRow, fold);
-      if (count(test) == 0) {
+      if (count(test) == 0 && models == null) {
         continue;
       }
       boolean[] train = trainMask(foldOfRow, fold);
       if (count(train) == 0) {
         throw new IllegalArgumentException("fold " + fold + " holds every row: nothing to fit its scaling on");
       }
-      Platt.Fit fit = Platt.fit(select(scores, train), select(labels, train));
-      for (int r = 0; r < scores.length; r++) {
+      M model = fit.apply(train);
+      if (models != null) {
+        models.add(model);
+      }
+      for (int r = 0; r < out.length; r++) {
         if (test[r]) {
-          scaled[r] = fit.apply(scores[r]);
+          out[r] = predict.applyAsDouble(model, r);
         }
       }
     }
-    return scaled;
+    return out;
   }
 
   private static int count(boolean[] mask) {
