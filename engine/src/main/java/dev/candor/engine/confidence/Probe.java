@@ -213,16 +213,8 @@ public final class Probe implements ConfidenceModel {
     if (!Files.exists(metaFile)) {
       throw new CheckpointException(dir + ": not a probe directory (no " + META + ")");
     }
-    JsonNode meta;
-    try {
-      meta = new ObjectMapper().readTree(metaFile.toFile());
-    } catch (IOException e) {
-      throw new CheckpointException(metaFile + ": not valid JSON: " + e.getMessage());
-    }
-    if (!FORMAT.equals(meta.path("format").asText())) {
-      throw new CheckpointException(metaFile + ": format '" + meta.path("format").asText() + "', expected '" + FORMAT
-          + "' (a candor-probe/1 probe names its model by shape only; train it again)");
-    }
+    JsonNode meta = readMeta(metaFile, FORMAT,
+        " (a candor-probe/1 probe names its model by shape only; train it again)");
     Reads reads = parse(Reads.class, meta.path("reads").asText("target"), metaFile, "reads");
     int[] taps = taps(meta, metaFile);
     int hidden = meta.path("hidden_size").asInt(-1);
@@ -266,6 +258,21 @@ public final class Probe implements ConfidenceModel {
     } catch (IllegalArgumentException e) {
       throw new CheckpointException(metaFile + ": " + e.getMessage());
     }
+  }
+
+  /** A probe directory's JSON file, refused in one line unless it parses and is of {@code format} (then {@code hint}). */
+  static JsonNode readMeta(Path file, String format, String hint) {
+    JsonNode meta;
+    try {
+      meta = new ObjectMapper().readTree(file.toFile());
+    } catch (IOException e) {
+      throw new CheckpointException(file + ": not valid JSON: " + e.getMessage());
+    }
+    if (!format.equals(meta.path("format").asText())) {
+      throw new CheckpointException(file + ": format '" + meta.path("format").asText() + "', expected '" + format
+          + "'" + hint);
+    }
+    return meta;
   }
 
   /** "taps": [i, ...], or "tap": i as a one-tap probe writes it. */

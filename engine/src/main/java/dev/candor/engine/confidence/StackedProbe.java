@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.candor.engine.checkpoint.CheckpointException;
 import dev.candor.engine.generate.TokenRecord;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -145,16 +144,7 @@ public final class StackedProbe implements ConfidenceModel {
   public static StackedProbe load(Path dir) {
     Probe served = Probe.load(dir, null);
     Path metaFile = dir.resolve(META);
-    JsonNode meta;
-    try {
-      meta = new ObjectMapper().readTree(metaFile.toFile());
-    } catch (IOException e) {
-      throw new CheckpointException(metaFile + ": not valid JSON: " + e.getMessage());
-    }
-    if (!FORMAT.equals(meta.path("format").asText())) {
-      throw new CheckpointException(metaFile + ": format '" + meta.path("format").asText() + "', expected '"
-          + FORMAT + "'");
-    }
+    JsonNode meta = Probe.readMeta(metaFile, FORMAT, "");
     if (!meta.path("line_features").equals(new ObjectMapper().valueToTree(LINE_FEATURES))) {
       throw new CheckpointException(metaFile + ": line_features " + meta.path("line_features") + ", this engine "
           + "computes " + LINE_FEATURES);
