@@ -511,7 +511,7 @@ public final class Probe implements ConfidenceModel {
     }
     double[] z = new double[width];
     for (int j = 0; j < width; j++) {
-      z[j] = gelu(head.projBias()[j] + dot(head.projWeight(), j * input, x));
+      z[j] = Gelu.gelu(head.projBias()[j] + dot(head.projWeight(), j * input, x));
     }
     return z;
   }
@@ -554,40 +554,6 @@ public final class Probe implements ConfidenceModel {
       s += head.outWeight()[j] * pooled[j];
     }
     return s;
-  }
-
-  /** Exact GELU, x · Φ(x) = x/2 · (1 + erf(x / √2)), as PyTorch's default and ONNX's Gelu. */
-  public static double gelu(double x) {
-    return 0.5 * x * (1 + erf(x / Math.sqrt(2)));
-  }
-
-  /** erf to ~1e-15 absolute: Taylor series near 0, continued fraction for erfc beyond (Numerical Recipes style). */
-  public static double erf(double x) {
-    double ax = Math.abs(x);
-    double r;
-    if (ax < 2.5) {
-      // erf(x) = 2/√π Σ (−1)^n x^(2n+1) / (n! (2n+1))
-      double term = ax;
-      double sum = ax;
-      double x2 = ax * ax;
-      for (int n = 1; n < 100; n++) {
-        term *= -x2 / n;
-        double add = term / (2 * n + 1);
-        sum += add;
-        if (Math.abs(add) < 1e-17 * Math.abs(sum)) {
-          break;
-        }
-      }
-      r = 2 / Math.sqrt(Math.PI) * sum;
-    } else {
-      // erfc(x) = exp(−x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))) evaluated bottom-up
-      double f = ax;
-      for (int n = 60; n >= 1; n--) {
-        f = ax + (n / 2.0) / f;
-      }
-      r = 1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
-    }
-    return x < 0 ? -r : r;
   }
 
   static double sigmoid(double x) {
