@@ -9,7 +9,7 @@
 //
 // Built against the llama.cpp source that fetch.sh takes from the pinned npm package; see README.md beside this file.
 //
-//   candor-peer -m MODEL.gguf (-p ID,ID,... | -P TEXT) [-n TOKENS] [-t THREADS] [--warmup N] [--logits FILE] [-v]
+//   candor-peer -m MODEL.gguf (-p ID,ID,... | -P TEXT) [-n TOKENS] [-t THREADS] [--warmup N] [--logits FILE] [--no-mmap] [-v]
 
 #include "ggml-backend.h"
 #include "llama.h"
@@ -49,7 +49,7 @@ static double cpu_ms() {
 }
 
 static int usage(const char * argv0) {
-    fprintf(stderr, "usage: %s -m MODEL.gguf (-p ID,ID,... | -P TEXT) [-n TOKENS] [-t THREADS] [--warmup N] [--logits FILE] [-v]\n", argv0);
+    fprintf(stderr, "usage: %s -m MODEL.gguf (-p ID,ID,... | -P TEXT) [-n TOKENS] [-t THREADS] [--warmup N] [--logits FILE] [--no-mmap] [-v]\n", argv0);
     return 2;
 }
 
@@ -169,6 +169,7 @@ int main(int argc, char ** argv) {
     int threads = 2;
     int warmup = 1;
     std::string logits_path;
+    bool use_mmap = true;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         auto value = [&]() -> const char * {
@@ -185,6 +186,7 @@ int main(int argc, char ** argv) {
         else if (a == "-t") { threads = atoi(value()); }
         else if (a == "--warmup") { warmup = atoi(value()); }
         else if (a == "--logits") { logits_path = value(); }
+        else if (a == "--no-mmap") { use_mmap = false; }
         else if (a == "-v") { verbose = true; }
         else { return usage(argv[0]); }
     }
@@ -199,6 +201,7 @@ int main(int argc, char ** argv) {
     double t_load = now_ms();
     llama_model_params mparams = llama_model_default_params();
     mparams.n_gpu_layers = 0;
+    mparams.use_mmap = use_mmap; // --no-mmap: the weights read into the process's own memory
     llama_model * model = llama_model_load_from_file(model_path.c_str(), mparams);
     if (model == nullptr) {
         fprintf(stderr, "candor-peer: cannot load %s\n", model_path.c_str());

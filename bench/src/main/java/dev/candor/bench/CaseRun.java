@@ -7,6 +7,7 @@ import dev.candor.engine.checkpoint.Qwen2Config;
 import dev.candor.engine.confidence.Probe;
 import dev.candor.engine.confidence.StackedProbe;
 import dev.candor.engine.cpu.JavaBackend;
+import dev.candor.engine.cpu.WeightMemory;
 import dev.candor.engine.generate.GenerationRequest;
 import dev.candor.engine.generate.GenerationResult;
 import dev.candor.engine.generate.Generator;
@@ -26,6 +27,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.List;
 
 /**
@@ -35,7 +37,8 @@ import java.util.List;
  * every position of prompt + greedy answer, teacher-forced, for {@link EndToEnd} to compare with the peer's. Prints
  * one JSON object.
  *
- * <pre>CaseRun TARGET_DIR FORMAT(native|f32|bf16|q8_0) PROMPT_IDS DECODE_TOKENS REPS LOGITS_OUT [DRAFTER PROBE]</pre>
+ * <pre>CaseRun TARGET_DIR FORMAT(native|f32|bf16|q8_0) MEMORY(mapped|copied) PROMPT_IDS DECODE_TOKENS REPS LOGITS_OUT
+ *     [DRAFTER PROBE]</pre>
  */
 public final class CaseRun {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -43,22 +46,24 @@ public final class CaseRun {
   public static void main(String[] args) throws IOException {
     Path target = Path.of(args[0]);
     WeightFormat format = WeightFormat.parse(args[1]);
-    int[] prompt = Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray();
-    int decodeTokens = Integer.parseInt(args[3]);
-    int reps = Integer.parseInt(args[4]);
-    Path logitsOut = Path.of(args[5]);
-    Path drafter = args.length > 6 ? Path.of(args[6]) : null;
-    Path probe = args.length > 7 ? Path.of(args[7]) : null;
+    WeightMemory memory = WeightMemory.valueOf(args[2].toUpperCase(Locale.ROOT));
+    int[] prompt = Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray();
+    int decodeTokens = Integer.parseInt(args[4]);
+    int reps = Integer.parseInt(args[5]);
+    Path logitsOut = Path.of(args[6]);
+    Path drafter = args.length > 7 ? Path.of(args[7]) : null;
+    Path probe = args.length > 8 ? Path.of(args[8]) : null;
     ObjectNode r = JSON.createObjectNode();
-    int threads = JavaBackend.defaultThreads();
+    var options = new JavaBackend.Options(format, memory, JavaBackend.defaultThreads());
+    r.put("weight_memory", memory.name().toLowerCase(Locale.ROOT));
     long t0 = System.nanoTime();
-    try (LoadedModel model = LoadedModel.load(target, "cpu", "java", format, threads);
-        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, "cpu", "java", format, threads)) {
+    try (LoadedModel model = LoadedModel.load(target, "cpu", "java", options);
+        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, "cpu", "java", options)) {
       r.put("load_seconds", (System.nanoTime() - t0) / 1e9);
       measure(model, draft, probe, prompt, decodeTokens, reps, logitsOut, r);
     }
     if (r.get("parameters").asLong() <= 2_000_000_000L) {
-      oneThreadCpu(target, format, prompt, r);
+      oneThreadCpu(target, new JavaBackend.Options(format, memory, 1), prompt, r);
     }
     r.put("peak_rss_mb", EndToEnd.peakRssMb());
     r.put("process_cpu_seconds",
@@ -235,10 +240,10 @@ public final class CaseRun {
    * and plain decode steps. Unlike the wall clock it hardly changes when other jobs share the machine, so it compares
    * with the peer's own CPU time on one thread even then.
    */
-  static void oneThreadCpu(Path target, WeightFormat format, int[] prompt, ObjectNode r) {
+  static void oneThreadCpu(Path target, JavaBackend.Options oneThread, int[] prompt, ObjectNode r) {
     var mx = ManagementFactory.getThreadMXBean();
     try (var checkpoint = dev.candor.engine.checkpoint.Checkpoint.open(target);
-        JavaBackend one = JavaBackend.load(checkpoint, format, 1)) {
+        JavaBackend one = JavaBackend.load(checkpoint, oneThread)) {
       double[] prefill = new double[3];
       double[] decode = new double[3];
       for (int rep = 0; rep < prefill.length + 1; rep++) { // the first is a warm-up

@@ -9,6 +9,7 @@ import dev.candor.bench.peer.GgufExport;
 import dev.candor.bench.peer.Peer;
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.checkpoint.Qwen2Config;
+import dev.candor.engine.cpu.WeightMemory;
 import dev.candor.engine.model.WeightFormat;
 import dev.candor.engine.tokenizer.ChatTemplate;
 import java.io.IOException;
@@ -43,7 +44,9 @@ import java.util.stream.Collectors;
  * bench/results/DATE-MACHINE[-quick].{json,md} and bench/results/summary.json (overwritten: two commits compare at a
  * glance). {@code --only MODEL[:FORMAT],...} runs a subset into a dated file of its own (DATE-MACHINE-only-SUBSET)
  * and replaces only its own cases in summary.json, whose every case names the report it came from ({@code "run"});
- * {@code --no-peer} skips the peer.
+ * {@code --no-peer} skips the peer. {@code --no-mmap} runs both engines on weights copied into their own memory
+ * (Candor's {@link WeightMemory#COPIED}, llama.cpp's {@code --no-mmap}) instead of the mapped files, into a report
+ * of its own (-no-mmap) and summary.json's "models_no_mmap".
  */
 public final class EndToEnd {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -51,7 +54,8 @@ public final class EndToEnd {
   static final double SHARED_CPU = 0.10;
 
   /** A model at a format: the summary's keys, the checkpoint (and drafter and probe), the prompt. */
-  record Case(String model, String format, Path drafter, Path probe, int[] prompt, int decodeTokens, int reps) {
+  record Case(String model, String format, Path drafter, Path probe, int[] prompt, int decodeTokens, int reps,
+      WeightMemory memory) {
     String name() {
       return model + " " + format;
     }
@@ -71,6 +75,7 @@ public final class EndToEnd {
     List<String> argv = List.of(args);
     boolean quick = argv.contains("--quick");
     boolean noPeer = argv.contains("--no-peer");
+    WeightMemory memory = argv.contains("--no-mmap") ? WeightMemory.COPIED : WeightMemory.MAPPED;
     int only = argv.indexOf("--only");
     Set<String> selected = only >= 0 ? Set.of(args[only + 1].split(",")) : null;
     Path root = BenchCheckpoints.repoRoot();
@@ -80,11 +85,12 @@ public final class EndToEnd {
     report.put("cores", Runtime.getRuntime().availableProcessors());
     report.put("java", Runtime.version().toString());
     report.put("quick", quick);
+    report.put("weight_memory", memory.name().toLowerCase(Locale.ROOT));
     report.put("load_average_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     MemoryBandwidth.Result first = bandwidth();
     report.set("bandwidth_at_start", JSON.valueToTree(first));
     ArrayNode results = report.putArray("results");
-    for (Case c : plan(root, quick, selected)) {
+    for (Case c : plan(root, quick, selected, memory)) {
       System.err.println("measuring " + c.name() + " ...");
       results.add(measure(c, noPeer, root));
     }
@@ -95,11 +101,11 @@ public final class EndToEnd {
     for (JsonNode r : results) {
       Verdict.judge((ObjectNode) r, gbs);
     }
-    write(root, report, quick, selected);
+    write(root, report, stem(quick, selected, memory), selected != null);
   }
 
   /** The cases of a run: quick covers the default model and the 0.5B shape at bf16 and q8_0. */
-  static List<Case> plan(Path root, boolean quick, Set<String> selected) {
+  static List<Case> plan(Path root, boolean quick, Set<String> selected, WeightMemory memory) {
     int reps = quick ? 1 : 3;
     int decode = quick ? 16 : 32;
     List<String[]> wanted = new ArrayList<>();
@@ -124,11 +130,11 @@ public final class EndToEnd {
       if (w[0].equals("default")) {
         // decoding stays inside the greedy answer (96 tokens), as a served request stops at its end
         cases.add(new Case(w[0], w[1], defaults.resolve("drafter"), defaults.resolve("probe"),
-            traceQuestion(defaults.resolve("target")), 96, reps));
+            traceQuestion(defaults.resolve("target")), 96, reps, memory));
       } else {
         boolean big = w[0].equals("qwen2.5-7b");
         cases.add(new Case(w[0], w[1], null, null, qwenPrompt(BenchCheckpoints.tokenizer(w[0]), 64),
-            big ? 16 : decode, big ? 2 : reps));
+            big ? 16 : decode, big ? 2 : reps, memory));
       }
     }
     return cases;
@@ -175,7 +181,8 @@ public final class EndToEnd {
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), CaseRun.class.getName(), target.toString(),
-        c.format().equals(nativeFormat(target)) ? "native" : c.format(), ids(c.prompt()),
+        c.format().equals(nativeFormat(target)) ? "native" : c.format(),
+        c.memory().name().toLowerCase(Locale.ROOT), ids(c.prompt()),
         Integer.toString(c.decodeTokens()), Integer.toString(c.reps()), logits.toString()));
     if (c.drafter() != null) {
       cmd.addAll(List.of(c.drafter().toString(), c.probe().toString()));
@@ -199,7 +206,7 @@ public final class EndToEnd {
     ObjectNode o = JSON.createObjectNode();
     GgufExport.Type type = GgufExport.Type.of(WeightFormat.parse(c.format()));
     int threads = Runtime.getRuntime().availableProcessors();
-    Peer.PeerResult peer = Peer.run(target, type, c.prompt(), c.decodeTokens(), threads);
+    Peer.PeerResult peer = Peer.run(target, type, c.prompt(), c.decodeTokens(), threads, c.memory());
     o.put("engine", peer.engine() + " " + peer.version());
     o.put("gguf", peer.model().getFileName().toString());
     o.put("prefill_tokens_per_second", peer.promptTokensPerSecond());
@@ -213,7 +220,7 @@ public final class EndToEnd {
     o.put("greedy_tokens_agreeing", agree);
     o.put("greedy_tokens", ours.length);
     if (candor.has("one_thread")) {
-      Peer.PeerResult one = Peer.run(target, type, c.prompt(), 17, 1);
+      Peer.PeerResult one = Peer.run(target, type, c.prompt(), 17, 1, c.memory());
       ObjectNode t = o.putObject("one_thread");
       t.put("prefill_cpu_seconds", one.promptCpuSeconds());
       t.put("decode_cpu_seconds_per_token", one.decodeCpuSecondsPerStep());
@@ -238,23 +245,22 @@ public final class EndToEnd {
     return s;
   }
 
-  private static void write(Path root, ObjectNode report, boolean quick, Set<String> selected) throws IOException {
+  private static void write(Path root, ObjectNode report, String stem, boolean partial) throws IOException {
     String markdown = Markdown.of(report);
     System.out.println(markdown);
     Path dir = Files.createDirectories(root.resolve("bench/results"));
-    String stem = stem(quick, selected);
     JSON.writeValue(dir.resolve(stem + ".json").toFile(), report);
     Files.writeString(dir.resolve(stem + ".md"), markdown);
     Path file = dir.resolve("summary.json");
     ObjectNode previous = Files.exists(file) ? (ObjectNode) JSON.readTree(file.toFile()) : null;
-    JSON.writeValue(file.toFile(), Verdict.summary(report, stem, previous, selected != null));
+    JSON.writeValue(file.toFile(), Verdict.summary(report, stem, previous, partial));
     System.err.println("wrote " + dir.resolve(stem + ".json") + ", .md and summary.json");
   }
 
-  /** The dated report's name: DATE-MACHINE, then -quick, then -only-SUBSET for a partial run. */
-  static String stem(boolean quick, Set<String> selected) {
+  /** The dated report's name: DATE-MACHINE, then -quick, -no-mmap, then -only-SUBSET for a partial run. */
+  static String stem(boolean quick, Set<String> selected, WeightMemory memory) {
     String stem = LocalDate.now() + "-" + machine().replaceAll("[^A-Za-z0-9]+", "-").toLowerCase(Locale.ROOT)
-        + (quick ? "-quick" : "");
+        + (quick ? "-quick" : "") + (memory == WeightMemory.COPIED ? "-no-mmap" : "");
     if (selected != null) {
       stem += "-only-" + String.join("-", new java.util.TreeSet<>(selected)).replaceAll("[^A-Za-z0-9.]+", "-");
     }

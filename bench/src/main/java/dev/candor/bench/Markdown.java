@@ -15,6 +15,9 @@ final class Markdown {
         report.get("java").asText(), report.get("bandwidth_gbs").asDouble(), bw.get("bestPattern").asText(),
         bw.get("medianGbs"), report.get("bandwidth_at_end").get("bestGbs").asDouble(), bw.get("threads").asInt(),
         bw.get("repetitions").asInt()));
+    md.append(report.path("weight_memory").asText("mapped").equals("copied")
+        ? "Weights copied into each engine's own memory at load (Candor and llama.cpp `--no-mmap`).\n\n"
+        : "Weights used in place from the mapped files (both engines' default).\n\n");
     md.append("| model | weights | decode (tokens/s) | of the limit | vs peer | prefill (tokens/s) | vs peer | peak RSS"
         + " (MB) | weights (MB) | logits vs peer, max \\|Δ\\| / range (max, median) | argmax agree | greedy agree"
         + " | one thread, CPU per token vs peer: decode, prefill | valid |\n"

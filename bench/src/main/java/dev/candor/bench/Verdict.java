@@ -77,12 +77,17 @@ final class Verdict {
     s.put("date", report.get("date").asText());
     s.put("machine", report.get("machine").asText());
     s.put("bandwidth_gbs", round(report.get("bandwidth_gbs").asDouble(), 2));
-    ObjectNode models = s.putObject("models");
-    if (partial && previous != null && previous.has("models")) {
-      models.setAll((ObjectNode) previous.get("models").deepCopy());
+    // a run on mapped weights (the default) fills "models", one on copied weights (--no-mmap) "models_no_mmap";
+    // the other section, and the serving benchmark's, are kept from the previous summary
+    String section = report.path("weight_memory").asText("mapped").equals("copied") ? "models_no_mmap" : "models";
+    for (String kept : new String[] {"models", "models_no_mmap", "serving"}) {
+      if (previous != null && previous.has(kept) && !kept.equals(section)) {
+        s.set(kept, previous.get(kept));
+      }
     }
-    if (previous != null && previous.has("serving")) {
-      s.set("serving", previous.get("serving"));
+    ObjectNode models = s.putObject(section);
+    if (partial && previous != null && previous.has(section)) {
+      models.setAll((ObjectNode) previous.get(section).deepCopy());
     }
     for (JsonNode r : report.get("results")) {
       if (r.has("skipped") || !r.path("candor").has("decode_tokens_per_second")) {

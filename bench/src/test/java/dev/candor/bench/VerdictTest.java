@@ -40,4 +40,18 @@ class VerdictTest {
     assertEquals(1, full.at("/serving/marker").asInt());
     assertEquals(JSON.readTree("{\"marker\":1}"), previous.get("serving"), "the previous summary is left as it was");
   }
+
+  @Test
+  void aRunOnCopiedWeightsFillsItsOwnSectionAndKeepsTheMappedOne() {
+    ObjectNode mapped = Verdict.summary(report("qwen2.5-0.5b", "bf16", 20), "mapped", null, false);
+    ObjectNode copiedReport = report("qwen2.5-0.5b", "bf16", 30);
+    copiedReport.put("weight_memory", "copied");
+    ObjectNode copied = Verdict.summary(copiedReport, "copied", mapped, false);
+    assertEquals(20, copied.at("/models/qwen2.5-0.5b/bf16/decode_tps").asDouble(), "the mapped run's figures stay");
+    assertEquals(30, copied.at("/models_no_mmap/qwen2.5-0.5b/bf16/decode_tps").asDouble());
+
+    ObjectNode again = Verdict.summary(report("qwen2.5-0.5b", "bf16", 21), "mapped2", copied, false);
+    assertEquals(21, again.at("/models/qwen2.5-0.5b/bf16/decode_tps").asDouble());
+    assertEquals("copied", again.at("/models_no_mmap/qwen2.5-0.5b/bf16/run").asText(), "and the copied run's too");
+  }
 }

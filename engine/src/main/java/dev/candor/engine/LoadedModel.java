@@ -9,6 +9,7 @@ import dev.candor.engine.model.Backend;
 import dev.candor.engine.model.WeightFormat;
 import dev.candor.engine.djl.DjlBackend;
 import dev.candor.engine.cpu.JavaBackend;
+import dev.candor.engine.cpu.WeightMemory;
 import dev.candor.engine.tokenizer.ChatTemplate;
 import dev.candor.engine.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -50,13 +51,24 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
    * options: asking another backend for a weight format is refused rather than ignored.
    */
   public static LoadedModel load(Path dir, String device, String backend, WeightFormat weights, int threads) {
-    if (threads < 1) {
-      throw new IllegalArgumentException("threads must be at least 1, got " + threads);
-    }
+    return load(dir, device, backend, new JavaBackend.Options(weights, WeightMemory.MAPPED, threads));
+  }
+
+  /**
+   * As {@link #load(Path, String, String)}, with the Java backend's options: its weight format, where it keeps the
+   * weights and its thread count. Asking another backend for a weight format or for copied weights is refused rather
+   * than ignored.
+   */
+  public static LoadedModel load(Path dir, String device, String backend, JavaBackend.Options options) {
+    WeightFormat weights = options.format();
     boolean java = backend.equals("java") || (backend.equals("auto") && device.equals("cpu"));
     if (weights != null && !java) {
       throw new IllegalArgumentException("--weights " + weights.label() + " is an option of the java backend (CPU);"
           + " the " + (backend.equals("auto") ? "djl" : backend) + " backend computes with its own formats");
+    }
+    if (options.memory() != WeightMemory.MAPPED && !java) {
+      throw new IllegalArgumentException("--no-mmap is an option of the java backend (CPU); the "
+          + (backend.equals("auto") ? "djl" : backend) + " backend copies the weights to its own memory anyway");
     }
     ModelLocator.Location where = ModelLocator.locate(dir.toString(), System.getenv()); // a directory or a repo id
     dir = where.directory();
@@ -79,7 +91,7 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
           if (!cpu) {
             throw new IllegalArgumentException("the java backend runs on the CPU only; use --backend djl for " + device);
           }
-          yield JavaBackend.load(checkpoint, weights, threads);
+          yield JavaBackend.load(checkpoint, options);
         }
         case "djl" -> DjlBackend.load(checkpoint, device);
         case "cuda" -> {
@@ -88,7 +100,7 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
           }
           yield CudaBackend.load(checkpoint, device.equals("gpu") ? 0 : gpuOrdinal(device));
         }
-        case "auto" -> cpu ? JavaBackend.load(checkpoint, weights, threads) : DjlBackend.load(checkpoint, device);
+        case "auto" -> cpu ? JavaBackend.load(checkpoint, options) : DjlBackend.load(checkpoint, device);
         default -> throw new IllegalArgumentException("backend must be auto, java, djl or cuda, got '" + backend + "'");
       };
       return new LoadedModel(where.name(), dir, loaded, tokenizer, template, Set.copyOf(eos),

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.candor.bench.BenchCheckpoints;
 import dev.candor.engine.LoadedModel;
+import dev.candor.engine.cpu.WeightMemory;
 import dev.candor.engine.generate.GenerationRequest;
 import dev.candor.engine.generate.GenerationResult;
 import dev.candor.engine.generate.Generator;
@@ -108,18 +109,30 @@ public final class Peer {
   /** As {@link #run(Path, int[], int, int)}, with the matrices in {@code type} (null: the checkpoint's own). */
   public static PeerResult run(Path checkpointDir, GgufExport.Type type, int[] promptTokens, int decodeTokens,
       int threads) {
+    return run(checkpointDir, type, promptTokens, decodeTokens, threads, WeightMemory.MAPPED);
+  }
+
+  /**
+   * As {@link #run(Path, GgufExport.Type, int[], int, int)}, the weights mapped (llama.cpp's default) or read into
+   * the process's own memory ({@code --no-mmap}), as Candor's {@link WeightMemory}.
+   */
+  public static PeerResult run(Path checkpointDir, GgufExport.Type type, int[] promptTokens, int decodeTokens,
+      int threads, WeightMemory memory) {
     Path gguf = GgufExport.cached(checkpointDir, type);
-    return runGguf(gguf, promptTokens, decodeTokens, threads);
+    return runGguf(gguf, promptTokens, decodeTokens, threads, memory);
   }
 
   /** Runs the peer on a GGUF file: greedy, {@code decodeTokens} generated after prefilling {@code promptTokens}. */
-  public static PeerResult runGguf(Path gguf, int[] promptTokens, int decodeTokens, int threads) {
+  public static PeerResult runGguf(Path gguf, int[] promptTokens, int decodeTokens, int threads, WeightMemory memory) {
     if (promptTokens.length == 0 || decodeTokens < 1 || threads < 1) {
       throw new IllegalArgumentException("need a prompt, decodeTokens >= 1 and threads >= 1");
     }
     String ids = Arrays.stream(promptTokens).mapToObj(Integer::toString).collect(Collectors.joining(","));
     ProcessBuilder pb = new ProcessBuilder(install().toString(), "-m", gguf.toString(), "-p", ids,
         "-n", Integer.toString(decodeTokens), "-t", Integer.toString(threads));
+    if (memory == WeightMemory.COPIED) {
+      pb.command().add("--no-mmap");
+    }
     double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     String out = exec(pb, "candor-peer");
     JsonNode r;

@@ -1,6 +1,8 @@
 package dev.candor.engine.cli;
 
 import dev.candor.engine.LoadedModel;
+import dev.candor.engine.cpu.JavaBackend;
+import dev.candor.engine.cpu.WeightMemory;
 import dev.candor.engine.model.WeightFormat;
 import dev.candor.engine.generate.DistributionDump;
 import dev.candor.engine.generate.GenerationRequest;
@@ -75,7 +77,12 @@ public final class GenerateCommand implements Callable<Integer> {
 
   @Option(names = "--threads",
       description = "java backend: threads for the matrix products (default: the cores, ${DEFAULT-VALUE})")
-  int threads = dev.candor.engine.cpu.JavaBackend.defaultThreads();
+  int threads = JavaBackend.defaultThreads();
+
+  @Option(names = "--no-mmap", description = "java backend: copy the weights into the process's own memory at load"
+      + " instead of using the mapped checkpoint in place (more memory per process, steadier reads where a mapped"
+      + " file's page cache is read erratically; see the README)")
+  boolean noMmap;
 
   @Option(names = "--dump-distributions", description = "write every token's full target distribution to this file")
   Path dump;
@@ -87,9 +94,10 @@ public final class GenerateCommand implements Callable<Integer> {
       return 2;
     }
     PrintStream out = System.out;
-    WeightFormat format = WeightFormat.parse(weights);
-    try (LoadedModel target = LoadedModel.load(model, device, backend, format, threads);
-        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend, format, threads)) {
+    var cpu = new JavaBackend.Options(WeightFormat.parse(weights),
+        noMmap ? WeightMemory.COPIED : WeightMemory.MAPPED, threads);
+    try (LoadedModel target = LoadedModel.load(model, device, backend, cpu);
+        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend, cpu)) {
       if (draft != null) {
         target.requireSameVocabulary(draft);
       }

@@ -1,6 +1,8 @@
 package dev.candor.engine.cli;
 
 import dev.candor.engine.LoadedModel;
+import dev.candor.engine.cpu.JavaBackend;
+import dev.candor.engine.cpu.WeightMemory;
 import dev.candor.engine.model.WeightFormat;
 import dev.candor.engine.confidence.ConfidenceModel;
 import dev.candor.engine.confidence.TokenProbability;
@@ -109,14 +111,20 @@ public final class ServeCommand implements Callable<Integer> {
 
   @Option(names = "--threads",
       description = "java backend: threads for the matrix products (default: the cores, ${DEFAULT-VALUE})")
-  int threads = dev.candor.engine.cpu.JavaBackend.defaultThreads();
+  int threads = JavaBackend.defaultThreads();
+
+  @Option(names = "--no-mmap", description = "java backend: copy the weights into the process's own memory at load"
+      + " instead of using the mapped checkpoint in place (more memory per process, steadier reads where a mapped"
+      + " file's page cache is read erratically; see the README)")
+  boolean noMmap;
 
   @Override
   public Integer call() throws Exception {
     String key = apiKey != null ? apiKey : System.getenv("CANDOR_API_KEY");
-    WeightFormat format = WeightFormat.parse(weights);
-    try (LoadedModel target = LoadedModel.load(model, device, backend, format, threads);
-        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend, format, threads)) {
+    var cpu = new JavaBackend.Options(WeightFormat.parse(weights),
+        noMmap ? WeightMemory.COPIED : WeightMemory.MAPPED, threads);
+    try (LoadedModel target = LoadedModel.load(model, device, backend, cpu);
+        LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend, cpu)) {
       if (draft != null) {
         target.requireSameVocabulary(draft);
       }

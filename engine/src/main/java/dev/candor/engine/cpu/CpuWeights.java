@@ -15,17 +15,18 @@ import java.util.List;
 
 /**
  * The Java backend's weights: matrices in their storage format, norms and biases as float32 arrays (they are small).
- * A matrix in the format asked for is the checkpoint's memory-mapped bytes, used in place: nothing is copied, the
- * page cache holds the file once for every process that maps it, and loading a BF16 model takes the time to read its
- * header. A matrix in another format (q8_0, or f32 from bf16 to measure) is converted once, at load, into memory of
- * its own, and the file's pages it was read from are given back.
+ * A matrix in the format asked for is, by default, the checkpoint's memory-mapped bytes, used in place: nothing is
+ * copied, the page cache holds the file once for every process that maps it, and loading a BF16 model takes the time
+ * to read its header ({@link WeightMemory#MAPPED}); or a copy of them in memory of its own
+ * ({@link WeightMemory#COPIED}). A matrix in another format (q8_0, or f32 from bf16 to measure) is converted once, at
+ * load, into memory of its own. A matrix not used in place gives the file's pages it was read from back.
  *
  * @param embedTokens [vocab, hidden]
  * @param layers the decoder layers
  * @param norm [hidden]
  * @param lmHead [vocab, hidden]; the same matrix as embedTokens when the checkpoint ties them
  * @param file the mapped checkpoint, held open while a matrix lies in it (null otherwise)
- * @param memory the converted matrices' memory
+ * @param memory the converted and copied matrices' memory
  */
 record CpuWeights(Matrix embedTokens, List<Layer> layers, float[] norm, Matrix lmHead, Weights file, Arena memory)
     implements AutoCloseable {
@@ -44,13 +45,16 @@ record CpuWeights(Matrix embedTokens, List<Layer> layers, float[] norm, Matrix l
       float[] postAttentionLayernorm,
       Matrix gateProj, Matrix upProj, Matrix downProj) {}
 
-  /** Loads a checkpoint's weights with matrices in {@code format} (null: each as the checkpoint stores it). */
-  static CpuWeights load(Checkpoint checkpoint, WeightFormat format, Parallel parallel) {
+  /**
+   * Loads a checkpoint's weights with matrices in {@code format} (null: each as the checkpoint stores it), those in
+   * their stored format kept where {@code where} says.
+   */
+  static CpuWeights load(Checkpoint checkpoint, WeightFormat format, WeightMemory where, Parallel parallel) {
     Qwen2Config c = checkpoint.config();
     Weights file = checkpoint.weights().retain();
     Arena memory = Arena.ofShared();
     try {
-      Loader loader = new Loader(format, memory, parallel);
+      Loader loader = new Loader(format, where, memory, parallel);
       List<Layer> layers = new ArrayList<>();
       for (int l = 0; l < c.numHiddenLayers(); l++) {
         Qwen2Tensors.Layer<Tensor> t = Qwen2Tensors.layer(file, c, l);
@@ -80,15 +84,19 @@ record CpuWeights(Matrix embedTokens, List<Layer> layers, float[] norm, Matrix l
     return t == null ? null : t.toFloatArray();
   }
 
-  /** Makes each matrix: in place when it is stored in the format asked for, converted otherwise. */
+  /**
+   * Makes each matrix: in place (or a copy of it) when it is stored in the format asked for, converted otherwise.
+   */
   private static final class Loader {
     private final WeightFormat format;
+    private final WeightMemory where;
     private final Arena memory;
     private final Parallel parallel;
     boolean mappedAny;
 
-    Loader(WeightFormat format, Arena memory, Parallel parallel) {
+    Loader(WeightFormat format, WeightMemory where, Arena memory, Parallel parallel) {
       this.format = format;
+      this.where = where;
       this.memory = memory;
       this.parallel = parallel;
     }
@@ -104,8 +112,8 @@ record CpuWeights(Matrix embedTokens, List<Layer> layers, float[] norm, Matrix l
       WeightFormat own = WeightFormat.of(t.dtype());
       WeightFormat target = format == null ? own : format;
       if (target == own) {
-        mappedAny = true;
-        Matrix m = inPlace(own, rows, cols, t.data());
+        mappedAny |= where == WeightMemory.MAPPED;
+        Matrix m = inPlace(own, rows, cols, where == WeightMemory.MAPPED ? t.data() : copy(t.data()));
         long i = m instanceof F16Matrix f16 ? f16.firstNonFinite() : -1;
         if (i >= 0) {
           throw new CheckpointException(t.file() + ": tensor '" + t.name() + "': an infinity or NaN at [" + i / cols
@@ -122,6 +130,16 @@ record CpuWeights(Matrix embedTokens, List<Layer> layers, float[] norm, Matrix l
         t.data().unload(); // the file's pages were read once; the process need not hold them
       }
       return converted;
+    }
+
+    /** The bytes in memory of their own; the file's pages they came from given back. */
+    private MemorySegment copy(MemorySegment data) {
+      MemorySegment out = memory.allocate(data.byteSize(), 64);
+      out.copyFrom(data);
+      if (data.isMapped()) {
+        data.unload();
+      }
+      return out;
     }
 
     private MemorySegment convert(Tensor t, DType to, int rows, int cols) {

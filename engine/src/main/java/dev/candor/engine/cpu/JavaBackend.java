@@ -53,19 +53,46 @@ public final class JavaBackend implements Backend {
     this.pass = new ForwardPass(this);
   }
 
+  /**
+   * How the Java backend loads and runs a checkpoint.
+   *
+   * @param format the matrices' format: null for each as the checkpoint stores it, else converted at load
+   * @param memory where the matrices kept in their stored format lie: the mapped file or a copy
+   * @param threads threads for the matrix products, the calling one included
+   */
+  public record Options(WeightFormat format, WeightMemory memory, int threads) {
+    public Options {
+      java.util.Objects.requireNonNull(memory, "memory");
+      if (threads < 1) {
+        throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+      }
+    }
+
+    /** The checkpoint's own formats, mapped in place, on as many threads as there are cores. */
+    public static Options defaults() {
+      return new Options(null, WeightMemory.MAPPED, defaultThreads());
+    }
+  }
+
   /** Loads with the checkpoint's own weight types, on as many threads as there are cores. */
   public static JavaBackend load(Checkpoint checkpoint) {
-    return load(checkpoint, null, defaultThreads());
+    return load(checkpoint, Options.defaults());
+  }
+
+  /** As {@link #load(Checkpoint, Options)}, the matrices kept in their stored format used in place. */
+  public static JavaBackend load(Checkpoint checkpoint, WeightFormat format, int threads) {
+    return load(checkpoint, new Options(format, WeightMemory.MAPPED, threads));
   }
 
   /**
-   * Loads a checkpoint. Matrices stored in {@code format} (null: every one as the checkpoint stores it) are used in
-   * place from the mapped file, which stays mapped after the checkpoint is closed; others are converted at load.
+   * Loads a checkpoint. Matrices stored in the format asked for are used in place from the mapped file, which stays
+   * mapped after the checkpoint is closed, or copied ({@link WeightMemory}); others are converted at load.
    */
-  public static JavaBackend load(Checkpoint checkpoint, WeightFormat format, int threads) {
-    Parallel parallel = new Parallel(threads);
+  public static JavaBackend load(Checkpoint checkpoint, Options options) {
+    Parallel parallel = new Parallel(options.threads());
     try {
-      return new JavaBackend(checkpoint.config(), CpuWeights.load(checkpoint, format, parallel), parallel);
+      return new JavaBackend(checkpoint.config(), CpuWeights.load(checkpoint, options.format(), options.memory(),
+          parallel), parallel);
     } catch (RuntimeException | Error e) {
       parallel.close();
       throw e;

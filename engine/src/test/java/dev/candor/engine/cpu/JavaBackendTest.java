@@ -283,6 +283,36 @@ class JavaBackendTest {
     }
   }
 
+  /**
+   * --no-mmap: the matrices are a copy in the process's own memory, off the heap, and compute the same bits as the
+   * mapped file's.
+   */
+  @Test
+  void copiedWeightsComputeTheMappedResultsBitForBitOffTheHeap() {
+    Path dir = TestCheckpoints.write("cpu-heap-bf16", WIDE, 9, 0.02, DType.BF16, 0, null);
+    int[] input = tokens(20, WIDE.vocabSize(), 5);
+    float[][][] logits = new float[2][][];
+    long[] bytes = new long[2];
+    for (WeightMemory memory : WeightMemory.values()) {
+      long before = heapAfterGc();
+      try (Checkpoint checkpoint = Checkpoint.open(dir);
+          JavaBackend backend = JavaBackend.load(checkpoint, new JavaBackend.Options(null, memory, 2));
+          Sequence s = backend.newSequence(32)) {
+        long grown = heapAfterGc() - before;
+        assertEquals(memory == WeightMemory.MAPPED, backend.weightsInPlace(), memory.name());
+        assertEquals(WeightFormat.BF16, backend.weightFormat());
+        bytes[memory.ordinal()] = backend.weightBytes();
+        assertTrue(grown < backend.weightBytes() / 10, memory + ": loading grew the heap by " + grown + " bytes");
+        logits[memory.ordinal()] = java.util.Arrays.copyOf(s.forward(input, input.length).logits(), input.length + 1);
+        logits[memory.ordinal()][input.length] = s.decode(3);
+      }
+    }
+    assertEquals(bytes[0], bytes[1], "the same matrices, in the same format");
+    for (int t = 0; t <= input.length; t++) {
+      assertArrayEquals(logits[0][t], logits[1][t], 0f, "position " + t);
+    }
+  }
+
   private static long heapAfterGc() {
     var memory = ManagementFactory.getMemoryMXBean();
     long used = Long.MAX_VALUE;
@@ -337,6 +367,9 @@ class JavaBackendTest {
     var e = assertThrows(IllegalArgumentException.class, () -> LoadedModel.load(dir, "cpu", "djl", WeightFormat.Q8_0, 2));
     assertTrue(e.getMessage().contains("java backend"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> LoadedModel.load(dir, "cpu", "java", null, 0));
+    var copied = assertThrows(IllegalArgumentException.class, () -> LoadedModel.load(dir, "cpu", "djl",
+        new JavaBackend.Options(null, WeightMemory.COPIED, 2)));
+    assertTrue(copied.getMessage().contains("--no-mmap"), copied.getMessage());
     var parse = assertThrows(IllegalArgumentException.class, () -> WeightFormat.parse("q4_0"));
     assertTrue(parse.getMessage().contains("q8_0"), parse.getMessage());
     assertEquals(WeightFormat.Q8_0, WeightFormat.parse("Q8_0"));

@@ -1,0 +1,19 @@
+package dev.candor.engine.cpu;
+
+/**
+ * Where the Java backend keeps a matrix that it uses in the checkpoint's own format (the ones it converts, q8_0 for
+ * one, are always in memory of their own).
+ */
+public enum WeightMemory {
+  /**
+   * The checkpoint's memory-mapped pages, in place: nothing is copied, the page cache holds the file once for every
+   * process that maps it, and loading takes the time to read the header.
+   */
+  MAPPED,
+  /**
+   * Copied once at load into the process's own memory (llama.cpp's {@code --no-mmap}): the copy is the process's
+   * alone, and the file's pages are given back. Where the page cache of a mapped file is read erratically, as on the
+   * virtual machines the benchmarks ran on (README, "Benchmarks"), a decode step reads its weights steadily.
+   */
+  COPIED
+}
