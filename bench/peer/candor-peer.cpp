@@ -201,7 +201,9 @@ int main(int argc, char ** argv) {
     double t_load = now_ms();
     llama_model_params mparams = llama_model_default_params();
     mparams.n_gpu_layers = 0;
-    mparams.use_mmap = use_mmap; // --no-mmap: the weights read into the process's own memory
+    if (!use_mmap) {
+        mparams.load_mode = LLAMA_LOAD_MODE_NONE; // --no-mmap: the weights read into the process's own memory
+    }
     llama_model * model = llama_model_load_from_file(model_path.c_str(), mparams);
     if (model == nullptr) {
         fprintf(stderr, "candor-peer: cannot load %s\n", model_path.c_str());
