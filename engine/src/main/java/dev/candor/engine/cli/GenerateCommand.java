@@ -80,8 +80,8 @@ public final class GenerateCommand implements Callable<Integer> {
   int threads = JavaBackend.defaultThreads();
 
   @Option(names = "--no-mmap", description = "java backend: copy the weights into the process's own memory at load"
-      + " instead of using the mapped checkpoint in place (more memory per process, steadier reads where a mapped"
-      + " file's page cache is read erratically; see the README)")
+      + " instead of using the mapped checkpoint in place, as llama.cpp's --no-mmap (a copy per process, a slower"
+      + " load; see the README's \"Mapped or copied weights\")")
   boolean noMmap;
 
   @Option(names = "--dump-distributions", description = "write every token's full target distribution to this file")

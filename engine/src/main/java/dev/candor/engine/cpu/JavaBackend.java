@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -62,7 +63,7 @@ public final class JavaBackend implements Backend {
    */
   public record Options(WeightFormat format, WeightMemory memory, int threads) {
     public Options {
-      java.util.Objects.requireNonNull(memory, "memory");
+      Objects.requireNonNull(memory, "memory");
       if (threads < 1) {
         throw new IllegalArgumentException("threads must be at least 1, got " + threads);
       }

@@ -12,8 +12,8 @@ public enum WeightMemory {
   MAPPED,
   /**
    * Copied once at load into the process's own memory (llama.cpp's {@code --no-mmap}): the copy is the process's
-   * alone, and the file's pages are given back. Where the page cache of a mapped file is read erratically, as on the
-   * virtual machines the benchmarks ran on (README, "Benchmarks"), a decode step reads its weights steadily.
+   * alone, and the file's pages are given back. On the virtual machines the benchmarks ran on, a mapped file's pages
+   * streamed erratically where the process's own memory did not (README, "Mapped or copied weights").
    */
   COPIED
 }
