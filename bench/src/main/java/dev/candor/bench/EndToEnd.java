@@ -140,6 +140,17 @@ public final class EndToEnd {
     return cases;
   }
 
+  /**
+   * A short look at the read bandwidth beside each case (256 MB, the best of three passes' medians), recorded, not
+   * judged: on the VMs these runs used, reads slowed during some cases while the run's bandwidth at its start and end
+   * looked normal (README, "Mapped or copied weights"), and these figures are the data for a check against that.
+   */
+  static double caseBandwidth() throws Exception {
+    try (MemoryBandwidth probe = new MemoryBandwidth(1L << 28, Runtime.getRuntime().availableProcessors())) {
+      return Math.round(probe.measure(3).bestGbs() * 100) / 100.0;
+    }
+  }
+
   static MemoryBandwidth.Result bandwidth() throws Exception {
     try (MemoryBandwidth probe = new MemoryBandwidth(1L << 30, Runtime.getRuntime().availableProcessors())) {
       return probe.measure(7);
@@ -162,6 +173,7 @@ public final class EndToEnd {
     Path peerLogits = work.resolve(c.model() + "-" + c.format() + ".peer.logits");
     CpuShare share = CpuShare.start();
     try {
+      r.put("bandwidth_before_gbs", caseBandwidth());
       r.set("candor", runCase(c, target, candorLogits));
       if (!noPeer) {
         r.set("peer", peer(c, target, (ObjectNode) r.get("candor"), candorLogits, peerLogits));
@@ -169,6 +181,7 @@ public final class EndToEnd {
     } catch (RuntimeException | IOException e) {
       r.put("error", e.getMessage());
     } finally {
+      r.put("bandwidth_after_gbs", caseBandwidth());
       r.put("others_cpu_fraction", share.othersFraction());
       Files.deleteIfExists(candorLogits);
       Files.deleteIfExists(peerLogits);
