@@ -2,8 +2,6 @@ package dev.candor.engine.cli;
 
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.cpu.JavaBackend;
-import dev.candor.engine.cpu.WeightMemory;
-import dev.candor.engine.model.WeightFormat;
 import dev.candor.engine.generate.DistributionDump;
 import dev.candor.engine.generate.GenerationRequest;
 import dev.candor.engine.generate.GenerationResult;
@@ -17,6 +15,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code candor generate}: load a checkpoint, generate once, print the text and every token's record. */
@@ -70,19 +69,8 @@ public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N (CUDA through DJL)")
   String device;
 
-  @Option(names = "--weights", defaultValue = "native",
-      description = "java backend: native (the checkpoint's own types, used in place), q8_0 (8-bit, quantized at"
-          + " load), f32, f16 or bf16")
-  String weights;
-
-  @Option(names = "--threads",
-      description = "java backend: threads for the matrix products (default: the cores, ${DEFAULT-VALUE})")
-  int threads = JavaBackend.defaultThreads();
-
-  @Option(names = "--no-mmap", description = "java backend: copy the weights into the process's own memory at load"
-      + " instead of using the mapped checkpoint in place, as llama.cpp's --no-mmap (a copy per process, a slower"
-      + " load; see the README's \"Mapped or copied weights\")")
-  boolean noMmap;
+  @Mixin
+  JavaBackendOptions javaBackend = new JavaBackendOptions();
 
   @Option(names = "--dump-distributions", description = "write every token's full target distribution to this file")
   Path dump;
@@ -94,8 +82,7 @@ public final class GenerateCommand implements Callable<Integer> {
       return 2;
     }
     PrintStream out = System.out;
-    var cpu = new JavaBackend.Options(WeightFormat.parse(weights),
-        noMmap ? WeightMemory.COPIED : WeightMemory.MAPPED, threads);
+    JavaBackend.Options cpu = javaBackend.options();
     try (LoadedModel target = LoadedModel.load(model, device, backend, cpu);
         LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend, cpu)) {
       if (draft != null) {

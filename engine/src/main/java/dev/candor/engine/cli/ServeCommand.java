@@ -2,8 +2,6 @@ package dev.candor.engine.cli;
 
 import dev.candor.engine.LoadedModel;
 import dev.candor.engine.cpu.JavaBackend;
-import dev.candor.engine.cpu.WeightMemory;
-import dev.candor.engine.model.WeightFormat;
 import dev.candor.engine.confidence.ConfidenceModel;
 import dev.candor.engine.confidence.TokenProbability;
 import dev.candor.engine.generate.Generator;
@@ -13,6 +11,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code candor serve}: the OpenAI-compatible server. */
@@ -104,25 +103,13 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N")
   String device;
 
-  @Option(names = "--weights", defaultValue = "native",
-      description = "java backend: native (the checkpoint's own types, used in place), q8_0 (8-bit, quantized at"
-          + " load), f32, f16 or bf16")
-  String weights;
-
-  @Option(names = "--threads",
-      description = "java backend: threads for the matrix products (default: the cores, ${DEFAULT-VALUE})")
-  int threads = JavaBackend.defaultThreads();
-
-  @Option(names = "--no-mmap", description = "java backend: copy the weights into the process's own memory at load"
-      + " instead of using the mapped checkpoint in place, as llama.cpp's --no-mmap (a copy per process, a slower"
-      + " load; see the README's \"Mapped or copied weights\")")
-  boolean noMmap;
+  @Mixin
+  JavaBackendOptions javaBackend = new JavaBackendOptions();
 
   @Override
   public Integer call() throws Exception {
     String key = apiKey != null ? apiKey : System.getenv("CANDOR_API_KEY");
-    var cpu = new JavaBackend.Options(WeightFormat.parse(weights),
-        noMmap ? WeightMemory.COPIED : WeightMemory.MAPPED, threads);
+    JavaBackend.Options cpu = javaBackend.options();
     try (LoadedModel target = LoadedModel.load(model, device, backend, cpu);
         LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, device, backend, cpu)) {
       if (draft != null) {
