@@ -111,35 +111,29 @@ record CpuWeights(Matrix embedTokens, List<Layer> layers, float[] norm, Matrix l
       int cols = (int) shape[1];
       WeightFormat own = WeightFormat.of(t.dtype());
       WeightFormat target = format == null ? own : format;
+      boolean inPlace = target == own && where == WeightMemory.MAPPED;
+      Matrix m;
       if (target == own) {
-        mappedAny |= where == WeightMemory.MAPPED;
-        Matrix m = inPlace(own, rows, cols, where == WeightMemory.MAPPED ? t.data() : copy(t.data()));
+        MemorySegment data = inPlace ? t.data() : memory.allocate(t.data().byteSize(), 64).copyFrom(t.data());
+        m = inPlace(own, rows, cols, data);
         long i = m instanceof F16Matrix f16 ? f16.firstNonFinite() : -1;
         if (i >= 0) {
           throw new CheckpointException(t.file() + ": tensor '" + t.name() + "': an infinity or NaN at [" + i / cols
               + ", " + i % cols + "]; a float16 weight must be finite");
         }
-        return m;
+      } else {
+        m = switch (target) {
+          case Q8_0 -> Q8Matrix.quantize(rows, cols, (r, out) -> t.copyTo((long) r * cols, out, 0, cols), memory,
+              parallel);
+          case F32, F16, BF16 -> inPlace(target, rows, cols, convert(t, DType.valueOf(target.name()), rows, cols));
+        };
       }
-      Matrix converted = switch (target) {
-        case Q8_0 -> Q8Matrix.quantize(rows, cols, (r, out) -> t.copyTo((long) r * cols, out, 0, cols), memory,
-            parallel);
-        case F32, F16, BF16 -> inPlace(target, rows, cols, convert(t, DType.valueOf(target.name()), rows, cols));
-      };
-      if (t.data().isMapped()) {
+      if (inPlace) {
+        mappedAny = true;
+      } else if (t.data().isMapped()) {
         t.data().unload(); // the file's pages were read once; the process need not hold them
       }
-      return converted;
-    }
-
-    /** The bytes in memory of their own; the file's pages they came from given back. */
-    private MemorySegment copy(MemorySegment data) {
-      MemorySegment out = memory.allocate(data.byteSize(), 64);
-      out.copyFrom(data);
-      if (data.isMapped()) {
-        data.unload();
-      }
-      return out;
+      return m;
     }
 
     private MemorySegment convert(Tensor t, DType to, int rows, int cols) {
