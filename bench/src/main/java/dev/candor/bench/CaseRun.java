@@ -27,7 +27,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Locale;
 import java.util.List;
 
 /**
@@ -46,7 +45,7 @@ public final class CaseRun {
   public static void main(String[] args) throws IOException {
     Path target = Path.of(args[0]);
     WeightFormat format = WeightFormat.parse(args[1]);
-    WeightMemory memory = WeightMemory.valueOf(args[2].toUpperCase(Locale.ROOT));
+    WeightMemory memory = WeightMemory.parse(args[2]);
     int[] prompt = Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray();
     int decodeTokens = Integer.parseInt(args[4]);
     int reps = Integer.parseInt(args[5]);
@@ -55,7 +54,7 @@ public final class CaseRun {
     Path probe = args.length > 8 ? Path.of(args[8]) : null;
     ObjectNode r = JSON.createObjectNode();
     var options = new JavaBackend.Options(format, memory, JavaBackend.defaultThreads());
-    r.put("weight_memory", memory.name().toLowerCase(Locale.ROOT));
+    r.put("weight_memory", memory.label());
     long t0 = System.nanoTime();
     try (LoadedModel model = LoadedModel.load(target, "cpu", "java", options);
         LoadedModel draft = drafter == null ? null : LoadedModel.load(drafter, "cpu", "java", options)) {

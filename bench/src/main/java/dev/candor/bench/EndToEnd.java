@@ -85,7 +85,7 @@ public final class EndToEnd {
     report.put("cores", Runtime.getRuntime().availableProcessors());
     report.put("java", Runtime.version().toString());
     report.put("quick", quick);
-    report.put("weight_memory", memory.name().toLowerCase(Locale.ROOT));
+    report.put("weight_memory", memory.label());
     report.put("load_average_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     MemoryBandwidth.Result first = bandwidth();
     report.set("bandwidth_at_start", JSON.valueToTree(first));
@@ -195,7 +195,7 @@ public final class EndToEnd {
     cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), CaseRun.class.getName(), target.toString(),
         c.format().equals(nativeFormat(target)) ? "native" : c.format(),
-        c.memory().name().toLowerCase(Locale.ROOT), ids(c.prompt()),
+        c.memory().label(), ids(c.prompt()),
         Integer.toString(c.decodeTokens()), Integer.toString(c.reps()), logits.toString()));
     if (c.drafter() != null) {
       cmd.addAll(List.of(c.drafter().toString(), c.probe().toString()));

@@ -1,6 +1,7 @@
 package dev.candor.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.candor.engine.cpu.WeightMemory;
 import java.util.Locale;
 
 /** The end-to-end run as markdown: the machine and limit, one row per case, the default model's extra figures. */
@@ -15,7 +16,7 @@ final class Markdown {
         report.get("java").asText(), report.get("bandwidth_gbs").asDouble(), bw.get("bestPattern").asText(),
         bw.get("medianGbs"), report.get("bandwidth_at_end").get("bestGbs").asDouble(), bw.get("threads").asInt(),
         bw.get("repetitions").asInt()));
-    md.append(report.path("weight_memory").asText("mapped").equals("copied")
+    md.append(Verdict.weightMemory(report) == WeightMemory.COPIED
         ? "Weights copied into each engine's own memory at load (Candor and llama.cpp `--no-mmap`).\n\n"
         : "Weights used in place from the mapped files (both engines' default).\n\n");
     md.append("| model | weights | decode (tokens/s) | of the limit | vs peer | prefill (tokens/s) | vs peer | peak RSS"

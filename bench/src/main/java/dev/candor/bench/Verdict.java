@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.candor.engine.cpu.WeightMemory;
 
 /**
  * The ratios of a case and whether they may be published: decode against the bandwidth limit and against the peer,
@@ -79,7 +80,7 @@ final class Verdict {
     s.put("bandwidth_gbs", round(report.get("bandwidth_gbs").asDouble(), 2));
     // a run on mapped weights (the default) fills "models", one on copied weights (--no-mmap) "models_no_mmap";
     // the other section, and the serving benchmark's, are kept from the previous summary
-    String section = report.path("weight_memory").asText("mapped").equals("copied") ? "models_no_mmap" : "models";
+    String section = weightMemory(report) == WeightMemory.COPIED ? "models_no_mmap" : "models";
     for (String kept : new String[] {"models", "models_no_mmap", "serving"}) {
       if (previous != null && previous.has(kept) && !kept.equals(section)) {
         s.set(kept, previous.get(kept));
@@ -112,6 +113,11 @@ final class Verdict {
       f.put("run", run);
     }
     return s;
+  }
+
+  /** The weights a run's engines computed from: mapped, unless the report says copied (--no-mmap). */
+  static WeightMemory weightMemory(JsonNode report) {
+    return WeightMemory.parse(report.path("weight_memory").asText(WeightMemory.MAPPED.label()));
   }
 
   private static double round(double v, int digits) {

@@ -62,13 +62,14 @@ public record LoadedModel(String name, Path dir, Backend backend, Tokenizer toke
   public static LoadedModel load(Path dir, String device, String backend, JavaBackend.Options options) {
     WeightFormat weights = options.format();
     boolean java = backend.equals("java") || (backend.equals("auto") && device.equals("cpu"));
+    String other = backend.equals("auto") ? "djl" : backend; // the backend that would run instead
     if (weights != null && !java) {
       throw new IllegalArgumentException("--weights " + weights.label() + " is an option of the java backend (CPU);"
-          + " the " + (backend.equals("auto") ? "djl" : backend) + " backend computes with its own formats");
+          + " the " + other + " backend computes with its own formats");
     }
     if (options.memory() != WeightMemory.MAPPED && !java) {
-      throw new IllegalArgumentException("--no-mmap is an option of the java backend (CPU); the "
-          + (backend.equals("auto") ? "djl" : backend) + " backend copies the weights to its own memory anyway");
+      throw new IllegalArgumentException("--no-mmap is an option of the java backend (CPU); the " + other
+          + " backend copies the weights to its own memory anyway");
     }
     ModelLocator.Location where = ModelLocator.locate(dir.toString(), System.getenv()); // a directory or a repo id
     dir = where.directory();
