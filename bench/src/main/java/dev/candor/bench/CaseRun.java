@@ -84,32 +84,11 @@ public final class CaseRun {
     r.put("prompt_tokens", prompt.length);
     r.put("decode_tokens", decodeTokens);
 
-    // prompt processing: one forward over the whole prompt, after warming up for a second (a tiny model's prefill
-    // is done before the JIT has compiled its kernels)
-    long warm = System.nanoTime() + 1_000_000_000L;
-    do {
-      try (Sequence s = backend.newSequence(prompt.length)) {
-        s.prefill(prompt);
-      }
-    } while (System.nanoTime() < warm);
-    List<Double> prefill = new ArrayList<>(); // 3 at least, or as many as fill a second (at most 200)
-    long start = System.nanoTime();
-    while (prefill.size() < Math.max(3, reps)
-        || (System.nanoTime() - start < 1_000_000_000L && prefill.size() < 200)) {
-      try (Sequence s = backend.newSequence(prompt.length)) {
-        long t0 = System.nanoTime();
-        s.prefill(prompt);
-        prefill.add((System.nanoTime() - t0) / 1e9);
-      }
-    }
-    r.put("prefill_tokens_per_second",
-        prompt.length / EndToEnd.median(prefill.stream().mapToDouble(Double::doubleValue).toArray()));
+    r.put("prefill_tokens_per_second", prefillTokensPerSecond(backend, prompt, reps));
 
     // plain greedy decoding through the generator, as the server runs it (a full record of every token)
-    GenerationRequest request = GenerationRequest.of(decodeTokens, SamplingParams.greedy()).withIgnoreEos(true)
-        .withTopLogprobs(20);
-    Generator plain = new Generator(backend, null, model.tokenizer(), model.eosTokens(), 4);
-    Run p = run(plain, prompt, request, reps);
+    GenerationRequest request = plainRequest(decodeTokens);
+    Run p = run(plainGenerator(model), prompt, request, reps);
     r.put("decode_tokens_per_second", p.tokensPerSecond());
     r.put("time_to_first_token_ms", p.firstTokenMs());
     r.put("inter_token_ms_p50", p.p50());
@@ -131,6 +110,40 @@ public final class CaseRun {
     }
     recordAndProbeCosts(backend, probe, prompt, decodeStep, r);
     writeTeacherForcedLogits(backend, prompt, greedy, logitsOut);
+  }
+
+  /**
+   * Prompt processing: tokens/s of one forward over the whole prompt, the median of 3 at least (or as many as fill a
+   * second, at most 200), after warming up for a second (a tiny model's prefill is done before the JIT has compiled
+   * its kernels).
+   */
+  static double prefillTokensPerSecond(JavaBackend backend, int[] prompt, int reps) {
+    long warm = System.nanoTime() + 1_000_000_000L;
+    do {
+      try (Sequence s = backend.newSequence(prompt.length)) {
+        s.prefill(prompt);
+      }
+    } while (System.nanoTime() < warm);
+    List<Double> prefill = new ArrayList<>();
+    long start = System.nanoTime();
+    while (prefill.size() < Math.max(3, reps)
+        || (System.nanoTime() - start < 1_000_000_000L && prefill.size() < 200)) {
+      try (Sequence s = backend.newSequence(prompt.length)) {
+        long t0 = System.nanoTime();
+        s.prefill(prompt);
+        prefill.add((System.nanoTime() - t0) / 1e9);
+      }
+    }
+    return prompt.length / EndToEnd.median(prefill.stream().mapToDouble(Double::doubleValue).toArray());
+  }
+
+  /** Plain greedy decoding of {@code tokens} tokens, as the server runs it: a full record of every token. */
+  static GenerationRequest plainRequest(int tokens) {
+    return GenerationRequest.of(tokens, SamplingParams.greedy()).withIgnoreEos(true).withTopLogprobs(20);
+  }
+
+  static Generator plainGenerator(LoadedModel model) {
+    return new Generator(model.backend(), null, model.tokenizer(), model.eosTokens(), 4);
   }
 
   private static void speculative(LoadedModel model, LoadedModel drafter, int[] prompt, GenerationRequest request,

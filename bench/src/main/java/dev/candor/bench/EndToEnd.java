@@ -33,9 +33,10 @@ import java.util.stream.Collectors;
  * <ul>
  *   <li>the bandwidth limit is measured robustly ({@link MemoryBandwidth}: compiled first, several passes, three
  *       access patterns, the best median), at the start and at the end of the run;
- *   <li>a case whose decode would exceed that limit, or that ran while other processes took more than
- *       {@link #SHARED_CPU} of the machine (from /proc/stat), is marked invalid with its reason, not published as a
- *       ratio;
+ *   <li>each case runs each engine twice, in the order Candor, peer, Candor, peer ({@link SecondRound});
+ *   <li>a case whose decode would exceed that limit, whose engine's two rounds disagree by more than
+ *       {@link Verdict#ROUNDS_AGREE}, or that ran while other processes took more than {@link #SHARED_CPU} of the
+ *       machine (from /proc/stat), is marked invalid with its reason, not published as a ratio;
  *   <li>Candor's logits are compared with the peer's, teacher-forced over the prompt and Candor's greedy answer
  *       ({@link LogitComparison}), beside greedy agreement.
  * </ul>
@@ -177,6 +178,7 @@ public final class EndToEnd {
       r.set("candor", runCase(c, target, candorLogits));
       if (!noPeer) {
         r.set("peer", peer(c, target, (ObjectNode) r.get("candor"), candorLogits, peerLogits));
+        r.set("second_round", secondRound(c, target));
       }
     } catch (RuntimeException | IOException e) {
       r.put("error", e.getMessage());
@@ -190,20 +192,47 @@ public final class EndToEnd {
   }
 
   private static JsonNode runCase(Case c, Path target, Path logits) throws IOException, InterruptedException {
+    List<String> args = new ArrayList<>(caseArgs(c, target));
+    args.add(logits.toString());
+    if (c.drafter() != null) {
+      args.addAll(List.of(c.drafter().toString(), c.probe().toString()));
+    }
+    return javaMain(CaseRun.class, args, c);
+  }
+
+  /**
+   * Each engine once more, Candor first ({@link SecondRound}): the case's rounds ran Candor, peer, Candor, peer, and
+   * {@link Verdict} checks that each engine's two rounds agree.
+   */
+  private static ObjectNode secondRound(Case c, Path target) throws IOException, InterruptedException {
+    ObjectNode o = JSON.createObjectNode();
+    JsonNode candor = javaMain(SecondRound.class, caseArgs(c, target), c);
+    o.set("candor", candor);
+    Peer.PeerResult peer = Peer.run(target, GgufExport.Type.of(WeightFormat.parse(c.format())), c.prompt(),
+        c.decodeTokens(), Runtime.getRuntime().availableProcessors(), c.memory());
+    o.putObject("peer").put("prefill_tokens_per_second", peer.promptTokensPerSecond())
+        .put("decode_tokens_per_second", peer.decodeTokensPerSecond());
+    return o;
+  }
+
+  /** TARGET_DIR FORMAT MEMORY PROMPT_IDS DECODE_TOKENS REPS, as CaseRun and SecondRound take them. */
+  private static List<String> caseArgs(Case c, Path target) {
+    return List.of(target.toString(), c.format().equals(nativeFormat(target)) ? "native" : c.format(),
+        c.memory().label(), ids(c.prompt()), Integer.toString(c.decodeTokens()), Integer.toString(c.reps()));
+  }
+
+  /** Runs {@code main} in a JVM of its own, with this JVM's options and class path, and reads the JSON it prints. */
+  private static JsonNode javaMain(Class<?> main, List<String> args, Case c) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), CaseRun.class.getName(), target.toString(),
-        c.format().equals(nativeFormat(target)) ? "native" : c.format(),
-        c.memory().label(), ids(c.prompt()),
-        Integer.toString(c.decodeTokens()), Integer.toString(c.reps()), logits.toString()));
-    if (c.drafter() != null) {
-      cmd.addAll(List.of(c.drafter().toString(), c.probe().toString()));
-    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+    cmd.addAll(args);
     Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (p.waitFor() != 0) {
-      throw new IllegalStateException("CaseRun " + c.name() + " exited with " + p.exitValue() + ": " + out.strip());
+      throw new IllegalStateException(main.getSimpleName() + " " + c.name() + " exited with " + p.exitValue() + ": "
+          + out.strip());
     }
     return JSON.readTree(out.substring(out.lastIndexOf("\n{") + 1));
   }

@@ -21,8 +21,8 @@ final class Markdown {
         : "Weights used in place from the mapped files (both engines' default).\n\n");
     md.append("| model | weights | decode (tokens/s) | of the limit | vs peer | prefill (tokens/s) | vs peer | peak RSS"
         + " (MB) | weights (MB) | logits vs peer, max \\|Δ\\| / range (max, median) | argmax agree | greedy agree"
-        + " | one thread, CPU per token vs peer: decode, prefill | valid |\n"
-        + "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n");
+        + " | one thread, CPU per token vs peer: decode, prefill | decode in the second round: Candor, peer | valid |\n"
+        + "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|\n");
     for (JsonNode r : report.get("results")) {
       md.append(row(r)).append('\n');
     }
@@ -37,7 +37,7 @@ final class Markdown {
   private static String row(JsonNode r) {
     String head = "| " + r.get("model").asText() + " | " + r.get("format").asText() + " |";
     if (r.has("skipped")) {
-      return head + " skipped: " + r.get("skipped").asText() + " ||||||||||||";
+      return head + " skipped: " + r.get("skipped").asText() + " |||||||||||||";
     }
     JsonNode c = r.path("candor");
     JsonNode p = r.path("peer");
@@ -55,7 +55,14 @@ final class Markdown {
         " " + (p.has("greedy_tokens_agreeing") ? p.get("greedy_tokens_agreeing").asInt() + " / "
             + p.get("greedy_tokens").asInt() : "—"), " " + (q.has("one_thread_decode_cpu_vs_peer")
             ? String.format(Locale.ROOT, "%.2f×, %.2f×", q.get("one_thread_decode_cpu_vs_peer").asDouble(),
-            q.get("one_thread_prefill_cpu_vs_peer").asDouble()) : "—"), " " + validity) + " |";
+            q.get("one_thread_prefill_cpu_vs_peer").asDouble()) : "—"), " " + secondRound(r.path("second_round")),
+        " " + validity) + " |";
+  }
+
+  /** The second round's decode of each engine, beside the first round's in the row (Verdict checks they agree). */
+  private static String secondRound(JsonNode second) {
+    return second.isMissingNode() ? "—" : num(second.path("candor"), "decode_tokens_per_second", "%.2f") + ", "
+        + num(second.path("peer"), "decode_tokens_per_second", "%.2f");
   }
 
   private static String defaultExtras(JsonNode r) {

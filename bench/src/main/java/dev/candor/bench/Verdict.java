@@ -9,8 +9,8 @@ import dev.candor.engine.cpu.WeightMemory;
 /**
  * The ratios of a case and whether they may be published: decode against the bandwidth limit and against the peer,
  * prefill against the peer; invalid (with every reason) when decode would beat the limit (the limit or the timing is
- * wrong), when other processes took more than {@link EndToEnd#SHARED_CPU} of the machine meanwhile, or when a side
- * failed. Also the run's summary.json, in exactly this shape:
+ * wrong), when an engine's two rounds of the case disagree by more than {@link #ROUNDS_AGREE}, when other processes
+ * took more than {@link EndToEnd#SHARED_CPU} of the machine meanwhile, or when a side failed. Also the run's summary.json, in exactly this shape:
  * {@code {"date", "machine", "bandwidth_gbs", "models": {MODEL: {FORMAT: {"decode_tps", "decode_vs_limit",
  * "decode_vs_peer", "prefill_tps", "prefill_vs_peer", "peak_rss_mb", "weight_mb", "valid"}}}}}, where what a run did
  * not measure is absent.
@@ -19,6 +19,12 @@ final class Verdict {
   private Verdict() {}
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * The most one engine's two rounds of a case may differ (the faster over the slower). Rounds seconds apart on an
+   * undisturbed machine agree far closer; the disturbances this guards against moved one engine's decode 1.5–2.3×
+   * (README, "Mapped or copied weights").
+   */
+  static final double ROUNDS_AGREE = 1.25;
 
   /** Adds "ratios", "valid" and "invalid_reasons" to a case's result. */
   static void judge(ObjectNode r, double bandwidthGbs) {
@@ -56,6 +62,7 @@ final class Verdict {
             / peer.get("prefill_tokens_per_second").asDouble());
       }
     }
+    roundsAgree(r, ratios, reasons);
     double others = r.path("others_cpu_fraction").asDouble(Double.NaN);
     if (others > EndToEnd.SHARED_CPU) {
       reasons.add(String.format(java.util.Locale.ROOT, "the machine was shared: other processes used %.0f%% of its"
@@ -64,6 +71,32 @@ final class Verdict {
     r.set("ratios", ratios);
     r.put("valid", reasons.isEmpty());
     r.set("invalid_reasons", reasons);
+  }
+
+  /**
+   * Each engine's prefill and decode in the case's two rounds (Candor, peer, Candor, peer): their spread (the faster
+   * over the slower) into the ratios, and a reason where one is above {@link #ROUNDS_AGREE}. The first round's figures
+   * are the published ones; the second is only the check.
+   */
+  private static void roundsAgree(JsonNode r, ObjectNode ratios, ArrayNode reasons) {
+    JsonNode second = r.path("second_round");
+    for (String engine : new String[] {"candor", "peer"}) {
+      for (String measure : new String[] {"prefill", "decode"}) {
+        String key = measure + "_tokens_per_second";
+        double a = r.path(engine).path(key).asDouble(Double.NaN);
+        double b = second.path(engine).path(key).asDouble(Double.NaN);
+        if (Double.isNaN(a) || Double.isNaN(b)) {
+          continue;
+        }
+        double spread = Math.max(a, b) / Math.min(a, b);
+        ratios.put(engine + "_" + measure + "_rounds_spread", spread);
+        if (!(spread <= ROUNDS_AGREE)) {
+          reasons.add(String.format(java.util.Locale.ROOT, "%s's %s ran at %.4g and %.4g tokens/s in the case's two"
+              + " rounds (%.2f×): the machine changed under the case", engine.equals("candor") ? "Candor" : "the peer",
+              measure, a, b, spread));
+        }
+      }
+    }
   }
 
   /**
@@ -111,6 +144,7 @@ final class Verdict {
       f.put("weight_mb", Math.round(candor.get("weight_bytes").asDouble() / 1e6));
       f.put("valid", r.get("valid").asBoolean());
       f.put("run", run);
+      f.put("bandwidth_gbs", round(report.get("bandwidth_gbs").asDouble(), 2)); // its run's, which decode_vs_limit used
     }
     return s;
   }
