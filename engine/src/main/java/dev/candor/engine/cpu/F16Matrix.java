@@ -88,19 +88,19 @@ final class F16Matrix extends Matrix {
   }
 
   @Override
-  void dot4(float[] x, int xOff, int r, float[] acc, int a) {
+  void dot4(float[] x, int xOff, int r, int step, float[] acc, int a) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     for (int i = 0; i < bound; i += LANES) {
       FloatVector v = FloatVector.fromArray(F, x, xOff + i);
       a0 = load(r, i).fma(v, a0);
-      a1 = load(r + 1, i).fma(v, a1);
-      a2 = load(r + 2, i).fma(v, a2);
-      a3 = load(r + 3, i).fma(v, a3);
+      a1 = load(r + step, i).fma(v, a1);
+      a2 = load(r + 2 * step, i).fma(v, a2);
+      a3 = load(r + 3 * step, i).fma(v, a3);
     }
     a0.intoArray(acc, a);
-    a1.intoArray(acc, a + LANES);
-    a2.intoArray(acc, a + 2 * LANES);
-    a3.intoArray(acc, a + 3 * LANES);
+    a1.intoArray(acc, a + step * LANES);
+    a2.intoArray(acc, a + 2 * step * LANES);
+    a3.intoArray(acc, a + 3 * step * LANES);
   }
 
   /**
@@ -110,7 +110,7 @@ final class F16Matrix extends Matrix {
   @Override
   void tile4x4(float[] x, int xOff, int xStride, int r, float[] acc, int a, int aStride) {
     for (int j = 0; j < 4; j++) {
-      dot4(x, xOff + j * xStride, r, acc, a + j * aStride);
+      dot4(x, xOff + j * xStride, r, 1, acc, a + j * aStride);
     }
   }
 

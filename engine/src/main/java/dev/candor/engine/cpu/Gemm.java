@@ -12,7 +12,9 @@ import jdk.incubator.vector.FloatVector;
  *
  * <p>Each thread takes chunks of W's rows, four rows at a time against four tokens at a time
  * ({@link Matrix#tile4x4}: the four rows stay in L1 or L2 while every token passes, so each weight is read from memory
- * once per chunk of tokens), then one token at a time for the tokens left ({@link Matrix#dot4}). The kernels store
+ * once per chunk of tokens), then one token at a time for the tokens left ({@link Matrix#dot4}); with fewer than four
+ * tokens in all (a decode step) each thread reads its chunk as four long streams ({@link #accumulateStreams}). The
+ * kernels store
  * their accumulators in a buffer; their lanes are summed afterwards, outside the kernels' loops (inside a 4 × 4 tile
  * the fixed tree's shuffles made the whole tile five times slower).
  *
@@ -122,6 +124,10 @@ final class Gemm {
    * against four tokens at a time, then against the tokens left one at a time.
    */
   private static void accumulate(float[] x, int n, Matrix w, int from, int to, float[] acc) {
+    if (n < 4) {
+      accumulateStreams(x, n, w, from, to, acc);
+      return;
+    }
     int cols = w.cols;
     int stride = (to - from) * LANES; // between two tokens' accumulators
     for (int r = from; r < to; r += 4) {
@@ -132,7 +138,7 @@ final class Gemm {
           w.tile4x4(x, t * cols, cols, r, acc, t * stride + a, stride);
         }
         for (; t < n; t++) {
-          w.dot4(x, t * cols, r, acc, t * stride + a);
+          w.dot4(x, t * cols, r, 1, acc, t * stride + a);
         }
       } else {
         for (int i = r; i < to; i++) {
@@ -140,6 +146,29 @@ final class Gemm {
             w.dot1(x, t * cols, i, acc, t * stride + (i - from) * LANES);
           }
         }
+      }
+    }
+  }
+
+  /**
+   * As {@link #accumulate} for fewer than four tokens (a decode step): each {@link Matrix#dot4} takes four rows a
+   * quarter of the chunk apart, so a thread reads its chunk as four long sequential streams rather than as groups of
+   * four adjacent rows of a few cache lines each (a Qwen2.5-0.5B row is 28 of them in BF16). The machine's read
+   * bandwidth is the same difference: four streams a thread read 54–62 GB/s where one contiguous stream read 32–35
+   * (the end-to-end runs' {@code MemoryBandwidth}, 2026-12-02). Each row's products are the same, in the same order.
+   */
+  private static void accumulateStreams(float[] x, int n, Matrix w, int from, int to, float[] acc) {
+    int cols = w.cols;
+    int stride = (to - from) * LANES; // between two tokens' accumulators
+    int quarter = (to - from) / 4;
+    for (int i = 0; i < quarter; i++) {
+      for (int t = 0; t < n; t++) {
+        w.dot4(x, t * cols, from + i, quarter, acc, t * stride + i * LANES);
+      }
+    }
+    for (int r = from + 4 * quarter; r < to; r++) {
+      for (int t = 0; t < n; t++) {
+        w.dot1(x, t * cols, r, acc, t * stride + (r - from) * LANES);
       }
     }
   }

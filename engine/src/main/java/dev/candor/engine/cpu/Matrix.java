@@ -10,7 +10,7 @@ import dev.candor.engine.model.WeightFormat;
  *
  * <ul>
  *   <li>{@link #dot4}: one token against four rows, four independent accumulators: a decode step is this for every
- *       matrix, reading each weight once;
+ *       matrix, reading each weight once, with the four rows a quarter of a chunk apart ({@link Gemm});
  *   <li>{@link #tile4x4}: four tokens against four rows, 16 accumulators, each weight vector used four times once
  *       loaded (prefill and verification);
  *   <li>{@link #dot1}: one token against one row, for the rows after the last four.
@@ -49,8 +49,11 @@ abstract sealed class Matrix permits F32Matrix, F16Matrix, Bf16Matrix, Q8Matrix 
   /** acc[a ..] = the vector accumulator of W[r][0 .. bound) · x[xOff ..]. */
   abstract void dot1(float[] x, int xOff, int r, float[] acc, int a);
 
-  /** acc[a + i * LANES ..] = the vector accumulator of W[r + i][0 .. bound) · x[xOff ..], for i < 4. */
-  abstract void dot4(float[] x, int xOff, int r, float[] acc, int a);
+  /**
+   * acc[a + i * step * LANES ..] = the vector accumulator of W[r + i * step][0 .. bound) · x[xOff ..], for i < 4:
+   * four rows {@code step} apart, each accumulator where row r + i * step's would be among consecutive rows.
+   */
+  abstract void dot4(float[] x, int xOff, int r, int step, float[] acc, int a);
 
   /**
    * acc[a + j * aStride + i * LANES ..] = the vector accumulator of W[r + i][0 .. bound) · x[xOff + j * xStride ..]

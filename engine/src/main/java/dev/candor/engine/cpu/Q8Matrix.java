@@ -128,25 +128,25 @@ final class Q8Matrix extends Matrix {
   }
 
   @Override
-  void dot4(float[] x, int xOff, int r, float[] acc, int a) {
+  void dot4(float[] x, int xOff, int r, int step, float[] acc, int a) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     for (int i = 0; i < bound; i += STEP) {
-      FloatVector d0 = scales(r, i), d1 = scales(r + 1, i), d2 = scales(r + 2, i), d3 = scales(r + 3, i);
+      FloatVector d0 = scales(r, i), d1 = scales(r + step, i), d2 = scales(r + 2 * step, i), d3 = scales(r + 3 * step, i);
       FloatVector v = at(x, xOff + i);
       a0 = quants(r, i).mul(d0).fma(v, a0);
-      a1 = quants(r + 1, i).mul(d1).fma(v, a1);
-      a2 = quants(r + 2, i).mul(d2).fma(v, a2);
-      a3 = quants(r + 3, i).mul(d3).fma(v, a3);
+      a1 = quants(r + step, i).mul(d1).fma(v, a1);
+      a2 = quants(r + 2 * step, i).mul(d2).fma(v, a2);
+      a3 = quants(r + 3 * step, i).mul(d3).fma(v, a3);
       v = at(x, xOff + i + LANES);
       a0 = quants(r, i + LANES).mul(d0).fma(v, a0);
-      a1 = quants(r + 1, i + LANES).mul(d1).fma(v, a1);
-      a2 = quants(r + 2, i + LANES).mul(d2).fma(v, a2);
-      a3 = quants(r + 3, i + LANES).mul(d3).fma(v, a3);
+      a1 = quants(r + step, i + LANES).mul(d1).fma(v, a1);
+      a2 = quants(r + 2 * step, i + LANES).mul(d2).fma(v, a2);
+      a3 = quants(r + 3 * step, i + LANES).mul(d3).fma(v, a3);
     }
     a0.intoArray(acc, a);
-    a1.intoArray(acc, a + LANES);
-    a2.intoArray(acc, a + 2 * LANES);
-    a3.intoArray(acc, a + 3 * LANES);
+    a1.intoArray(acc, a + step * LANES);
+    a2.intoArray(acc, a + 2 * step * LANES);
+    a3.intoArray(acc, a + 3 * step * LANES);
   }
 
   /** The tile loads each vector's scale (the same float, so the same products as dot4's). */

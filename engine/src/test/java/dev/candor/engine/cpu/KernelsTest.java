@@ -121,7 +121,14 @@ class KernelsTest {
   @ParameterizedTest
   @EnumSource(WeightFormat.class)
   void everyFormatUnpacksToItsValuesAndMultipliesLikeALoop(WeightFormat format) {
-    int rows = 45;
+    // 45 rows: chunks of 16 and a last one of 13 (a decode step's four rows 4 apart, then 3 apart and one alone);
+    // 300: chunks of 36, four rows 9 apart
+    for (int rows : new int[] {45, 300}) {
+      multipliesLikeALoop(format, rows);
+    }
+  }
+
+  private static void multipliesLikeALoop(WeightFormat format, int rows) {
     int cols = 512 + 3 * Vectors.LANES + 5; // whole vectors and a tail
     try (Arena arena = Arena.ofShared(); Parallel parallel = new Parallel(2)) {
       TestMatrix m = matrix(format, rows, cols, arena, 3);
