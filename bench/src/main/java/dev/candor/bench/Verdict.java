@@ -10,10 +10,10 @@ import dev.candor.engine.cpu.WeightMemory;
  * The ratios of a case and whether they may be published: decode against the bandwidth limit and against the peer,
  * prefill against the peer; invalid (with every reason) when decode would beat the limit (the limit or the timing is
  * wrong), when an engine's two rounds of the case disagree by more than {@link #ROUNDS_AGREE}, when other processes
- * took more than {@link EndToEnd#SHARED_CPU} of the machine meanwhile, or when a side failed. Also the run's summary.json, in exactly this shape:
- * {@code {"date", "machine", "bandwidth_gbs", "models": {MODEL: {FORMAT: {"decode_tps", "decode_vs_limit",
- * "decode_vs_peer", "prefill_tps", "prefill_vs_peer", "peak_rss_mb", "weight_mb", "valid"}}}}}, where what a run did
- * not measure is absent.
+ * took more than {@link EndToEnd#SHARED_CPU} of the machine meanwhile, or when a side failed. Also the run's
+ * summary.json, in exactly this shape: {@code {"date", "machine", "bandwidth_gbs", "models": {MODEL: {FORMAT:
+ * {"decode_tps", "decode_vs_limit", "decode_vs_peer", "prefill_tps", "prefill_vs_peer", "peak_rss_mb", "weight_mb",
+ * "valid", "run", "bandwidth_gbs"}}}}}, where what a run did not measure is absent.
  */
 final class Verdict {
   private Verdict() {}
