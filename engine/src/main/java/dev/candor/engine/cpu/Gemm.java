@@ -121,7 +121,7 @@ final class Gemm {
 
   /**
    * acc[(t * m + r - from) * LANES ..] = the vector part of W[r] · x[t] for every token and row [from, to): four rows
-   * against four tokens at a time, then against the tokens left one at a time.
+   * against four tokens at a time, then against the tokens left one at a time; the rows after the last four alone.
    */
   private static void accumulate(float[] x, int n, Matrix w, int from, int to, float[] acc) {
     if (n < 4) {
@@ -130,24 +130,18 @@ final class Gemm {
     }
     int cols = w.cols;
     int stride = (to - from) * LANES; // between two tokens' accumulators
-    for (int r = from; r < to; r += 4) {
+    int r = from;
+    for (; r + 4 <= to; r += 4) {
       int a = (r - from) * LANES;
-      if (r + 4 <= to) {
-        int t = 0;
-        for (; t + 4 <= n; t += 4) {
-          w.tile4x4(x, t * cols, cols, r, acc, t * stride + a, stride);
-        }
-        for (; t < n; t++) {
-          w.dot4(x, t * cols, r, 1, acc, t * stride + a);
-        }
-      } else {
-        for (int i = r; i < to; i++) {
-          for (int t = 0; t < n; t++) {
-            w.dot1(x, t * cols, i, acc, t * stride + (i - from) * LANES);
-          }
-        }
+      int t = 0;
+      for (; t + 4 <= n; t += 4) {
+        w.tile4x4(x, t * cols, cols, r, acc, t * stride + a, stride);
+      }
+      for (; t < n; t++) {
+        w.dot4(x, t * cols, r, 1, acc, t * stride + a);
       }
     }
+    rowsOneByOne(x, n, w, from, r, to, acc);
   }
 
   /**
@@ -166,9 +160,15 @@ final class Gemm {
         w.dot4(x, t * cols, from + i, quarter, acc, t * stride + i * LANES);
       }
     }
-    for (int r = from + 4 * quarter; r < to; r++) {
+    rowsOneByOne(x, n, w, from, from + 4 * quarter, to, acc);
+  }
+
+  /** The rows [first, to) after the last whole group of four, one at a time, into the chunk [from, to)'s layout. */
+  private static void rowsOneByOne(float[] x, int n, Matrix w, int from, int first, int to, float[] acc) {
+    int stride = (to - from) * LANES;
+    for (int r = first; r < to; r++) {
       for (int t = 0; t < n; t++) {
-        w.dot1(x, t * cols, r, acc, t * stride + (r - from) * LANES);
+        w.dot1(x, t * w.cols, r, acc, t * stride + (r - from) * LANES);
       }
     }
   }
