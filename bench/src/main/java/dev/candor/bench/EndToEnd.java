@@ -208,8 +208,7 @@ public final class EndToEnd {
     ObjectNode o = JSON.createObjectNode();
     JsonNode candor = javaMain(SecondRound.class, caseArgs(c, target), c);
     o.set("candor", candor);
-    Peer.PeerResult peer = Peer.run(target, GgufExport.Type.of(WeightFormat.parse(c.format())), c.prompt(),
-        c.decodeTokens(), Runtime.getRuntime().availableProcessors(), c.memory());
+    Peer.PeerResult peer = peerDecode(c, target);
     o.putObject("peer").put("prefill_tokens_per_second", peer.promptTokensPerSecond())
         .put("decode_tokens_per_second", peer.decodeTokensPerSecond());
     return o;
@@ -246,9 +245,9 @@ public final class EndToEnd {
   private static ObjectNode peer(Case c, Path target, ObjectNode candor, Path candorLogits, Path peerLogits)
       throws IOException {
     ObjectNode o = JSON.createObjectNode();
-    GgufExport.Type type = GgufExport.Type.of(WeightFormat.parse(c.format()));
+    GgufExport.Type type = peerType(c);
     int threads = Runtime.getRuntime().availableProcessors();
-    Peer.PeerResult peer = Peer.run(target, type, c.prompt(), c.decodeTokens(), threads, c.memory());
+    Peer.PeerResult peer = peerDecode(c, target);
     o.put("engine", peer.engine() + " " + peer.version());
     o.put("gguf", peer.model().getFileName().toString());
     o.put("prefill_tokens_per_second", peer.promptTokensPerSecond());
@@ -278,6 +277,17 @@ public final class EndToEnd {
     forced.put("argmax_agree", cmp.argmaxAgree());
     forced.putPOJO("per_position", Arrays.stream(cmp.perPosition()).map(v -> Math.round(v * 1e6) / 1e6).toArray());
     return o;
+  }
+
+  /** The peer's GGUF type for the case's weight format. */
+  private static GgufExport.Type peerType(Case c) {
+    return GgufExport.Type.of(WeightFormat.parse(c.format()));
+  }
+
+  /** The peer on the case's prompt, weights and weight memory, on every core: one round of its prefill and decode. */
+  private static Peer.PeerResult peerDecode(Case c, Path target) {
+    return Peer.run(target, peerType(c), c.prompt(), c.decodeTokens(), Runtime.getRuntime().availableProcessors(),
+        c.memory());
   }
 
   /** The sequence both engines are teacher-forced on: the prompt and the greedy answer but its last token. */
