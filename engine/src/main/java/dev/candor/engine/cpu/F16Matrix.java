@@ -108,9 +108,9 @@ final class F16Matrix extends Matrix {
    * register tile with this widening, twice BF16's operations, was 40 times slower: C2 boxed its vectors.)
    */
   @Override
-  void tile4x4(float[] x, int xOff, int xStride, int r, float[] acc, int a, int aStride) {
+  void tile4x4(float[] x, int xOff, int xStride, int r, int step, float[] acc, int a, int aStride) {
     for (int j = 0; j < 4; j++) {
-      dot4(x, xOff + j * xStride, r, 1, acc, a + j * aStride);
+      dot4(x, xOff + j * xStride, r, step, acc, a + j * aStride);
     }
   }
 

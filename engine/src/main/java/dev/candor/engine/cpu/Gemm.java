@@ -10,13 +10,12 @@ import jdk.incubator.vector.FloatVector;
  * forward pass, for a decode step (n = 1), a verify step (n = k + 1) or a prefill chunk, at every weight format. The
  * rows of x need not belong to one sequence: it is a plain product.
  *
- * <p>Each thread takes chunks of W's rows, four rows at a time against four tokens at a time
- * ({@link Matrix#tile4x4}: the four rows stay in L1 or L2 while every token passes, so each weight is read from memory
- * once per chunk of tokens), then one token at a time for the tokens left ({@link Matrix#dot4}); with fewer than four
- * tokens in all (a decode step) each thread reads its chunk as four long streams ({@link #accumulateStreams}). The
- * kernels store
- * their accumulators in a buffer; their lanes are summed afterwards, outside the kernels' loops (inside a 4 × 4 tile
- * the fixed tree's shuffles made the whole tile five times slower).
+ * <p>Each thread takes chunks of W's rows, four rows a quarter of the chunk apart at a time (four long streams,
+ * {@link #accumulate}) against four tokens at a time ({@link Matrix#tile4x4}: the four rows stay in L1 or L2 while
+ * every token passes, so each weight is read from memory once per chunk of tokens), then one token at a time for the
+ * tokens left ({@link Matrix#dot4}: a decode step is only this). The kernels store their accumulators in a buffer;
+ * their lanes are summed afterwards, outside the kernels' loops (inside a 4 × 4 tile the fixed tree's shuffles made
+ * the whole tile five times slower).
  *
  * <p>Every out[t][r] is W[r] · x[t] in one fixed order (see {@link Matrix}): the same bits for a token alone and in a
  * chunk, on any thread.
@@ -120,44 +119,26 @@ final class Gemm {
   }
 
   /**
-   * acc[(t * m + r - from) * LANES ..] = the vector part of W[r] · x[t] for every token and row [from, to): four rows
-   * against four tokens at a time, then against the tokens left one at a time; the rows after the last four alone.
+   * acc[(t * m + r - from) * LANES ..] = the vector part of W[r] · x[t] for every token and row [from, to). The chunk's
+   * rows are taken in groups of four a quarter of the chunk apart (group g: rows from + g + i * quarter), so a thread
+   * reads its chunk as four long sequential streams rather than as groups of four adjacent rows of a few cache lines
+   * each (a Qwen2.5-0.5B row is 28 of them in BF16): four streams a thread read 54–62 GB/s where one contiguous stream
+   * read 32–35 (the end-to-end runs' {@code MemoryBandwidth}, 2026-12-02). Each group against four tokens at a time
+   * ({@link Matrix#tile4x4}), then against the tokens left one at a time ({@link Matrix#dot4}); the rows after the last
+   * whole group alone. Each row's products are the same, in the same order, whichever group it falls in.
    */
   private static void accumulate(float[] x, int n, Matrix w, int from, int to, float[] acc) {
-    if (n < 4) {
-      accumulateStreams(x, n, w, from, to, acc);
-      return;
-    }
-    int cols = w.cols;
-    int stride = (to - from) * LANES; // between two tokens' accumulators
-    int r = from;
-    for (; r + 4 <= to; r += 4) {
-      int a = (r - from) * LANES;
-      int t = 0;
-      for (; t + 4 <= n; t += 4) {
-        w.tile4x4(x, t * cols, cols, r, acc, t * stride + a, stride);
-      }
-      for (; t < n; t++) {
-        w.dot4(x, t * cols, r, 1, acc, t * stride + a);
-      }
-    }
-    rowsOneByOne(x, n, w, from, r, to, acc);
-  }
-
-  /**
-   * As {@link #accumulate} for fewer than four tokens (a decode step): each {@link Matrix#dot4} takes four rows a
-   * quarter of the chunk apart, so a thread reads its chunk as four long sequential streams rather than as groups of
-   * four adjacent rows of a few cache lines each (a Qwen2.5-0.5B row is 28 of them in BF16). The machine's read
-   * bandwidth is the same difference: four streams a thread read 54–62 GB/s where one contiguous stream read 32–35
-   * (the end-to-end runs' {@code MemoryBandwidth}, 2026-12-02). Each row's products are the same, in the same order.
-   */
-  private static void accumulateStreams(float[] x, int n, Matrix w, int from, int to, float[] acc) {
     int cols = w.cols;
     int stride = (to - from) * LANES; // between two tokens' accumulators
     int quarter = (to - from) / 4;
-    for (int i = 0; i < quarter; i++) {
-      for (int t = 0; t < n; t++) {
-        w.dot4(x, t * cols, from + i, quarter, acc, t * stride + i * LANES);
+    for (int g = 0; g < quarter; g++) {
+      int a = g * LANES;
+      int t = 0;
+      for (; t + 4 <= n; t += 4) {
+        w.tile4x4(x, t * cols, cols, from + g, quarter, acc, t * stride + a, stride);
+      }
+      for (; t < n; t++) {
+        w.dot4(x, t * cols, from + g, quarter, acc, t * stride + a);
       }
     }
     rowsOneByOne(x, n, w, from, from + 4 * quarter, to, acc);

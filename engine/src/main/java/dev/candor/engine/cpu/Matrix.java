@@ -9,10 +9,11 @@ import dev.candor.engine.model.WeightFormat;
  * scale): nothing is unpacked to memory first, which on a 4-row, 256-column slice cost more than the arithmetic.
  *
  * <ul>
- *   <li>{@link #dot4}: one token against four rows, four independent accumulators: a decode step is this for every
- *       matrix, reading each weight once, with the four rows a quarter of a chunk apart ({@link Gemm});
- *   <li>{@link #tile4x4}: four tokens against four rows, 16 accumulators, each weight vector used four times once
- *       loaded (prefill and verification);
+ *   <li>{@link #dot4}: one token against four rows {@code step} apart, four independent accumulators: a decode step
+ *       is this for every matrix, reading each weight once, with the four rows a quarter of a chunk apart
+ *       ({@link Gemm});
+ *   <li>{@link #tile4x4}: four tokens against the same four rows, 16 accumulators, each weight vector used four times
+ *       once loaded (prefill, verification, a batch of decode steps);
  *   <li>{@link #dot1}: one token against one row, for the rows after the last four.
  * </ul>
  *
@@ -56,10 +57,10 @@ abstract sealed class Matrix permits F32Matrix, F16Matrix, Bf16Matrix, Q8Matrix 
   abstract void dot4(float[] x, int xOff, int r, int step, float[] acc, int a);
 
   /**
-   * acc[a + j * aStride + i * LANES ..] = the vector accumulator of W[r + i][0 .. bound) · x[xOff + j * xStride ..]
-   * for rows i < 4 and tokens j < 4.
+   * acc[a + j * aStride + i * step * LANES ..] = the vector accumulator of W[r + i * step][0 .. bound) ·
+   * x[xOff + j * xStride ..] for rows i < 4 and tokens j < 4: {@link #dot4}'s four rows against four tokens.
    */
-  abstract void tile4x4(float[] x, int xOff, int xStride, int r, float[] acc, int a, int aStride);
+  abstract void tile4x4(float[] x, int xOff, int xStride, int r, int step, float[] acc, int a, int aStride);
 
   /** W[r][c] as float32. */
   abstract float get(long r, int c);

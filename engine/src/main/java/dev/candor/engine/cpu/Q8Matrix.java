@@ -151,11 +151,11 @@ final class Q8Matrix extends Matrix {
 
   /** The tile loads each vector's scale (the same float, so the same products as dot4's). */
   @Override
-  void tile4x4(float[] x, int xOff, int xStride, int r, float[] acc, int a, int aStride) {
+  void tile4x4(float[] x, int xOff, int xStride, int r, int step, float[] acc, int a, int aStride) {
     FloatVector a00 = FloatVector.zero(F), a10 = a00, a20 = a00, a30 = a00, a01 = a00, a11 = a00, a21 = a00, a31 = a00;
     FloatVector a02 = a00, a12 = a00, a22 = a00, a32 = a00, a03 = a00, a13 = a00, a23 = a00, a33 = a00;
     for (int i = 0; i < bound; i += LANES) {
-      FloatVector w0 = load(r, i), w1 = load(r + 1, i), w2 = load(r + 2, i), w3 = load(r + 3, i);
+      FloatVector w0 = load(r, i), w1 = load(r + step, i), w2 = load(r + 2 * step, i), w3 = load(r + 3 * step, i);
       FloatVector x0 = at(x, xOff + i);
       a00 = w0.fma(x0, a00);
       a10 = w1.fma(x0, a10);
@@ -181,21 +181,21 @@ final class Q8Matrix extends Matrix {
     int c = b + aStride;
     int d = c + aStride;
     a00.intoArray(acc, a);
-    a10.intoArray(acc, a + LANES);
-    a20.intoArray(acc, a + 2 * LANES);
-    a30.intoArray(acc, a + 3 * LANES);
+    a10.intoArray(acc, a + step * LANES);
+    a20.intoArray(acc, a + 2 * step * LANES);
+    a30.intoArray(acc, a + 3 * step * LANES);
     a01.intoArray(acc, b);
-    a11.intoArray(acc, b + LANES);
-    a21.intoArray(acc, b + 2 * LANES);
-    a31.intoArray(acc, b + 3 * LANES);
+    a11.intoArray(acc, b + step * LANES);
+    a21.intoArray(acc, b + 2 * step * LANES);
+    a31.intoArray(acc, b + 3 * step * LANES);
     a02.intoArray(acc, c);
-    a12.intoArray(acc, c + LANES);
-    a22.intoArray(acc, c + 2 * LANES);
-    a32.intoArray(acc, c + 3 * LANES);
+    a12.intoArray(acc, c + step * LANES);
+    a22.intoArray(acc, c + 2 * step * LANES);
+    a32.intoArray(acc, c + 3 * step * LANES);
     a03.intoArray(acc, d);
-    a13.intoArray(acc, d + LANES);
-    a23.intoArray(acc, d + 2 * LANES);
-    a33.intoArray(acc, d + 3 * LANES);
+    a13.intoArray(acc, d + step * LANES);
+    a23.intoArray(acc, d + 2 * step * LANES);
+    a33.intoArray(acc, d + 3 * step * LANES);
   }
 
   @Override

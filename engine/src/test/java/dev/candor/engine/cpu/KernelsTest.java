@@ -121,8 +121,8 @@ class KernelsTest {
   @ParameterizedTest
   @EnumSource(WeightFormat.class)
   void everyFormatUnpacksToItsValuesAndMultipliesLikeALoop(WeightFormat format) {
-    // 45 rows: chunks of 16 and a last one of 13 (a decode step's four rows 4 apart, then 3 apart and one alone);
-    // 300: chunks of 36, four rows 9 apart
+    // 45 rows: chunks of 16 and a last one of 13 (four rows 4 apart, then 3 apart and one alone); 300: chunks of 36,
+    // four rows 9 apart (16 at 64 tokens): dot4 and tile4x4 on strided rows, against a loop and against one token
     for (int rows : new int[] {45, 300}) {
       multipliesLikeALoop(format, rows);
     }
