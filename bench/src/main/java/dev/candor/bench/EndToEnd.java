@@ -309,14 +309,23 @@ public final class EndToEnd {
     System.err.println("wrote " + dir.resolve(stem + ".json") + ", .md and summary.json");
   }
 
-  /** The dated report's name: DATE-MACHINE, then -quick, -no-mmap, then -only-SUBSET for a partial run. */
+  /**
+   * The report's name: DATE-HHMM-MACHINE (when it was written, UTC), then -quick, -no-mmap, then -only-SUBSET for a
+   * partial run. The time keeps a later run of the day from overwriting an earlier one's committed report.
+   */
   static String stem(boolean quick, Set<String> selected, WeightMemory memory) {
-    String stem = LocalDate.now() + "-" + machine().replaceAll("[^A-Za-z0-9]+", "-").toLowerCase(Locale.ROOT)
-        + (quick ? "-quick" : "") + (memory == WeightMemory.COPIED ? "-no-mmap" : "");
+    String stem = stamp() + (quick ? "-quick" : "") + (memory == WeightMemory.COPIED ? "-no-mmap" : "");
     if (selected != null) {
       stem += "-only-" + String.join("-", new java.util.TreeSet<>(selected)).replaceAll("[^A-Za-z0-9.]+", "-");
     }
     return stem;
+  }
+
+  /** DATE-HHMM-MACHINE: now (UTC) and this machine, as a report's file name begins. */
+  static String stamp() {
+    return java.time.LocalDateTime.now(java.time.ZoneOffset.UTC)
+        .format(java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd-HHmm", Locale.ROOT)) + "-"
+        + machine().replaceAll("[^A-Za-z0-9]+", "-").toLowerCase(Locale.ROOT);
   }
 
   static String ids(int[] tokens) {

@@ -250,36 +250,30 @@ public final class ServingBenchmark {
   }
 
   /**
-   * The dated report, merged into today's if there is one (a part run alone, {@code --only peer} or
-   * {@code --no-servers}, replaces only its own entries), its Markdown, and the "serving" part of summary.json.
+   * The report (DATE-HHMM-MACHINE-serving.{json,md}, a run's own: a part run alone, {@code --only peer} or
+   * {@code --no-servers}, holds only its part) and the "serving" part of summary.json, where each entry names the
+   * report it came from ({@code "run"}) and an entry this run did not measure stays as the last run wrote it.
    */
-  private static void write(Path root, ObjectNode run) throws IOException {
+  private static void write(Path root, ObjectNode report) throws IOException {
     Path dir = Files.createDirectories(root.resolve("bench/results"));
-    String stem = LocalDate.now() + "-" + EndToEnd.machine().replaceAll("[^A-Za-z0-9]+", "-").toLowerCase(Locale.ROOT)
-        + "-serving";
-    Path dated = dir.resolve(stem + ".json");
-    ObjectNode report = Files.exists(dated) ? (ObjectNode) JSON.readTree(dated.toFile()) : JSON.createObjectNode();
-    for (String merged : List.of("models", "backend_batching")) {
-      if (report.has(merged) && run.has(merged)) {
-        ((ObjectNode) report.get(merged)).setAll((ObjectNode) run.get(merged));
-        run.remove(merged);
-      }
-    }
-    report.setAll(run);
+    String stem = EndToEnd.stamp() + "-serving";
     String markdown = ServingMarkdown.of(report);
     System.out.println(markdown);
-    JSON.writeValue(dated.toFile(), report);
+    JSON.writeValue(dir.resolve(stem + ".json").toFile(), report);
     Files.writeString(dir.resolve(stem + ".md"), markdown);
     Path summary = dir.resolve("summary.json");
     ObjectNode merged = Files.exists(summary) ? (ObjectNode) JSON.readTree(summary.toFile()) : JSON.createObjectNode();
     ObjectNode serving = merged.has("serving") ? (ObjectNode) merged.get("serving") : merged.putObject("serving");
-    serving.setAll(summary(report)); // a model or the peer measured alone replaces only its own entry
+    serving.setAll(summary(report, stem)); // a model or the peer measured alone replaces only its own entry
     JSON.writeValue(summary.toFile(), merged);
     System.err.println("wrote " + dir.resolve(stem + ".json") + ", .md and the serving part of summary.json");
   }
 
-  /** summary.json's "serving": {MODEL: {"streams": {"1": tps, ...}, "ttft_short_under_load_ms", ...}}. */
-  static ObjectNode summary(ObjectNode report) {
+  /**
+   * summary.json's "serving": {MODEL: {"streams": {"1": tps, ...}, "ttft_short_under_load_ms", ..., "valid", "run"}},
+   * and the peer's rows as "peer" with their "run"; {@code run} is the report's name.
+   */
+  static ObjectNode summary(ObjectNode report, String run) {
     ObjectNode serving = JSON.createObjectNode();
     for (var e : report.get("models").properties()) {
       JsonNode r = e.getValue();
@@ -303,9 +297,12 @@ public final class ServingBenchmark {
         o.put("ttft_repeat_over_cold", round(r.get("prefix_cache").get("ttft_repeat_over_cold")));
       }
       o.put("valid", r.get("valid").asBoolean());
+      o.put("run", run);
     }
     if (report.has("peer") && report.get("peer").has("streams")) {
-      serving.set("peer", report.get("peer"));
+      ObjectNode peer = report.get("peer").deepCopy();
+      peer.put("run", run);
+      serving.set("peer", peer);
     }
     return serving;
   }
